@@ -1,0 +1,5 @@
+"""Allow ``python -m simlab``."""
+
+from simlab.cli import main
+
+main()

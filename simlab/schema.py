@@ -1,0 +1,381 @@
+"""SQLAlchemy Core tables: the single source of truth for the database layout.
+
+The fourteen *seed* tables are a contract shared with other tools
+(`docs/db/schema.md`, generated from a migrated database, shows them). Their
+names, columns, types, nullability, defaults, keys, indexes and check
+constraints must never change; new features add new tables in new Alembic
+revisions instead.
+
+Constraint names: named primary keys, unique constraints, indexes and foreign
+keys carry their full name explicitly; check constraints get the short name
+and the ``ck_<table>_<name>`` naming convention adds the prefix. Four seed
+primary keys (``agent_bios``, ``bluesky_profiles``, ``feed_posts``, ``runs``)
+are unnamed in the contract and stay unnamed, which is why the convention has
+no ``pk`` entry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    REAL,
+    CheckConstraint,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+NAMING_CONVENTION = {
+    "ix": "idx_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _text(name: str, nullable: bool = False, **kwargs) -> Column:
+    return Column(name, Text, nullable=nullable, **kwargs)
+
+
+def _int(name: str, nullable: bool = False, **kwargs) -> Column:
+    return Column(name, Integer, nullable=nullable, **kwargs)
+
+
+def _real(name: str, nullable: bool = False, **kwargs) -> Column:
+    return Column(name, REAL, nullable=nullable, **kwargs)
+
+
+def _generation_columns() -> list[Column]:
+    """Provenance columns shared by every agent action table."""
+    return [
+        _text("explanation", nullable=True),
+        _text("model_used", nullable=True),
+        _text("generation_metadata_json", nullable=True),
+        _text("generation_created_at", nullable=True),
+    ]
+
+
+def _action_table(name: str, id_column: str, target_column: str, unique_name: str) -> Table:
+    """One of the three agent-action tables (likes, comments, follows)."""
+    extra = [_text("text")] if name == "comments" else []
+    return Table(
+        name,
+        metadata,
+        _text(id_column),
+        _text("run_id"),
+        _int("turn_number"),
+        _text("agent_handle"),
+        _text(target_column),
+        *extra,
+        _text("created_at"),
+        *_generation_columns(),
+        PrimaryKeyConstraint(id_column, name=f"pk_{name}"),
+        ForeignKeyConstraint(["run_id"], ["runs.run_id"], name=f"fk_{name}_run_id"),
+        UniqueConstraint("run_id", "turn_number", "agent_handle", target_column, name=unique_name),
+        CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
+        Index(f"idx_{name}_run_turn_agent", "run_id", "turn_number", "agent_handle"),
+    )
+
+
+# --------------------------------------------------------------------------
+# Seed tables (revision 0001): the contract. Do not edit.
+# --------------------------------------------------------------------------
+
+agent = Table(
+    "agent",
+    metadata,
+    _text("agent_id"),
+    _text("handle"),
+    _text("persona_source"),
+    _text("display_name"),
+    _text("created_at"),
+    _text("updated_at"),
+    PrimaryKeyConstraint("agent_id", name="pk_agent"),
+    UniqueConstraint("handle", name="uq_agent_handle"),
+)
+
+agent_bios = Table(
+    "agent_bios",
+    metadata,
+    _text("handle"),
+    _text("generated_bio"),
+    _text("created_at"),
+    PrimaryKeyConstraint("handle"),
+)
+
+agent_persona_bios = Table(
+    "agent_persona_bios",
+    metadata,
+    _text("id"),
+    _text("agent_id"),
+    _text("persona_bio"),
+    _text("persona_bio_source"),
+    _text("created_at"),
+    _text("updated_at"),
+    PrimaryKeyConstraint("id", name="pk_agent_persona_bios"),
+    ForeignKeyConstraint(["agent_id"], ["agent.agent_id"], name="fk_agent_persona_bios_agent_id"),
+    Index("idx_agent_persona_bios_agent_id_created_at", "agent_id", "created_at"),
+)
+
+bluesky_profiles = Table(
+    "bluesky_profiles",
+    metadata,
+    _text("handle"),
+    _text("did"),
+    _text("display_name"),
+    _text("bio"),
+    _int("followers_count"),
+    _int("follows_count"),
+    _int("posts_count"),
+    PrimaryKeyConstraint("handle"),
+)
+
+feed_posts = Table(
+    "feed_posts",
+    metadata,
+    _text("post_id"),
+    _text("source"),
+    _text("uri"),
+    _text("author_display_name"),
+    _text("author_handle"),
+    _text("text"),
+    _int("bookmark_count"),
+    _int("like_count"),
+    _int("quote_count"),
+    _int("reply_count"),
+    _int("repost_count"),
+    _text("created_at"),
+    PrimaryKeyConstraint("post_id"),
+    Index("idx_feed_posts_author_handle", "author_handle"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    _text("run_id"),
+    _text("created_at"),
+    _int("total_turns"),
+    _int("total_agents"),
+    _text("started_at"),
+    _text("status"),
+    _text("completed_at", nullable=True),
+    _text("feed_algorithm", server_default=text("'chronological'")),
+    _text("metric_keys", nullable=True),
+    PrimaryKeyConstraint("run_id"),
+    CheckConstraint(
+        "((status = 'completed' AND completed_at IS NOT NULL AND completed_at >= started_at)"
+        " OR (status != 'completed' AND completed_at IS NULL))",
+        name="completed_at_consistent",
+    ),
+    CheckConstraint("status IN ('running', 'completed', 'failed')", name="status_valid"),
+    CheckConstraint("total_agents > 0", name="total_agents_gt_0"),
+    CheckConstraint("total_turns > 0", name="total_turns_gt_0"),
+    Index("idx_runs_created_at", "created_at"),
+    Index("idx_runs_status", "status"),
+)
+
+comments = _action_table("comments", "comment_id", "post_id", "uq_comments_run_turn_agent_post")
+follows = _action_table("follows", "follow_id", "user_id", "uq_follows_run_turn_agent_user")
+likes = _action_table("likes", "like_id", "post_id", "uq_likes_run_turn_agent_post")
+
+generated_feeds = Table(
+    "generated_feeds",
+    metadata,
+    _text("feed_id"),
+    _text("run_id"),
+    _int("turn_number"),
+    _text("agent_handle"),
+    _text("post_ids"),
+    _text("created_at"),
+    PrimaryKeyConstraint("agent_handle", "run_id", "turn_number", name="pk_generated_feeds"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"], name="fk_generated_feeds_run_id"),
+)
+
+run_metrics = Table(
+    "run_metrics",
+    metadata,
+    _text("run_id"),
+    _text("metrics"),
+    _text("created_at"),
+    PrimaryKeyConstraint("run_id", name="pk_run_metrics"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"], name="fk_run_metrics_run_id"),
+)
+
+
+def _turn_table(name: str, payload_column: str) -> Table:
+    """A per-(run, turn) table: turn_metadata or turn_metrics."""
+    return Table(
+        name,
+        metadata,
+        _text("run_id"),
+        _int("turn_number"),
+        _text(payload_column),
+        _text("created_at"),
+        PrimaryKeyConstraint("run_id", "turn_number", name=f"pk_{name}"),
+        ForeignKeyConstraint(["run_id"], ["runs.run_id"], name=f"fk_{name}_run_id"),
+        CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
+        Index(f"idx_{name}_run_id", "run_id"),
+    )
+
+
+turn_metadata = _turn_table("turn_metadata", "total_actions")
+turn_metrics = _turn_table("turn_metrics", "metrics")
+
+user_agent_profile_metadata = Table(
+    "user_agent_profile_metadata",
+    metadata,
+    _text("id"),
+    _text("agent_id"),
+    _int("followers_count"),
+    _int("follows_count"),
+    _int("posts_count"),
+    _text("created_at"),
+    _text("updated_at"),
+    PrimaryKeyConstraint("id", name="pk_user_agent_profile_metadata"),
+    ForeignKeyConstraint(
+        ["agent_id"], ["agent.agent_id"], name="fk_user_agent_profile_metadata_agent_id"
+    ),
+    UniqueConstraint("agent_id", name="uq_user_agent_profile_metadata_agent_id"),
+)
+
+SEED_TABLES: tuple[str, ...] = (
+    "agent",
+    "agent_bios",
+    "agent_persona_bios",
+    "bluesky_profiles",
+    "comments",
+    "feed_posts",
+    "follows",
+    "generated_feeds",
+    "likes",
+    "run_metrics",
+    "runs",
+    "turn_metadata",
+    "turn_metrics",
+    "user_agent_profile_metadata",
+)
+
+
+# --------------------------------------------------------------------------
+# Simulation tables (revision 0002): population traits and run provenance.
+# --------------------------------------------------------------------------
+
+populations = Table(
+    "populations",
+    metadata,
+    _int("population_id"),
+    _text("source"),
+    _text("config_json"),
+    _text("created_at"),
+    PrimaryKeyConstraint("population_id", name="pk_populations"),
+    CheckConstraint("source IN ('synthetic', 'bluesky', 'sqlite')", name="source_valid"),
+)
+
+agent_traits = Table(
+    "agent_traits",
+    metadata,
+    _text("agent_id"),
+    _real("leaning"),
+    _text("interests"),
+    _real("activity_rate"),
+    _real("like_propensity"),
+    _real("comment_propensity"),
+    _real("follow_propensity"),
+    PrimaryKeyConstraint("agent_id", name="pk_agent_traits"),
+    ForeignKeyConstraint(["agent_id"], ["agent.agent_id"]),
+    CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
+    CheckConstraint("activity_rate BETWEEN 0 AND 1", name="activity_rate_range"),
+    CheckConstraint(
+        "like_propensity BETWEEN 0 AND 1 AND comment_propensity BETWEEN 0 AND 1"
+        " AND follow_propensity BETWEEN 0 AND 1",
+        name="propensities_range",
+    ),
+)
+
+post_annotations = Table(
+    "post_annotations",
+    metadata,
+    _text("post_id"),
+    _text("topic"),
+    _real("leaning"),
+    _text("label_source"),
+    _real("label_confidence", nullable=True),
+    PrimaryKeyConstraint("post_id", name="pk_post_annotations"),
+    ForeignKeyConstraint(["post_id"], ["feed_posts.post_id"]),
+    CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
+    CheckConstraint("label_source IN ('synthetic', 'inferred')", name="label_source_valid"),
+    Index(None, "topic"),
+)
+
+initial_follows = Table(
+    "initial_follows",
+    metadata,
+    _text("agent_handle"),
+    _text("followed_handle"),
+    _text("created_at"),
+    PrimaryKeyConstraint("agent_handle", "followed_handle", name="pk_initial_follows"),
+    ForeignKeyConstraint(["agent_handle"], ["agent.handle"]),
+    CheckConstraint("agent_handle != followed_handle", name="no_self_follow"),
+)
+
+run_configs = Table(
+    "run_configs",
+    metadata,
+    _text("run_id"),
+    _int("seed"),
+    _text("policy"),
+    _text("config_json"),
+    _text("simlab_version"),
+    _text("created_at"),
+    PrimaryKeyConstraint("run_id", name="pk_run_configs"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+)
+
+run_failures = Table(
+    "run_failures",
+    metadata,
+    _int("failure_id"),
+    _text("run_id"),
+    _int("turn_number", nullable=True),
+    _text("error"),
+    _text("failed_at"),
+    PrimaryKeyConstraint("failure_id", name="pk_run_failures"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    Index(None, "run_id"),
+)
+
+feed_scores = Table(
+    "feed_scores",
+    metadata,
+    _text("run_id"),
+    _int("turn_number"),
+    _text("agent_handle"),
+    _text("scores"),
+    PrimaryKeyConstraint("run_id", "turn_number", "agent_handle", name="pk_feed_scores"),
+    ForeignKeyConstraint(
+        ["agent_handle", "run_id", "turn_number"],
+        ["generated_feeds.agent_handle", "generated_feeds.run_id", "generated_feeds.turn_number"],
+        name="fk_feed_scores_generated_feeds",
+    ),
+)
+
+agent_leanings = Table(
+    "agent_leanings",
+    metadata,
+    _text("run_id"),
+    _int("turn_number"),
+    _text("agent_handle"),
+    _real("leaning"),
+    PrimaryKeyConstraint("run_id", "turn_number", "agent_handle", name="pk_agent_leanings"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
+    CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
+)

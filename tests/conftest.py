@@ -1,0 +1,45 @@
+"""Shared fixtures: real SQLite files migrated by the real Alembic migrations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simlab.db import make_engine, migrate
+
+REPO = Path(__file__).resolve().parent.parent
+SPEC = REPO.parent / "shared" / "spec" / "seed-schema.md"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A fresh database file migrated to head."""
+    path = tmp_path / "simlab.db"
+    migrate(path)
+    return path
+
+
+@pytest.fixture
+def engine(db_path: Path):
+    engine = make_engine(db_path)
+    yield engine
+    engine.dispose()
+
+
+def run_simlab(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real command line in a subprocess (``python -m simlab``)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "simlab", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=full_env,
+        timeout=600,
+    )
