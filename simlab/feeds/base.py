@@ -1,0 +1,137 @@
+"""The feed-algorithm interface: inputs for a block of agents, ranked outputs, the registry.
+
+A feed algorithm is a function ``rank(feed: FeedInput, params, rng) -> Ranked``
+that scores every candidate post for every agent of a block at once (numpy,
+no per-pair Python loop) and keeps the top ``feed.feed_size``. Shapes: ``n`` is
+the number of agents in the block, ``P`` the number of posts, ``k`` the feed size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlab.params import Params
+from simlab.registry import Registry
+from simlab.world import Population, SimState
+
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class FeedInput:
+    """What a feed algorithm may look at for one block of agents in one turn."""
+
+    pop: Population
+    state: SimState
+    turn: int
+    now: float  # this turn's clock, POSIX seconds
+    agents: np.ndarray  # (n,) agent indices
+    candidates: np.ndarray  # (n, P) bool: visible, not own post, not already acted on
+    feed_size: int  # k
+
+    @property
+    def age_hours(self) -> np.ndarray:
+        """(P,) hours since each post was created, at this turn's clock (>= 0 for visible posts)."""
+        return (self.now - self.pop.post_created) / SECONDS_PER_HOUR
+
+    @property
+    def likes(self) -> np.ndarray:
+        """(P,) likes per post: starting count plus likes given in this run so far."""
+        return self.state.likes(self.pop)
+
+    @property
+    def comments(self) -> np.ndarray:
+        """(P,) comments per post: starting replies plus comments written in this run so far."""
+        return self.state.comments(self.pop)
+
+    @property
+    def follows_author(self) -> np.ndarray:
+        """(n, P) bool: the agent follows the post's author."""
+        return self.state.follows[self.agents][:, self.pop.post_author]
+
+    @property
+    def leaning(self) -> np.ndarray:
+        """(n,) the block's current leanings."""
+        return self.state.leaning[self.agents]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Ranked feeds for a block: post indices and scores, best first; -1 / NaN pad short feeds."""
+
+    post_idx: np.ndarray  # (n, k) int
+    scores: np.ndarray  # (n, k) float
+
+    @classmethod
+    def top_k(cls, scores: np.ndarray, candidates: np.ndarray, k: int) -> Ranked:
+        """Keep each row's ``k`` best candidates, best first; ties go to the lower post index.
+
+        Args:
+            scores: (n, P) float scores; NaN is treated as the lowest score.
+            candidates: (n, P) bool; non-candidates are never returned.
+            k: feed size.
+        """
+        n, n_posts = scores.shape
+        k_eff = min(k, n_posts)
+        if k_eff == 0 or n == 0:
+            return cls(np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan))
+        big = np.finfo(float).max
+        key = np.where(candidates, np.nan_to_num(scores, nan=-big, posinf=big, neginf=-big), -np.inf)
+        part = np.argpartition(-key, k_eff - 1, axis=1)[:, :k_eff]
+        threshold = np.take_along_axis(key, part, axis=1).min(axis=1, keepdims=True)
+        above = key > threshold
+        tied = key == threshold
+        need = k_eff - above.sum(axis=1, keepdims=True)
+        chosen = above | (tied & (np.cumsum(tied, axis=1) <= need))
+        _, cols = np.nonzero(chosen)
+        picked = cols.reshape(n, k_eff)
+        picked_scores = np.take_along_axis(key, picked, axis=1)
+        order = np.lexsort((picked, -picked_scores), axis=1)
+        picked = np.take_along_axis(picked, order, axis=1)
+        valid = np.take_along_axis(candidates, picked, axis=1)
+        post_idx = np.where(valid, picked, -1)
+        out_scores = np.where(valid, np.take_along_axis(scores, picked, axis=1), np.nan)
+        if k_eff < k:
+            pad = k - k_eff
+            post_idx = np.pad(post_idx, ((0, 0), (0, pad)), constant_values=-1)
+            out_scores = np.pad(out_scores, ((0, 0), (0, pad)), constant_values=np.nan)
+        return cls(post_idx.astype(np.int64), out_scores.astype(float))
+
+
+RankFunction = Callable[[FeedInput, Params, np.random.Generator], Ranked]
+
+
+@dataclass(frozen=True)
+class FeedAlgorithm:
+    """A registered feed: its name, parameter model, ranking function and formula docstring."""
+
+    name: str
+    params: type[Params]
+    rank: RankFunction
+    doc: str
+
+    @property
+    def summary(self) -> str:
+        """First line of the docstring."""
+        return self.doc.strip().splitlines()[0] if self.doc else ""
+
+
+FEEDS: Registry[FeedAlgorithm] = Registry("feed")
+
+
+def register(name: str, params: type[Params]) -> Callable[[RankFunction], RankFunction]:
+    """Decorator: register a ranking function under ``name`` with its Params model.
+
+    The formula documentation is the docstring of the module defining the function.
+    """
+
+    def build(function: RankFunction) -> FeedAlgorithm:
+        import sys
+
+        doc = sys.modules[function.__module__].__doc__ or function.__doc__ or ""
+        return FeedAlgorithm(name, params, function, doc)
+
+    return FEEDS.decorator(name, build)

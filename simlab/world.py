@@ -1,0 +1,215 @@
+"""The population as arrays, and the mutable state of one run.
+
+Everything the feed algorithms, the policy and the metrics see is here, as
+numpy arrays indexed by position:
+
+- agents ``a in [0, n_agents)``, in ``agent.handle`` order;
+- accounts ``u in [0, n_accounts)``: every agent first (account ``a`` is
+  agent ``a``), then every outside author of a post, sorted by handle;
+- posts ``p in [0, n_posts)``, sorted by ``post_id``;
+- topics ``k in [0, n_topics)``, in :data:`simlab.population.topics.TOPIC_NAMES` order.
+
+:class:`Population` is read once from the database and never changed, so every
+run starts from the same inputs; :class:`SimState` is what one run changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from simlab.errors import InputError
+from simlab.population.topics import TOPIC_NAMES
+
+
+@dataclass(frozen=True)
+class Population:
+    """The agents, accounts and posts of a database, as arrays (see module docstring)."""
+
+    agent_ids: np.ndarray  # (n_agents,) str
+    handles: np.ndarray  # (n_agents,) str
+    leaning: np.ndarray  # (n_agents,) float in [-1, 1]
+    interests: np.ndarray  # (n_agents, n_topics) float, rows sum to 1
+    activity_rate: np.ndarray  # (n_agents,) float in [0, 1]
+    like_propensity: np.ndarray  # (n_agents,) float in [0, 1]
+    comment_propensity: np.ndarray  # (n_agents,) float in [0, 1]
+    follow_propensity: np.ndarray  # (n_agents,) float in [0, 1]
+    accounts: np.ndarray  # (n_accounts,) str handles; accounts[:n_agents] == handles
+    account_leaning: np.ndarray  # (n_accounts,) float: agents' own, outsiders' mean post leaning
+    post_ids: np.ndarray  # (n_posts,) str
+    post_topic: np.ndarray  # (n_posts,) int topic index
+    post_leaning: np.ndarray  # (n_posts,) float in [-1, 1]
+    post_author: np.ndarray  # (n_posts,) int account index
+    post_created: np.ndarray  # (n_posts,) float POSIX seconds
+    post_likes: np.ndarray  # (n_posts,) int like_count at import/generation
+    post_comments: np.ndarray  # (n_posts,) int reply_count at import/generation
+    post_reposts: np.ndarray  # (n_posts,) int repost_count + quote_count
+    follow_pairs: np.ndarray  # (n_edges, 2) int (agent, account): the initial follow graph
+
+    @property
+    def n_agents(self) -> int:
+        """Number of agents."""
+        return len(self.handles)
+
+    @property
+    def n_posts(self) -> int:
+        """Number of posts."""
+        return len(self.post_ids)
+
+    @property
+    def n_accounts(self) -> int:
+        """Number of accounts (agents + outside authors)."""
+        return len(self.accounts)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Topic names, indexed like ``interests`` columns and ``post_topic`` values."""
+        return TOPIC_NAMES
+
+    def head(self, n_agents: int) -> Population:
+        """The first ``n_agents`` agents with every post and account (for ``--agents N``).
+
+        Accounts keep their indices (agents beyond ``n_agents`` remain accounts
+        that can be followed and authored posts), so post authors stay valid.
+        """
+        if n_agents > self.n_agents:
+            raise InputError(
+                f"--agents: {n_agents} requested but the database has {self.n_agents} agents"
+            )
+        keep = self.follow_pairs[:, 0] < n_agents
+        return _replace_agents(self, slice(0, n_agents), self.follow_pairs[keep])
+
+
+def _replace_agents(pop: Population, rows: slice, follow_pairs: np.ndarray) -> Population:
+    fields = {name: getattr(pop, name) for name in pop.__dataclass_fields__}
+    for name in (
+        "agent_ids",
+        "handles",
+        "leaning",
+        "interests",
+        "activity_rate",
+        "like_propensity",
+        "comment_propensity",
+        "follow_propensity",
+    ):
+        fields[name] = fields[name][rows]
+    fields["follow_pairs"] = follow_pairs
+    return Population(**fields)
+
+
+@dataclass
+class SimState:
+    """What a run changes, turn by turn. Built fresh from a Population for every run."""
+
+    leaning: np.ndarray  # (n_agents,) current leanings
+    follows: np.ndarray  # (n_agents, n_accounts) bool: agent follows account
+    sim_likes: np.ndarray  # (n_posts,) int likes given inside this run
+    sim_comments: np.ndarray  # (n_posts,) int comments written inside this run
+    acted: np.ndarray  # (n_agents, n_posts) bool: agent liked or commented on post
+
+    @classmethod
+    def initial(cls, pop: Population) -> SimState:
+        """The state before turn 0: population leanings and the initial follow graph."""
+        follows = np.zeros((pop.n_agents, pop.n_accounts), dtype=bool)
+        follows[pop.follow_pairs[:, 0], pop.follow_pairs[:, 1]] = True
+        return cls(
+            leaning=pop.leaning.astype(float).copy(),
+            follows=follows,
+            sim_likes=np.zeros(pop.n_posts, dtype=np.int64),
+            sim_comments=np.zeros(pop.n_posts, dtype=np.int64),
+            acted=np.zeros((pop.n_agents, pop.n_posts), dtype=bool),
+        )
+
+    def likes(self, pop: Population) -> np.ndarray:
+        """Total likes per post: starting count plus likes inside the run."""
+        return pop.post_likes + self.sim_likes
+
+    def comments(self, pop: Population) -> np.ndarray:
+        """Total comments per post: starting reply count plus comments inside the run."""
+        return pop.post_comments + self.sim_comments
+
+
+def _timestamp(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def load_population(connection: Connection) -> Population:
+    """Read agents (with traits), posts (with labels) and the initial follow graph.
+
+    Raises:
+        InputError: the database has no agents, or agents or posts lack the
+            trait / label rows the simulation needs.
+    """
+    agents = connection.execute(
+        text(
+            "SELECT a.agent_id, a.handle, t.leaning, t.interests, t.activity_rate, "
+            "t.like_propensity, t.comment_propensity, t.follow_propensity "
+            "FROM agent a LEFT JOIN agent_traits t ON t.agent_id = a.agent_id ORDER BY a.handle"
+        )
+    ).all()
+    if not agents:
+        raise InputError("the database has no agents; run `simlab init` or `simlab import` first")
+    missing = [row.handle for row in agents if row.leaning is None]
+    if missing:
+        raise InputError(f"agent {missing[0]} has no agent_traits row ({len(missing)} agents lack one)")
+    posts = connection.execute(
+        text(
+            "SELECT p.post_id, p.author_handle, p.created_at, p.like_count, p.reply_count, "
+            "p.repost_count + p.quote_count AS reposts, n.topic, n.leaning "
+            "FROM feed_posts p JOIN post_annotations n ON n.post_id = p.post_id ORDER BY p.post_id"
+        )
+    ).all()
+    handles = np.array([row.handle for row in agents], dtype=object)
+    outsiders = sorted({row.author_handle for row in posts} - set(handles.tolist()))
+    accounts = np.array([*handles.tolist(), *outsiders], dtype=object)
+    account_index = {handle: i for i, handle in enumerate(accounts.tolist())}
+    topic_index = {name: k for k, name in enumerate(TOPIC_NAMES)}
+    interests = np.array(
+        [[json.loads(row.interests).get(name, 0.0) for name in TOPIC_NAMES] for row in agents],
+        dtype=float,
+    )
+    interests /= np.maximum(interests.sum(axis=1, keepdims=True), 1e-12)
+    post_author = np.array([account_index[row.author_handle] for row in posts], dtype=np.int64)
+    post_leaning = np.array([row.leaning for row in posts], dtype=float)
+    leaning = np.array([row.leaning for row in agents], dtype=float)
+    account_leaning = np.zeros(len(accounts))
+    account_leaning[: len(handles)] = leaning
+    outsider_posts = post_author >= len(handles)
+    sums = np.bincount(post_author[outsider_posts], post_leaning[outsider_posts], len(accounts))
+    counts = np.bincount(post_author[outsider_posts], minlength=len(accounts))
+    account_leaning[len(handles) :] = (sums / np.maximum(counts, 1))[len(handles) :]
+    edges = connection.execute(text("SELECT agent_handle, followed_handle FROM initial_follows")).all()
+    follow_pairs = np.array(
+        sorted(
+            (account_index[e.agent_handle], account_index[e.followed_handle])
+            for e in edges
+            if e.followed_handle in account_index
+        ),
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    return Population(
+        agent_ids=np.array([row.agent_id for row in agents], dtype=object),
+        handles=handles,
+        leaning=leaning,
+        interests=interests,
+        activity_rate=np.array([row.activity_rate for row in agents], dtype=float),
+        like_propensity=np.array([row.like_propensity for row in agents], dtype=float),
+        comment_propensity=np.array([row.comment_propensity for row in agents], dtype=float),
+        follow_propensity=np.array([row.follow_propensity for row in agents], dtype=float),
+        accounts=accounts,
+        account_leaning=account_leaning,
+        post_ids=np.array([row.post_id for row in posts], dtype=object),
+        post_topic=np.array([topic_index[row.topic] for row in posts], dtype=np.int64),
+        post_leaning=post_leaning,
+        post_author=post_author,
+        post_created=np.array([_timestamp(row.created_at) for row in posts], dtype=float),
+        post_likes=np.array([row.like_count for row in posts], dtype=np.int64),
+        post_comments=np.array([row.reply_count for row in posts], dtype=np.int64),
+        post_reposts=np.array([row.reposts for row in posts], dtype=np.int64),
+        follow_pairs=follow_pairs,
+    )
