@@ -40,7 +40,9 @@ def validate(model: type[BaseModel], values: dict[str, Any], owner: str) -> Base
         allowed = ", ".join(f"{n} ({t}, default {d})" for n, t, d, _ in describe(model)) or "none"
         if error["type"] == "extra_forbidden":
             raise InputError(f"{owner}: unknown parameter {key!r}; allowed: {allowed}") from None
-        raise InputError(f"{owner}: parameter {key!r}: {error['msg']}; allowed: {allowed}") from None
+        raise InputError(
+            f"{owner}: parameter {key!r}: {error['msg']}; allowed: {allowed}"
+        ) from None
 
 
 def parse_assignments(pairs: list[str], flag: str) -> dict[str, str]:

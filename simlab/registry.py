@@ -24,7 +24,9 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
-    def decorator(self, name: str, build: Callable[[Callable], T]) -> Callable[[Callable], Callable]:
+    def decorator(
+        self, name: str, build: Callable[[Callable], T]
+    ) -> Callable[[Callable], Callable]:
         """A decorator registering ``build(function)`` under ``name`` and returning the function."""
 
         def register(function: Callable) -> Callable:

@@ -156,7 +156,9 @@ def load_population(connection: Connection) -> Population:
         raise InputError("the database has no agents; run `simlab init` or `simlab import` first")
     missing = [row.handle for row in agents if row.leaning is None]
     if missing:
-        raise InputError(f"agent {missing[0]} has no agent_traits row ({len(missing)} agents lack one)")
+        raise InputError(
+            f"agent {missing[0]} has no agent_traits row ({len(missing)} agents lack one)"
+        )
     posts = connection.execute(
         text(
             "SELECT p.post_id, p.author_handle, p.created_at, p.like_count, p.reply_count, "
@@ -183,7 +185,9 @@ def load_population(connection: Connection) -> Population:
     sums = np.bincount(post_author[outsider_posts], post_leaning[outsider_posts], len(accounts))
     counts = np.bincount(post_author[outsider_posts], minlength=len(accounts))
     account_leaning[len(handles) :] = (sums / np.maximum(counts, 1))[len(handles) :]
-    edges = connection.execute(text("SELECT agent_handle, followed_handle FROM initial_follows")).all()
+    edges = connection.execute(
+        text("SELECT agent_handle, followed_handle FROM initial_follows")
+    ).all()
     follow_pairs = np.array(
         sorted(
             (account_index[e.agent_handle], account_index[e.followed_handle])

@@ -79,7 +79,9 @@ class Ranked:
         if k_eff == 0 or n == 0:
             return cls(np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan))
         big = np.finfo(float).max
-        key = np.where(candidates, np.nan_to_num(scores, nan=-big, posinf=big, neginf=-big), -np.inf)
+        key = np.where(
+            candidates, np.nan_to_num(scores, nan=-big, posinf=big, neginf=-big), -np.inf
+        )
         part = np.argpartition(-key, k_eff - 1, axis=1)[:, :k_eff]
         threshold = np.take_along_axis(key, part, axis=1).min(axis=1, keepdims=True)
         above = key > threshold

@@ -76,5 +76,7 @@ def metric(key: str) -> Callable[[Callable], Callable]:
     """Decorator: register ``function`` under ``key`` (``turn.x.y`` or ``run.x.y``)."""
     scope = key.split(".", 1)[0]
     if scope not in ("turn", "run") or key.count(".") != 2:
-        raise ValueError(f"metric key {key!r} must look like turn.<group>.<name> or run.<group>.<name>")
+        raise ValueError(
+            f"metric key {key!r} must look like turn.<group>.<name> or run.<group>.<name>"
+        )
     return METRICS.decorator(key, lambda function: Metric(key, function, function.__doc__ or ""))
