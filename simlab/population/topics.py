@@ -36,7 +36,7 @@ TOPICS: tuple[Topic, ...] = (
         "health",
         ("health", "hospital", "doctors", "insurance", "medicine", "vaccine"),
         ("universal healthcare", "medicare for all", "public option", "drug prices"),
-        ("private insurance", "medical freedom", "patient choice", "hsa"),
+        ("private insurance", "medical freedom", "patient choice", "health savings accounts"),
     ),
     Topic(
         "immigration",
