@@ -3,7 +3,16 @@
 Importing this package registers every algorithm.
 """
 
-from simlab.feeds import chronological  # noqa: F401  (registers the algorithm)
+# Each import registers its module's algorithm.
+from simlab.feeds import (  # noqa: F401
+    bridging,
+    chronological,
+    diverse,
+    in_network,
+    personalized,
+    popularity,
+    random_feed,
+)
 from simlab.feeds.base import FEEDS, FeedAlgorithm, FeedInput, Ranked, register
 
 __all__ = ["FEEDS", "FeedAlgorithm", "FeedInput", "Ranked", "names", "register"]
