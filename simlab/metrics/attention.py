@@ -1,0 +1,90 @@
+"""How unequally likes given inside the run are spread over posts and their authors.
+
+Inequality is the Gini coefficient [Gini1912], as used for attention in
+artificial cultural markets [Salganik2006]. Only likes given inside the run
+(``state.sim_likes``) count, not the starting like counts of imported posts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simlab.metrics.base import RunData, TurnData, metric
+from simlab.world import Population, SimState
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values [Gini1912].
+
+    G = Σ_i Σ_j |x_i − x_j| / (2 n² x̄), computed in O(n log n) from the sorted
+    values x_(1) <= … <= x_(n) as G = Σ_i (2i − n − 1) x_(i) / (n Σ_i x_i).
+
+    Args:
+        values: (n,) non-negative values.
+
+    Returns:
+        G in [0, 1 − 1/n]; 0 if every value is 0; NaN if there are no values.
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    if n == 0:
+        return math.nan
+    if x.sum() == 0:
+        return 0.0
+    weights = 2 * np.arange(1, n + 1) - n - 1
+    return float((weights * x).sum() / (n * x.sum()))
+
+
+def author_likes(pop: Population, state: SimState) -> np.ndarray:
+    """(m,) in-run likes summed per author, over the m accounts that authored a post."""
+    per_account = np.bincount(pop.post_author, weights=state.sim_likes, minlength=pop.n_accounts)
+    return per_account[np.unique(pop.post_author)]
+
+
+@metric("turn.attention.like_gini_posts")
+def like_gini_posts(data: TurnData) -> float:
+    """Inequality of in-run likes over all posts, cumulative to this turn [Gini1912].
+
+    G = Σ_i Σ_j |x_i − x_j| / (2 n² x̄) with x_i the likes post i received in
+    this run so far, over all n posts (posts with no likes count as 0).
+
+    Range: [0, 1 − 1/n]; 0 while nobody has liked anything.
+    """
+    return gini(data.state.sim_likes)
+
+
+@metric("turn.attention.like_gini_authors")
+def like_gini_authors(data: TurnData) -> float:
+    """Inequality of in-run likes over authors, cumulative to this turn [Gini1912].
+
+    G = Σ_i Σ_j |x_i − x_j| / (2 m² x̄) with x_i the in-run likes summed over
+    the posts of account i, over the m accounts that authored at least one post.
+
+    Range: [0, 1 − 1/m]; 0 while nobody has liked anything.
+    """
+    return gini(author_likes(data.pop, data.state))
+
+
+@metric("run.attention.like_gini_posts")
+def run_like_gini_posts(data: RunData) -> float:
+    """Inequality of in-run likes over all posts at the end of the run [Gini1912].
+
+    G = Σ_i Σ_j |x_i − x_j| / (2 n² x̄) with x_i = final.sim_likes[i], over all n posts.
+
+    Range: [0, 1 − 1/n]; 0 if nobody liked anything.
+    """
+    return gini(data.final.sim_likes)
+
+
+@metric("run.attention.like_gini_authors")
+def run_like_gini_authors(data: RunData) -> float:
+    """Inequality of in-run likes over authors at the end of the run [Gini1912].
+
+    G = Σ_i Σ_j |x_i − x_j| / (2 m² x̄) with x_i the final in-run likes summed
+    over the posts of account i, over the m accounts that authored a post.
+
+    Range: [0, 1 − 1/m]; 0 if nobody liked anything.
+    """
+    return gini(author_likes(data.pop, data.final))

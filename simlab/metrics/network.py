@@ -1,0 +1,147 @@
+"""The agent→agent follow graph: its size, how often ties cross the divide, leaning assortativity.
+
+Only follows between agents count (``follows[:, :n_agents]``); follows of
+outside authors are left out, since outsiders have no leaning of their own
+that changes. A side is ``leaning >= 0`` (0 counts as the positive side).
+Homophily in ties follows [McPherson2001].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simlab.metrics.base import RunData, TurnData, metric
+
+
+def agent_edges(follows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(follower, followed) agent indices of every agent→agent follow, each edge once.
+
+    Args:
+        follows: (n_agents, n_accounts) bool, accounts agents-first.
+    """
+    return np.nonzero(follows[:, : follows.shape[0]])
+
+
+def edge_count(follows: np.ndarray) -> int:
+    """Number of agent→agent follows in ``follows`` (n_agents, n_accounts)."""
+    return int(np.count_nonzero(follows[:, : follows.shape[0]]))
+
+
+def ei_index(follows: np.ndarray, leaning: np.ndarray) -> float:
+    """Krackhardt–Stern E-I index of agent→agent follows by side [Krackhardt1988].
+
+    EI = (E − I) / (E + I), with E the edges whose ends are on different sides
+    (sign of leaning, 0 counted as positive) and I the edges within one side.
+
+    Args:
+        follows: (n_agents, n_accounts) bool.
+        leaning: (n_agents,) leanings.
+
+    Returns:
+        EI in [-1, 1] (-1 all ties within a side, 1 all across); NaN if no edges.
+    """
+    follower, followed = agent_edges(follows)
+    if len(follower) == 0:
+        return math.nan
+    side = leaning >= 0
+    external = np.count_nonzero(side[follower] != side[followed])
+    return float((2 * external - len(follower)) / len(follower))
+
+
+def assortativity(follows: np.ndarray, leaning: np.ndarray) -> float:
+    """Leaning assortativity of the directed agent→agent follow graph [Newman2003].
+
+    r = Pearson correlation of (x_u, x_v) over the edges u → v, each edge once.
+
+    Args:
+        follows: (n_agents, n_accounts) bool.
+        leaning: (n_agents,) leanings.
+
+    Returns:
+        r in [-1, 1]; NaN with fewer than 2 edges or if either end's leaning is constant.
+    """
+    follower, followed = agent_edges(follows)
+    x, y = leaning[follower], leaning[followed]
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+@metric("turn.network.follow_edges")
+def follow_edges(data: TurnData) -> float:
+    """Agent→agent follow edges after the turn.
+
+    edges = Σ_a Σ_b follows[a, b] over agents a, b.
+
+    Range: 0, 1, …, n_agents².
+    """
+    return float(edge_count(data.state.follows))
+
+
+@metric("turn.network.ei_index")
+def turn_ei_index(data: TurnData) -> float:
+    """E-I index of agent→agent follows by current leaning side [Krackhardt1988].
+
+    EI = (E − I) / (E + I) over follow edges, E across sides, I within one side.
+
+    Range: [-1, 1], -1 = every tie within a side; NaN if no edges.
+    """
+    return ei_index(data.state.follows, data.state.leaning)
+
+
+@metric("turn.network.leaning_assortativity")
+def leaning_assortativity(data: TurnData) -> float:
+    """Pearson correlation of leaning across agent→agent follow edges [Newman2003].
+
+    r = corr(x_u, x_v) over directed edges u → v (follower, followed), each once.
+
+    Range: [-1, 1], > 0 = agents follow like-minded agents; NaN if < 2 edges or constant leanings.
+    """
+    return assortativity(data.state.follows, data.state.leaning)
+
+
+@metric("run.network.new_follow_edges")
+def new_follow_edges(data: RunData) -> float:
+    """Net agent→agent follow edges added over the run.
+
+    new = edges(final) − edges(initial), agent→agent follows only.
+
+    Range: integers; > 0 when agents followed each other.
+    """
+    return float(edge_count(data.final.follows) - edge_count(data.initial.follows))
+
+
+@metric("run.network.final_ei_index")
+def final_ei_index(data: RunData) -> float:
+    """E-I index of the final agent→agent follows by final leaning side [Krackhardt1988].
+
+    EI = (E − I) / (E + I) over final follow edges, sides from final leanings.
+
+    Range: [-1, 1]; NaN if no edges.
+    """
+    return ei_index(data.final.follows, data.final.leaning)
+
+
+@metric("run.network.ei_index_change")
+def ei_index_change(data: RunData) -> float:
+    """Change of the E-I index over the run: < 0 means ties closed into camps [Krackhardt1988].
+
+    ΔEI = EI(final follows, final leaning) − EI(initial follows, initial leaning).
+
+    Range: [-2, 2]; NaN if either graph has no agent→agent edges.
+    """
+    initial = ei_index(data.initial.follows, data.initial.leaning)
+    return final_ei_index(data) - initial
+
+
+@metric("run.network.final_assortativity")
+def final_assortativity(data: RunData) -> float:
+    """Leaning assortativity of the final agent→agent follow graph [Newman2003].
+
+    r = corr(x_u, x_v) over final directed edges u → v, with final leanings.
+
+    Range: [-1, 1]; NaN if < 2 edges or constant leanings.
+    """
+    return assortativity(data.final.follows, data.final.leaning)
