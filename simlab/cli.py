@@ -102,3 +102,233 @@ def db_schema_doc(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     console.print(f"wrote {out}")
+
+
+# --------------------------------------------------------------------------
+# Populations
+# --------------------------------------------------------------------------
+
+import_app = typer.Typer(help="Import a population from real data.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _migrated_engine(db: str | None):
+    engine = database.make_engine(db)
+    database.migrate(engine)
+    return engine
+
+
+@app.command("init")
+def init(
+    agents: Annotated[int, typer.Option(help="Number of agents.")] = 1000,
+    posts: Annotated[int, typer.Option(help="Number of posts.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed of the population.")] = 0,
+    db: DbOption = None,
+) -> None:
+    """Create (or upgrade) the database and fill it with a synthetic population."""
+    from simlab.params import validate
+    from simlab.population import SyntheticConfig, create_synthetic
+
+    config = validate(SyntheticConfig, {"agents": agents, "posts": posts, "seed": seed}, "init")
+    engine = _migrated_engine(db)
+    summary = create_synthetic(engine, config)
+    console.print(f"{engine.url.render_as_string()}: {summary}")
+
+
+@import_app.command("bluesky")
+def import_bluesky(
+    files: Annotated[list[Path], typer.Argument(help="getProfile / getAuthorFeed JSON files.")],
+    db: DbOption = None,
+) -> None:
+    """Import Bluesky profiles and author feeds (public API JSON) as agents and posts."""
+    from simlab.population import import_bluesky as run_import
+
+    engine = _migrated_engine(db)
+    console.print(f"{engine.url.render_as_string()}: {run_import(engine, files)}")
+
+
+@import_app.command("sqlite")
+def import_sqlite(
+    path: Annotated[Path, typer.Argument(help="A SQLite database with the seed tables.")],
+    db: DbOption = None,
+) -> None:
+    """Import bluesky_profiles, feed_posts and agent_bios from another simlab-schema database."""
+    from simlab.population import import_sqlite as run_import
+
+    engine = _migrated_engine(db)
+    console.print(f"{engine.url.render_as_string()}: {run_import(engine, path)}")
+
+
+# --------------------------------------------------------------------------
+# Registries
+# --------------------------------------------------------------------------
+
+
+def _print_registry(entries, with_params: bool) -> None:
+    from rich.table import Table
+
+    from simlab.params import describe
+
+    table = Table(show_lines=True)
+    table.add_column("name", style="bold")
+    table.add_column("formula / description")
+    if with_params:
+        table.add_column("parameters (type, default)")
+    for entry in entries:
+        doc = entry.doc.strip()
+        row = [getattr(entry, "name", getattr(entry, "key", "")), doc]
+        if with_params:
+            row.append(
+                "\n".join(f"{n} ({t}, {d}): {desc}" for n, t, d, desc in describe(entry.params))
+                or "none"
+            )
+        table.add_row(*row)
+    console.print(table)
+
+
+@app.command("feeds")
+def list_feeds() -> None:
+    """List the feed algorithms with their formulas and parameters."""
+    from simlab.feeds import FEEDS
+
+    _print_registry(FEEDS, with_params=True)
+
+
+@app.command("policies")
+def list_policies() -> None:
+    """List the agent policies with their models and parameters."""
+    from simlab.policies import POLICIES
+
+    _print_registry(POLICIES, with_params=True)
+
+
+@app.command("metrics")
+def list_metrics() -> None:
+    """List the turn.* and run.* metrics with their formulas."""
+    from simlab.metrics import METRICS
+
+    _print_registry(METRICS, with_params=False)
+
+
+# --------------------------------------------------------------------------
+# Runs
+# --------------------------------------------------------------------------
+
+
+def _progress_bar():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+def _run_with_progress(label: str, start, total_turns: int) -> str:
+    """Call ``start(progress_callback)``; the bar appears with the first finished turn.
+
+    Starting it lazily keeps bad input (found before the first turn) to one line.
+    """
+    bar = _progress_bar()
+    task = bar.add_task(label, total=total_turns)
+
+    def progress(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        return start(progress)
+    finally:
+        bar.stop()
+
+
+@app.command("run")
+def run_command(
+    feed: Annotated[str | None, typer.Option(help="Feed algorithm (see `simlab feeds`).")] = None,
+    feed_param: Annotated[
+        list[str] | None, typer.Option("--feed-param", help="KEY=VALUE, repeatable.")
+    ] = None,
+    turns: Annotated[int | None, typer.Option(help="Number of turns.")] = None,
+    agents: Annotated[int | None, typer.Option(help="First N agents [default: all].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML run config; flags override it.")] = None,
+    metrics: Annotated[
+        str | None, typer.Option(help="Comma-separated metric keys or groups.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the population under one feed algorithm and print the run id."""
+    from simlab import config as run_config
+    from simlab import engine as simulation
+    from simlab.params import parse_assignments
+
+    values = run_config.read_toml(config) if config else {}
+    overrides: dict = {"feed": {}}
+    if feed is not None:
+        overrides["feed"]["name"] = feed
+    if feed_param:
+        overrides["feed"]["params"] = parse_assignments(feed_param, "--feed-param")
+    for key, value in (("turns", turns), ("agents", agents), ("seed", seed)):
+        if value is not None:
+            overrides[key] = value
+    if metrics is not None:
+        overrides["metrics"] = [m.strip() for m in metrics.split(",") if m.strip()]
+    resolved = run_config.build(run_config.merge(values, overrides))
+    engine = database.make_engine(db, must_exist=True)
+    label = f"{resolved.feed.name} x {resolved.turns} turns"
+    run_id = _run_with_progress(
+        label,
+        lambda progress: simulation.run(resolved, engine, progress=progress),
+        resolved.turns,
+    )
+    console.print(run_id)
+
+
+@app.command("resume")
+def resume_command(
+    run_id: Annotated[str, typer.Argument(help="The run to continue.")], db: DbOption = None
+) -> None:
+    """Continue a failed or interrupted run from its last complete turn."""
+    from simlab import engine as simulation
+    from simlab.replay import load_run
+
+    engine = database.make_engine(db, must_exist=True)
+    config, _, last = load_run(engine, run_id)
+    done = _run_with_progress(
+        f"resume {run_id} from turn {last + 1}",
+        lambda progress: simulation.resume(run_id, engine, progress=progress),
+        config.turns,
+    )
+    console.print(done)
+
+
+@app.command("runs")
+def list_runs(db: DbOption = None) -> None:
+    """List the runs in the database."""
+    from rich.table import Table
+    from sqlalchemy import text
+
+    engine = database.make_engine(db, must_exist=True)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT r.run_id, r.feed_algorithm, r.status, r.total_agents, r.total_turns, "
+                "(SELECT count(*) FROM turn_metadata t WHERE t.run_id = r.run_id) AS done, "
+                "c.seed, r.created_at FROM runs r LEFT JOIN run_configs c ON c.run_id = r.run_id "
+                "ORDER BY r.created_at"
+            )
+        ).all()
+    table = Table()
+    for column in ("run", "feed", "status", "agents", "turns", "seed", "created"):
+        table.add_column(column, no_wrap=column in ("run", "created"))
+    for r in rows:
+        table.add_row(
+            r.run_id, r.feed_algorithm, r.status, str(r.total_agents),
+            f"{r.done}/{r.total_turns}", str(r.seed), r.created_at[:19],
+        )  # fmt: skip
+    console.print(table)

@@ -379,3 +379,34 @@ agent_leanings = Table(
     CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
     CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
 )
+
+
+# --------------------------------------------------------------------------
+# Comparison tables (revision 0003): which runs form one feed comparison.
+# --------------------------------------------------------------------------
+
+comparisons = Table(
+    "comparisons",
+    metadata,
+    _text("comparison_id"),
+    _text("config_json"),
+    _text("created_at"),
+    PrimaryKeyConstraint("comparison_id", name="pk_comparisons"),
+    Index(None, "created_at"),
+)
+
+comparison_runs = Table(
+    "comparison_runs",
+    metadata,
+    _text("comparison_id"),
+    _text("run_id"),
+    _text("arm"),
+    _int("replicate"),
+    _int("seed"),
+    PrimaryKeyConstraint("comparison_id", "run_id", name="pk_comparison_runs"),
+    ForeignKeyConstraint(["comparison_id"], ["comparisons.comparison_id"]),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    UniqueConstraint("comparison_id", "arm", "replicate"),
+    CheckConstraint("replicate >= 0", name="replicate_gte_0"),
+    Index(None, "run_id"),
+)

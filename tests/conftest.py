@@ -34,7 +34,7 @@ def run_simlab(
     *args: str, cwd: Path | None = None, env: dict | None = None
 ) -> subprocess.CompletedProcess:
     """Run the real command line in a subprocess (``python -m simlab``)."""
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "simlab", *args],
         capture_output=True,

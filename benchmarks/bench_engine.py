@@ -1,0 +1,132 @@
+"""Engine throughput: N agents x T turns, everything persisted, against the SQLite floor.
+
+Usage: uv run python benchmarks/bench_engine.py [--agents 10000] [--posts 5000] [--turns 100]
+
+The floor is the time SQLite alone needs to bulk-insert exactly the rows the
+run wrote (same tables, same per-turn transactions, executemany of tuples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from common import peak_rss_mb, print_table, timer
+
+from simlab import engine as simulation
+from simlab.config import RunConfig
+from simlab.db import make_engine, migrate
+from simlab.population import SyntheticConfig, create_synthetic
+
+RUN_TABLES = (
+    "runs",
+    "run_configs",
+    "generated_feeds",
+    "feed_scores",
+    "likes",
+    "comments",
+    "follows",
+    "agent_leanings",
+    "turn_metadata",
+    "turn_metrics",
+    "run_metrics",
+)
+
+
+def insert_floor(source: Path, target: Path, run_id: str) -> float:
+    """Seconds to insert the run's rows into a fresh migrated copy, turn by turn."""
+    migrate(target)
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target, isolation_level=None)
+    dst.execute("PRAGMA journal_mode=WAL")
+    dst.execute("PRAGMA synchronous=NORMAL")
+    dst.execute("PRAGMA foreign_keys=ON")
+    batches = {}
+    for table in RUN_TABLES:
+        columns = [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
+        has_turn = "turn_number" in columns
+        rows = src.execute(f"SELECT * FROM {table} WHERE run_id = ?", (run_id,)).fetchall()
+        batches[table] = (columns, has_turn, rows)
+    columns, _, rows = batches["turn_metadata"]
+    turns = sorted(r[columns.index("turn_number")] for r in rows)
+    start = time.perf_counter()
+    for table in ("runs", "run_configs"):
+        columns, _, rows = batches[table]
+        _insert(dst, table, columns, rows)
+    for turn in turns:
+        dst.execute("BEGIN")
+        for table in RUN_TABLES:
+            columns, has_turn, rows = batches[table]
+            if has_turn:
+                index = columns.index("turn_number")
+                _insert(dst, table, columns, [r for r in rows if r[index] == turn], begin=False)
+        dst.execute("COMMIT")
+    columns, _, rows = batches["run_metrics"]
+    _insert(dst, "run_metrics", columns, rows)
+    return time.perf_counter() - start
+
+
+def _insert(connection, table, columns, rows, begin=True):
+    if not rows:
+        return
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    if begin:
+        connection.execute("BEGIN")
+    connection.executemany(sql, rows)
+    if begin:
+        connection.execute("COMMIT")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--agents", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=5_000)
+    parser.add_argument("--turns", type=int, default=100)
+    parser.add_argument("--feed", default="personalized")
+    args = parser.parse_args()
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "bench.db"
+        migrate(db)
+        engine = make_engine(db)
+        with timer(results, "population"):
+            create_synthetic(engine, SyntheticConfig(agents=args.agents, posts=args.posts, seed=1))
+        config = RunConfig(seed=1, turns=args.turns, feed={"name": args.feed, "size": 20})
+        with timer(results, "run"):
+            run_id = simulation.run(config, engine)
+        engine.dispose()
+        rss = peak_rss_mb()
+        size_mb = sum(p.stat().st_size for p in Path(folder).glob("bench.db*")) / 1e6
+        floor = insert_floor(db, Path(folder) / "floor.db", run_id)
+        with sqlite3.connect(db) as connection:
+            counts = {
+                t: connection.execute(
+                    f"SELECT count(*) FROM {t} WHERE run_id = ?", (run_id,)
+                ).fetchone()[0]
+                for t in RUN_TABLES
+            }
+    agent_turns = args.agents * args.turns
+    rate = agent_turns / results["run"]
+    rows_written = sum(counts.values())
+    print_table(
+        f"bench_engine: {args.agents:,} agents x {args.turns} turns, feed {args.feed}, size 20, "
+        "rule_based, all metrics",
+        [
+            ("population generate + write", f"{results['population']:.1f} s", ""),
+            ("run wall time", f"{results['run']:.1f} s", ""),
+            ("agent-turns per second", f"{rate:,.0f}", ">= 20,000"),
+            ("rows written", f"{rows_written:,}", ""),
+            ("SQLite insert floor (same rows)", f"{floor:.1f} s", ""),
+            ("run time / floor", f"{results['run'] / floor:.2f}x", "<= 2x"),
+            ("peak RSS", f"{rss:,.0f} MB", "< 2,000 MB"),
+            ("database size", f"{size_mb:,.0f} MB", ""),
+        ],
+    )
+    print("\nrows per table: " + ", ".join(f"{t}={n:,}" for t, n in counts.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Helpers shared by the benchmark scripts: timing, peak memory, a printed table."""
+
+from __future__ import annotations
+
+import resource
+import time
+from contextlib import contextmanager
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def timer(results: dict, key: str):
+    """Store the wall time of the ``with`` body in ``results[key]`` (seconds)."""
+    start = time.perf_counter()
+    yield
+    results[key] = time.perf_counter() - start
+
+
+def print_table(title: str, rows: list[tuple[str, str, str]]) -> None:
+    """Print (measure, value, target) rows as a Markdown table."""
+    print(f"\n### {title}\n")
+    print("| measure | value | target |")
+    print("| --- | --- | --- |")
+    for measure, value, target in rows:
+        print(f"| {measure} | {value} | {target} |")

@@ -1,0 +1,125 @@
+"""Run configuration: one validated, fully resolved object stored whole with every run.
+
+A :class:`RunConfig` can come from keyword arguments, a TOML file, or CLI
+flags layered over a TOML file (:func:`load`). Validation resolves names and
+parameters against the registries, so the stored config names every
+parameter value the run used, defaults included.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from simlab import feeds, metrics, policies
+from simlab.errors import InputError
+from simlab.params import validate
+from simlab.policies.opinion import OpinionParams
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FeedConfig(_Strict):
+    """Which feed algorithm ranks, with what parameters, and how long the feed is."""
+
+    name: str = Field("chronological", description="a registered feed algorithm")
+    params: dict[str, Any] = Field(default_factory=dict, description="the algorithm's parameters")
+    size: int = Field(20, ge=1, le=1000, description="items per feed")
+
+    @model_validator(mode="after")
+    def _resolve(self) -> FeedConfig:
+        algorithm = feeds.FEEDS.get(self.name)
+        resolved = validate(algorithm.params, self.params, f"feed {self.name!r}")
+        self.params = resolved.model_dump()
+        return self
+
+
+class PolicyConfig(_Strict):
+    """How agents decide, with what parameters."""
+
+    name: str = Field("rule_based", description="a registered policy")
+    params: dict[str, Any] = Field(default_factory=dict, description="the policy's parameters")
+
+    @model_validator(mode="after")
+    def _resolve(self) -> PolicyConfig:
+        policy = policies.POLICIES.get(self.name)
+        self.params = validate(policy.params, self.params, f"policy {self.name!r}").model_dump()
+        return self
+
+
+class RunConfig(_Strict):
+    """Everything that determines a run's rows (ids and wall-clock timestamps aside)."""
+
+    seed: int = Field(0, ge=0, description="root of every random stream of the run")
+    turns: int = Field(10, ge=1, le=100_000, description="number of turns")
+    agents: int | None = Field(None, ge=2, description="first N agents by handle; None = all")
+    feed: FeedConfig = Field(default_factory=FeedConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    opinion: OpinionParams = Field(default_factory=OpinionParams)
+    metrics: list[str] | None = Field(None, description="metric keys or groups; None = all")
+    turn_hours: float = Field(1.0, gt=0, description="simulated hours per turn")
+    history_share: float = Field(
+        0.5, ge=0, le=1, description="share of posts (by time) already visible at turn 0"
+    )
+    block_size: int = Field(1024, ge=1, description="agents ranked per vectorised block")
+
+    @model_validator(mode="after")
+    def _resolve_metrics(self) -> RunConfig:
+        self.metrics = metrics.resolve_keys(self.metrics)
+        return self
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "config"
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {where!r}; allowed: {', '.join(RunConfig.model_fields)}"
+    return f"{where}: {error['msg']}"
+
+
+def build(values: dict[str, Any]) -> RunConfig:
+    """Validate a nested dict into a RunConfig.
+
+    Raises:
+        InputError: the first invalid setting, named with its path and what is allowed.
+    """
+    try:
+        return RunConfig.model_validate(values)
+    except ValidationError as exc:
+        cause = exc.errors()[0].get("ctx", {}).get("error")
+        if isinstance(cause, InputError):
+            raise cause from None
+        raise InputError(f"config: {_first_error(exc)}") from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML run config into a dict.
+
+    Raises:
+        InputError: the file is missing, unreadable or not valid TOML.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"--config: {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--config: cannot read {path} ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"--config: {path} is not valid TOML ({exc})") from None
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``overrides`` into a copy of ``base`` (nested dicts merge, values replace)."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,230 @@
+"""The turn loop: feeds -> decisions -> opinion update -> metrics -> one transaction.
+
+Randomness: turn ``t`` of a run with seed ``s`` draws from
+``np.random.SeedSequence([s, t])``, spawned into independent streams for
+activity, feeds and the policy. A turn therefore depends only on the seed,
+the turn number and the state left by the previous turn, which is why
+:func:`resume` (rebuilding that state from the database) ends with exactly the
+rows an uninterrupted run writes.
+
+Clock: turn ``t`` happens at ``start + t · turn_hours``, where ``start`` is the
+``history_share`` quantile of post times; a post is visible once created.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from simlab import feeds, metrics, policies
+from simlab.config import RunConfig
+from simlab.db import make_engine
+from simlab.errors import InputError
+from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
+from simlab.metrics.base import RunData, TurnData
+from simlab.policies.base import Action, FeedView
+from simlab.policies.opinion import update as update_opinions
+from simlab.recorder import Recorder, TurnRows
+from simlab.world import Population, SimState, load_population
+
+Progress = Callable[[int, int], None]
+N_STREAMS = 3  # activity, feed, policy
+
+
+@dataclass
+class Totals:
+    """Running totals a run's metrics need."""
+
+    impressions: int = 0
+    likes: int = 0
+    comments: int = 0
+    follows: int = 0
+
+
+class Simulation:
+    """One run's population, algorithms and evolving state; ``step`` plays one turn."""
+
+    def __init__(self, config: RunConfig, pop: Population, state: SimState | None = None) -> None:
+        self.config = config
+        self.pop = pop
+        self.feed = feeds.FEEDS.get(config.feed.name)
+        self.feed_params = self.feed.params.model_validate(config.feed.params)
+        self.policy = policies.POLICIES.get(config.policy.name)
+        self.policy_params = self.policy.params.model_validate(config.policy.params)
+        self.state = state if state is not None else SimState.initial(pop)
+        self.totals = Totals()
+        self.start = float(np.quantile(pop.post_created, config.history_share))
+
+    def clock(self, turn: int) -> float:
+        """POSIX seconds of turn ``turn``."""
+        return self.start + turn * self.config.turn_hours * SECONDS_PER_HOUR
+
+    def streams(self, turn: int) -> list[np.random.Generator]:
+        """The turn's independent generators: activity, feed, policy."""
+        children = np.random.SeedSequence([self.config.seed, turn]).spawn(N_STREAMS)
+        return [np.random.default_rng(child) for child in children]
+
+    def rank(self, turn: int, agents: np.ndarray, rng: np.random.Generator):
+        """(n, k) feeds and scores for ``agents``, ranked block by block."""
+        pop, k = self.pop, self.config.feed.size
+        visible = pop.post_created <= self.clock(turn)
+        post_idx = np.full((len(agents), k), -1, dtype=np.int64)
+        scores = np.full((len(agents), k), np.nan)
+        for lo in range(0, len(agents), self.config.block_size):
+            block = agents[lo : lo + self.config.block_size]
+            candidates = visible & (pop.post_author[None, :] != block[:, None])
+            candidates &= ~self.state.acted[block]
+            feed_input = FeedInput(pop, self.state, turn, self.clock(turn), block, candidates, k)
+            ranked = self.feed.rank(feed_input, self.feed_params, rng)
+            post_idx[lo : lo + len(block)] = ranked.post_idx
+            scores[lo : lo + len(block)] = ranked.scores
+        return post_idx, scores, int(visible.sum())
+
+    def step(self, turn: int) -> TurnRows:
+        """Play turn ``turn``: update the state in memory and return the rows to write."""
+        pop, state = self.pop, self.state
+        activity_rng, feed_rng, policy_rng = self.streams(turn)
+        agents = np.nonzero(activity_rng.random(pop.n_agents) < pop.activity_rate)[0]
+        served, scores, n_visible = self.rank(turn, agents, feed_rng)
+        view = FeedView(pop, state, turn, agents, served, scores)
+        actions = self.policy.decide(view, self.policy_params, policy_rng)
+        likes, comments, follows = _targets(view, actions)
+        leaning_before = state.leaning
+        exposure = np.where(served >= 0, pop.post_leaning[np.maximum(served, 0)], np.nan)
+        self._apply(likes, comments, follows)
+        state.leaning = update_opinions(leaning_before, agents, exposure, self.config.opinion)
+        impressions = int((served >= 0).sum())
+        self._count(impressions, likes, comments, follows)
+        data = TurnData(
+            pop, state, turn, agents, served, likes, comments, follows, leaning_before, n_visible
+        )
+        values = metrics.compute_turn(self.config.metrics, data)
+        return TurnRows(
+            turn, agents, served, scores, likes, comments, follows, actions, state.leaning, values
+        )
+
+    def _apply(self, likes: np.ndarray, comments: np.ndarray, follows: np.ndarray) -> None:
+        state, n_posts = self.state, self.pop.n_posts
+        state.sim_likes += np.bincount(likes[:, 1], minlength=n_posts)
+        state.sim_comments += np.bincount(comments[:, 1], minlength=n_posts)
+        state.acted[likes[:, 0], likes[:, 1]] = True
+        state.acted[comments[:, 0], comments[:, 1]] = True
+        state.follows[follows[:, 0], follows[:, 1]] = True
+
+    def _count(self, impressions: int, likes, comments, follows) -> None:
+        self.totals.impressions += impressions
+        self.totals.likes += len(likes)
+        self.totals.comments += len(comments)
+        self.totals.follows += len(follows)
+
+    def run_data(self) -> RunData:
+        """The finished run as metrics see it."""
+        t = self.totals
+        return RunData(
+            self.pop,
+            SimState.initial(self.pop),
+            self.state,
+            self.config.turns,
+            t.impressions,
+            t.likes,
+            t.comments,
+            t.follows,
+        )
+
+
+def _targets(view: FeedView, actions: list[Action]):
+    """(L, 3) likes and (C, 3) comments as (agent, post, rank); (F, 2) follows as (agent, account).
+
+    Rows follow the order of ``actions`` within each kind.
+    """
+    rows = {kind: [] for kind in ("like", "comment", "follow")}
+    for action in actions:
+        agent = int(view.agents[action.row])
+        post = int(view.feeds[action.row, action.slot])
+        if action.kind == "follow":
+            rows["follow"].append((agent, int(view.pop.post_author[post])))
+        else:
+            rows[action.kind].append((agent, post, action.slot + 1))
+    return (
+        np.array(rows["like"], dtype=np.int64).reshape(-1, 3),
+        np.array(rows["comment"], dtype=np.int64).reshape(-1, 3),
+        np.array(rows["follow"], dtype=np.int64).reshape(-1, 2),
+    )
+
+
+def _load(engine: Engine, config: RunConfig) -> Population:
+    with engine.connect() as connection:
+        pop = load_population(connection)
+    n = config.agents if config.agents is not None else pop.n_agents
+    if n < 2:
+        raise InputError(
+            f"--agents: a run needs at least 2 agents; the database has {pop.n_agents}"
+        )
+    return pop.head(n) if n != pop.n_agents else pop
+
+
+def _play(sim: Simulation, recorder: Recorder, first_turn: int, progress: Progress | None) -> None:
+    turn = first_turn
+    try:
+        for turn in range(first_turn, sim.config.turns):
+            recorder.write_turn(sim.step(turn))
+            if progress is not None:
+                progress(turn + 1, sim.config.turns)
+        recorder.complete(metrics.compute_run(sim.config.metrics, sim.run_data()))
+    except KeyboardInterrupt:
+        recorder.fail(turn, "interrupted (KeyboardInterrupt)")
+        raise
+    except Exception as exc:
+        recorder.fail(turn, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def run(
+    config: RunConfig,
+    db: str | Engine | None = None,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+) -> str:
+    """Run ``config`` against the population in ``db`` and return the run id.
+
+    Everything that can be wrong with the input is checked before the run row
+    is written. Each turn commits on its own; on an error the run is marked
+    ``failed`` (with the error in ``run_failures``) and the error re-raised.
+    """
+    engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True)
+    pop = _load(engine, config)
+    sim = Simulation(config, pop)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
+    recorder.create_run(config, pop.n_agents)
+    _play(sim, recorder, 0, progress)
+    return run_id
+
+
+def resume(run_id: str, db: str | Engine | None = None, progress: Progress | None = None) -> str:
+    """Continue a failed or interrupted run from its last complete turn.
+
+    The state after that turn is rebuilt from the database (leanings, follows,
+    likes, comments), so the finished run has exactly the rows an
+    uninterrupted run would have (ids and wall-clock timestamps aside).
+
+    Raises:
+        InputError: the run does not exist or has already completed.
+    """
+    from simlab.replay import load_run, rebuild
+
+    engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True)
+    config, status, last_turn = load_run(engine, run_id)
+    if status == "completed":
+        raise InputError(f"run {run_id} has already completed; nothing to resume")
+    pop = _load(engine, config)
+    sim = Simulation(config, pop)
+    rebuild(engine, run_id, sim, last_turn)
+    recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
+    recorder.reopen()
+    _play(sim, recorder, last_turn + 1, progress)
+    return run_id

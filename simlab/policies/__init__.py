@@ -1,0 +1,11 @@
+"""Policies: how agents decide. Importing this package registers every policy."""
+
+from simlab.policies import rule_based  # noqa: F401  (registers the policy)
+from simlab.policies.base import POLICIES, Action, FeedView, Policy
+
+__all__ = ["POLICIES", "Action", "FeedView", "Policy", "names"]
+
+
+def names() -> list[str]:
+    """Names of all registered policies, sorted."""
+    return POLICIES.names()

@@ -1,0 +1,170 @@
+"""Rule-based agents: a logistic model of liking, commenting and following.
+
+For agent ``a`` served post ``p`` at 0-based slot ``s`` of a feed of size ``k``:
+
+    x_int   = K · interests[a, topic(p)] − 1          (0 = average interest over K topics)
+    x_agree = 1 − |leaning[a] − leaning(p)|           (1 = same view, −1 = opposite extremes)
+    x_pop   = log(1 + likes[p] + comments[p]) / log(1 + 1000)
+    x_pos   = s / (k − 1)                             (0 = top of the feed)
+
+    P(like)    = σ(logit(like_propensity[a])    + β_int·x_int + β_agree·x_agree + β_pop·x_pop − β_pos·x_pos)
+    P(comment) = σ(logit(comment_propensity[a]) + γ_int·x_int + γ_stance·|x_agree|          − γ_pos·x_pos)
+    P(follow)  = σ(logit(follow_propensity[a])  + δ_int·x_int + δ_agree·x_agree + δ_like·liked − δ_pos·x_pos)
+
+with σ the logistic function. An action happens when an independent uniform
+draw falls below its probability. A comment agrees when ``x_agree > 0``. An
+agent follows a post's author only once, and never one it already follows.
+Homophilous engagement follows [McPherson2001]; position bias and popularity
+cues follow [Salganik2006]. Every action records its probability, draw and
+logit terms in ``generation_metadata_json`` and a sentence in ``explanation``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from pydantic import Field
+
+from simlab.params import Params
+from simlab.policies.base import Action, FeedView, register
+from simlab.policies.comment_text import comment
+from simlab.population.topics import TOPIC_NAMES
+
+POPULARITY_SCALE = np.log1p(1000.0)
+
+
+class RuleBasedParams(Params):
+    """Coefficients of the logistic action model (see the module docstring)."""
+
+    like_interest: float = Field(1.0, description="β_int: interest match effect on liking")
+    like_agreement: float = Field(1.5, description="β_agree: leaning agreement effect on liking")
+    like_popularity: float = Field(0.5, description="β_pop: popularity cue effect on liking")
+    like_position: float = Field(1.0, description="β_pos: penalty for lower feed positions")
+    comment_interest: float = Field(0.8, description="γ_int: interest match effect on commenting")
+    comment_stance: float = Field(
+        1.0, description="γ_stance: strong (dis)agreement effect on commenting"
+    )
+    comment_position: float = Field(1.0, description="γ_pos: penalty for lower feed positions")
+    follow_interest: float = Field(0.5, description="δ_int: interest match effect on following")
+    follow_agreement: float = Field(1.5, description="δ_agree: agreement effect on following")
+    follow_like: float = Field(1.0, description="δ_like: boost when the agent liked the post")
+    follow_position: float = Field(0.5, description="δ_pos: penalty for lower feed positions")
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _features(view: FeedView) -> dict[str, np.ndarray]:
+    """(n, k) feature arrays x_int, x_agree, x_pop, x_pos and helpers."""
+    pop, state = view.pop, view.state
+    valid = view.feeds >= 0
+    post = np.where(valid, view.feeds, 0)
+    topic = pop.post_topic[post]
+    n_topics = max(int((pop.interests.sum(axis=0) > 0).sum()), 1)
+    k = view.feeds.shape[1]
+    engagement = state.likes(pop) + state.comments(pop)
+    return {
+        "valid": valid,
+        "post": post,
+        "topic": topic,
+        "x_int": n_topics * pop.interests[view.agents[:, None], topic] - 1.0,
+        "x_agree": 1.0 - np.abs(state.leaning[view.agents][:, None] - pop.post_leaning[post]),
+        "x_pop": np.log1p(engagement[post]) / POPULARITY_SCALE,
+        "x_pos": np.broadcast_to(np.arange(k) / max(k - 1, 1), view.feeds.shape),
+    }
+
+
+def _first_unfollowed_author(view: FeedView, post: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(n, k) bool: slot holds the first post of an author the agent does not follow yet."""
+    author = view.pop.post_author[post]
+    already = view.state.follows[view.agents[:, None], author]
+    order = np.argsort(author, axis=1, kind="stable")
+    sorted_author = np.take_along_axis(author, order, axis=1)
+    first_sorted = np.ones_like(sorted_author, dtype=bool)
+    first_sorted[:, 1:] = sorted_author[:, 1:] != sorted_author[:, :-1]
+    first = np.empty_like(first_sorted)
+    np.put_along_axis(first, order, first_sorted, axis=1)
+    return valid & ~already & first
+
+
+@register("rule_based", "1.0", RuleBasedParams)
+def decide(view: FeedView, params: RuleBasedParams, rng: np.random.Generator) -> list[Action]:
+    """Draw likes, comments and follows for every active agent's feed (module docstring)."""
+    f = _features(view)
+    rows = view.agents
+    pop = view.pop
+    terms = {
+        "like": {
+            "base": np.broadcast_to(_logit(pop.like_propensity[rows])[:, None], f["x_int"].shape),
+            "interest": params.like_interest * f["x_int"],
+            "agreement": params.like_agreement * f["x_agree"],
+            "popularity": params.like_popularity * f["x_pop"],
+            "position": -params.like_position * f["x_pos"],
+        },
+        "comment": {
+            "base": np.broadcast_to(
+                _logit(pop.comment_propensity[rows])[:, None], f["x_int"].shape
+            ),
+            "interest": params.comment_interest * f["x_int"],
+            "stance": params.comment_stance * np.abs(f["x_agree"]),
+            "position": -params.comment_position * f["x_pos"],
+        },
+    }
+    draws = rng.random((3, *view.feeds.shape))
+    p_like = _sigmoid(sum(terms["like"].values()))
+    liked = f["valid"] & (draws[0] < p_like)
+    terms["follow"] = {
+        "base": np.broadcast_to(_logit(pop.follow_propensity[rows])[:, None], f["x_int"].shape),
+        "interest": params.follow_interest * f["x_int"],
+        "agreement": params.follow_agreement * f["x_agree"],
+        "liked": params.follow_like * liked,
+        "position": -params.follow_position * f["x_pos"],
+    }
+    p_comment = _sigmoid(sum(terms["comment"].values()))
+    p_follow = _sigmoid(sum(terms["follow"].values()))
+    chosen = {
+        "like": (liked, p_like, draws[0]),
+        "comment": (f["valid"] & (draws[1] < p_comment), p_comment, draws[1]),
+        "follow": (
+            _first_unfollowed_author(view, f["post"], f["valid"]) & (draws[2] < p_follow),
+            p_follow,
+            draws[2],
+        ),
+    }
+    return _actions(view, f, terms, chosen, rng)
+
+
+def _actions(view, f, terms, chosen, rng) -> list[Action]:
+    """Action records in (row, slot, kind) order, with explanations and metadata."""
+    kinds = ("like", "comment", "follow")
+    mask = np.stack([chosen[kind][0] for kind in kinds])  # (3, n, k)
+    kind_idx, rows, slots = np.nonzero(mask)
+    order = np.lexsort((kind_idx, slots, rows))
+    actions = []
+    for i in order.tolist():
+        kind, row, slot = kinds[kind_idx[i]], int(rows[i]), int(slots[i])
+        _, prob, draw = chosen[kind]
+        parts = {name: round(float(v[row, slot]), 4) for name, v in terms[kind].items()}
+        p, u = float(prob[row, slot]), float(draw[row, slot])
+        topic = int(f["topic"][row, slot])
+        agreement = float(f["x_agree"][row, slot])
+        stance = "agrees" if agreement > 0 else "disagrees"
+        text = None
+        if kind == "comment":
+            leaning = float(view.state.leaning[view.agents[row]])
+            text = comment(topic, leaning, agreement > 0, rng)
+        explanation = (
+            f"{kind}: {TOPIC_NAMES[topic]} post at rank {slot + 1}; interest term "
+            f"{parts['interest']:+.2f}, agent {stance} (agreement {agreement:+.2f}); "
+            f"p={p:.3f} > draw {u:.3f}"
+        )
+        metadata = {"p": round(p, 6), "draw": round(u, 6), "logit_terms": parts, "rank": slot + 1}
+        actions.append(Action(kind, row, slot, text, explanation, json.dumps(metadata)))
+    return actions

@@ -1,0 +1,268 @@
+"""Writing runs to the database: the run row, one transaction per turn, completion, failure.
+
+Rows go in with the driver's ``executemany`` (tuples, no ORM) because a turn of
+10,000 agents writes tens of thousands of rows. Each turn's rows are written in
+a single transaction, so a crash leaves whole turns only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from simlab import __version__
+from simlab.config import RunConfig
+from simlab.world import Population
+
+ACTION_KINDS = ("like", "comment", "follow")
+
+
+def utc_now() -> str:
+    """The wall clock as an ISO 8601 UTC string (microseconds, so it sorts and compares)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class TurnRows:
+    """Everything one turn writes, as arrays and action records (see engine.TurnOutcome)."""
+
+    turn: int
+    agents: np.ndarray  # (n,) active agent indices
+    feeds: np.ndarray  # (n, k) post indices, -1 padding
+    scores: np.ndarray  # (n, k)
+    likes: np.ndarray  # (L, 3) agent, post, rank
+    comments: np.ndarray  # (C, 3) agent, post, rank
+    follows: np.ndarray  # (F, 2) agent, account
+    actions: Sequence  # policy Action records, aligned with likes/comments/follows by kind
+    leaning: np.ndarray  # (n_agents,) leanings after the turn
+    metrics: dict[str, float]
+
+
+def metrics_json(values: dict[str, float]) -> str:
+    """Metric values as strict JSON: NaN (undefined) becomes null."""
+    return json.dumps({k: (None if v != v else v) for k, v in values.items()})
+
+
+def _insert(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    )
+    connection.exec_driver_sql(sql, rows)
+
+
+class Recorder:
+    """Writes one run. Holds the pre-quoted JSON of post ids to make feed rows cheap."""
+
+    def __init__(self, engine: Engine, run_id: str, pop: Population, model_used: str) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.pop = pop
+        self.model_used = model_used
+        self._quoted_posts = [json.dumps(p) for p in pop.post_ids.tolist()]
+
+    def create_run(self, config: RunConfig, n_agents: int) -> None:
+        """Insert the ``runs`` row (status running) and the full config."""
+        now = utc_now()
+        with self.engine.begin() as connection:
+            _insert(
+                connection,
+                "runs",
+                (
+                    "run_id",
+                    "created_at",
+                    "total_turns",
+                    "total_agents",
+                    "started_at",
+                    "status",
+                    "feed_algorithm",
+                    "metric_keys",
+                ),
+                [
+                    (
+                        self.run_id,
+                        now,
+                        config.turns,
+                        n_agents,
+                        now,
+                        "running",
+                        config.feed.name,
+                        json.dumps(config.metrics),
+                    )
+                ],
+            )
+            _insert(
+                connection,
+                "run_configs",
+                ("run_id", "seed", "policy", "config_json", "simlab_version", "created_at"),
+                [
+                    (
+                        self.run_id,
+                        config.seed,
+                        config.policy.name,
+                        config.model_dump_json(),
+                        __version__,
+                        now,
+                    )
+                ],
+            )
+
+    def write_turn(self, rows: TurnRows) -> None:
+        """Write every row of one turn in one transaction."""
+        now = utc_now()
+        with self.engine.begin() as connection:
+            self._write_feeds(connection, rows, now)
+            self._write_actions(connection, rows, now)
+            handles = self.pop.handles.tolist()
+            _insert(
+                connection,
+                "agent_leanings",
+                ("run_id", "turn_number", "agent_handle", "leaning"),
+                [
+                    (self.run_id, rows.turn, h, x)
+                    for h, x in zip(handles, rows.leaning.tolist(), strict=True)
+                ],
+            )
+            totals = {kind: 0 for kind in ACTION_KINDS}
+            for action in rows.actions:
+                totals[action.kind] += 1
+            totals["total"] = sum(totals.values())
+            _insert(
+                connection,
+                "turn_metadata",
+                ("run_id", "turn_number", "total_actions", "created_at"),
+                [(self.run_id, rows.turn, json.dumps(totals), now)],
+            )
+            _insert(
+                connection,
+                "turn_metrics",
+                ("run_id", "turn_number", "metrics", "created_at"),
+                [(self.run_id, rows.turn, metrics_json(rows.metrics), now)],
+            )
+
+    def _write_feeds(self, connection: Connection, rows: TurnRows, now: str) -> None:
+        feeds, scores = rows.feeds.tolist(), rows.scores.tolist()
+        handles = self.pop.handles
+        feed_rows, score_rows = [], []
+        for i, agent in enumerate(rows.agents.tolist()):
+            served = [p for p in feeds[i] if p >= 0]
+            post_ids = "[" + ",".join(self._quoted_posts[p] for p in served) + "]"
+            handle = handles[agent]
+            feed_rows.append(
+                (
+                    f"{self.run_id}-{rows.turn}-{agent}",
+                    self.run_id,
+                    rows.turn,
+                    handle,
+                    post_ids,
+                    now,
+                )
+            )
+            score_rows.append(
+                (self.run_id, rows.turn, handle, json.dumps(scores[i][: len(served)]))
+            )
+        _insert(
+            connection,
+            "generated_feeds",
+            ("feed_id", "run_id", "turn_number", "agent_handle", "post_ids", "created_at"),
+            feed_rows,
+        )
+        _insert(
+            connection,
+            "feed_scores",
+            ("run_id", "turn_number", "agent_handle", "scores"),
+            score_rows,
+        )
+
+    def _write_actions(self, connection: Connection, rows: TurnRows, now: str) -> None:
+        by_kind: dict[str, list[tuple]] = {kind: [] for kind in ACTION_KINDS}
+        targets = {"like": rows.likes, "comment": rows.comments, "follow": rows.follows}
+        position = dict.fromkeys(ACTION_KINDS, 0)
+        handles, post_ids, accounts = self.pop.handles, self.pop.post_ids, self.pop.accounts
+        for action in rows.actions:
+            target = targets[action.kind][position[action.kind]]
+            n = position[action.kind]
+            position[action.kind] += 1
+            action_id = f"{self.run_id}-{rows.turn}-{action.kind[0]}{n}"
+            agent = handles[target[0]]
+            what = accounts[target[1]] if action.kind == "follow" else post_ids[target[1]]
+            extra = (action.text,) if action.kind == "comment" else ()
+            by_kind[action.kind].append(
+                (
+                    action_id,
+                    self.run_id,
+                    rows.turn,
+                    agent,
+                    what,
+                    *extra,
+                    now,
+                    action.explanation,
+                    self.model_used,
+                    action.metadata_json,
+                    now,
+                )
+            )
+        tail = (
+            "created_at",
+            "explanation",
+            "model_used",
+            "generation_metadata_json",
+            "generation_created_at",
+        )
+        head = ("run_id", "turn_number", "agent_handle")
+        _insert(connection, "likes", ("like_id", *head, "post_id", *tail), by_kind["like"])
+        _insert(
+            connection,
+            "comments",
+            ("comment_id", *head, "post_id", "text", *tail),
+            by_kind["comment"],
+        )
+        _insert(connection, "follows", ("follow_id", *head, "user_id", *tail), by_kind["follow"])
+
+    def complete(self, run_metrics: dict[str, float]) -> None:
+        """Write ``run_metrics`` and mark the run completed, in one transaction."""
+        now = utc_now()
+        with self.engine.begin() as connection:
+            connection.execute(
+                text("DELETE FROM run_metrics WHERE run_id = :r"), {"r": self.run_id}
+            )
+            _insert(
+                connection,
+                "run_metrics",
+                ("run_id", "metrics", "created_at"),
+                [(self.run_id, metrics_json(run_metrics), now)],
+            )
+            connection.execute(
+                text("UPDATE runs SET status = 'completed', completed_at = :now WHERE run_id = :r"),
+                {"now": now, "r": self.run_id},
+            )
+
+    def fail(self, turn: int | None, error: str) -> None:
+        """Mark the run failed and record why (the failed turn's rows were rolled back)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE runs SET status = 'failed', completed_at = NULL WHERE run_id = :r"),
+                {"r": self.run_id},
+            )
+            _insert(
+                connection,
+                "run_failures",
+                ("run_id", "turn_number", "error", "failed_at"),
+                [(self.run_id, turn, error, utc_now())],
+            )
+
+    def reopen(self) -> None:
+        """Mark a failed or interrupted run as running again (for resume)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE runs SET status = 'running', completed_at = NULL WHERE run_id = :r"),
+                {"r": self.run_id},
+            )

@@ -1,0 +1,45 @@
+"""Confidence intervals for comparing feed arms across replicates.
+
+Replicate ``r`` of every arm uses the same seed (common random numbers), so
+arm differences are computed on replicate-paired runs, which cancels the
+population-level noise the arms share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval: x̄ ± t_{1−α/2, n−1} · s / √n.
+
+    NaN values are dropped. With one value the interval is that value's point
+    (no spread can be estimated); with none, all three are NaN.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return (math.nan, math.nan, math.nan)
+    mean = float(x.mean())
+    if len(x) == 1:
+        return (mean, math.nan, math.nan)
+    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return (mean, mean - half, mean + half)
+
+
+def paired_difference_ci(
+    treatment: Sequence[float], baseline: Sequence[float], level: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean paired difference d = treatment − baseline with its t interval (see :func:`mean_ci`).
+
+    Pairs where either side is NaN are dropped; the sequences are paired by position
+    (replicate index).
+    """
+    a, b = np.asarray(treatment, dtype=float), np.asarray(baseline, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples differ in length: {len(a)} vs {len(b)}")
+    return mean_ci(a - b, level)
