@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from simlab import feeds, metrics, policies
 from simlab.errors import InputError
-from simlab.params import validate
+from simlab.params import validate, wrapped_input_error
 from simlab.policies.opinion import OpinionParams
 
 
@@ -30,6 +30,12 @@ class FeedConfig(_Strict):
     name: str = Field("chronological", description="a registered feed algorithm")
     params: dict[str, Any] = Field(default_factory=dict, description="the algorithm's parameters")
     size: int = Field(20, ge=1, le=1000, description="items per feed")
+    candidate_pool: int | None = Field(
+        1000,
+        ge=1,
+        description="rank within the N most recent visible posts (candidate generation); "
+        "None = every visible post",
+    )
 
     @model_validator(mode="after")
     def _resolve(self) -> FeedConfig:
@@ -91,8 +97,7 @@ def build(values: dict[str, Any]) -> RunConfig:
     try:
         return RunConfig.model_validate(values)
     except ValidationError as exc:
-        cause = exc.errors()[0].get("ctx", {}).get("error")
-        if isinstance(cause, InputError):
+        if (cause := wrapped_input_error(exc)) is not None:
             raise cause from None
         raise InputError(f"config: {_first_error(exc)}") from None
 

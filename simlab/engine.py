@@ -8,7 +8,8 @@ the turn number and the state left by the previous turn, which is why
 rows an uninterrupted run writes.
 
 Clock: turn ``t`` happens at ``start + t · turn_hours``, where ``start`` is the
-``history_share`` quantile of post times; a post is visible once created.
+``history_share`` quantile of post times; a post is visible once created, and
+feeds rank the ``feed.candidate_pool`` most recent visible posts.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.metrics.base import RunData, TurnData
 from simlab.policies.base import Action, FeedView
 from simlab.policies.opinion import update as update_opinions
-from simlab.recorder import Recorder, TurnRows
+from simlab.recorder import Membership, Recorder, TurnRows
 from simlab.world import Population, SimState, load_population
 
 Progress = Callable[[int, int], None]
@@ -68,21 +69,36 @@ class Simulation:
         children = np.random.SeedSequence([self.config.seed, turn]).spawn(N_STREAMS)
         return [np.random.default_rng(child) for child in children]
 
+    def candidate_pool(self, turn: int) -> np.ndarray:
+        """Sorted indices of the posts feeds rank this turn: the most recent visible ones.
+
+        Candidate generation keeps the ``feed.candidate_pool`` newest posts created by
+        this turn's clock (ties to the lower post index), or every visible post.
+        """
+        pop, size = self.pop, self.config.feed.candidate_pool
+        visible = np.nonzero(pop.post_created <= self.clock(turn))[0]
+        if size is None or len(visible) <= size:
+            return visible
+        newest = np.lexsort((-visible, pop.post_created[visible]))[-size:]
+        return np.sort(visible[newest])
+
     def rank(self, turn: int, agents: np.ndarray, rng: np.random.Generator):
-        """(n, k) feeds and scores for ``agents``, ranked block by block."""
-        pop, k = self.pop, self.config.feed.size
-        visible = pop.post_created <= self.clock(turn)
+        """(n, k) feeds and scores for ``agents``, ranked block by block within the pool."""
+        k = self.config.feed.size
+        columns = self.candidate_pool(turn)
+        pop, state = self.pop.post_subset(columns), self.state.post_subset(columns)
         post_idx = np.full((len(agents), k), -1, dtype=np.int64)
         scores = np.full((len(agents), k), np.nan)
         for lo in range(0, len(agents), self.config.block_size):
             block = agents[lo : lo + self.config.block_size]
-            candidates = visible & (pop.post_author[None, :] != block[:, None])
-            candidates &= ~self.state.acted[block]
-            feed_input = FeedInput(pop, self.state, turn, self.clock(turn), block, candidates, k)
+            candidates = (pop.post_author[None, :] != block[:, None]) & ~state.acted[block]
+            feed_input = FeedInput(pop, state, turn, self.clock(turn), block, candidates, k)
             ranked = self.feed.rank(feed_input, self.feed_params, rng)
-            post_idx[lo : lo + len(block)] = ranked.post_idx
+            post_idx[lo : lo + len(block)] = np.where(
+                ranked.post_idx >= 0, columns[ranked.post_idx], -1
+            )
             scores[lo : lo + len(block)] = ranked.scores
-        return post_idx, scores, int(visible.sum())
+        return post_idx, scores, len(columns)
 
     def step(self, turn: int) -> TurnRows:
         """Play turn ``turn``: update the state in memory and return the rows to write."""
@@ -113,7 +129,7 @@ class Simulation:
         state.sim_comments += np.bincount(comments[:, 1], minlength=n_posts)
         state.acted[likes[:, 0], likes[:, 1]] = True
         state.acted[comments[:, 0], comments[:, 1]] = True
-        state.follows[follows[:, 0], follows[:, 1]] = True
+        state.add_follows(follows)
 
     def _count(self, impressions: int, likes, comments, follows) -> None:
         self.totals.impressions += impressions
@@ -156,7 +172,12 @@ def _targets(view: FeedView, actions: list[Action]):
     )
 
 
-def _load(engine: Engine, config: RunConfig) -> Population:
+def population_for(config: RunConfig, engine: Engine) -> Population:
+    """The population a run of ``config`` simulates: the first ``config.agents`` agents.
+
+    Raises:
+        InputError: the database has no usable population or too few agents.
+    """
     with engine.connect() as connection:
         pop = load_population(connection)
     n = config.agents if config.agents is not None else pop.n_agents
@@ -188,19 +209,21 @@ def run(
     db: str | Engine | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
+    membership: Membership | None = None,
 ) -> str:
     """Run ``config`` against the population in ``db`` and return the run id.
 
     Everything that can be wrong with the input is checked before the run row
-    is written. Each turn commits on its own; on an error the run is marked
+    is written. ``membership`` files the run under a comparison arm and
+    replicate, atomically with its run row. Each turn commits on its own; on an error the run is marked
     ``failed`` (with the error in ``run_failures``) and the error re-raised.
     """
     engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True)
-    pop = _load(engine, config)
+    pop = population_for(config, engine)
     sim = Simulation(config, pop)
     run_id = run_id or uuid.uuid4().hex[:12]
     recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
-    recorder.create_run(config, pop.n_agents)
+    recorder.create_run(config, pop.n_agents, membership)
     _play(sim, recorder, 0, progress)
     return run_id
 
@@ -221,7 +244,7 @@ def resume(run_id: str, db: str | Engine | None = None, progress: Progress | Non
     config, status, last_turn = load_run(engine, run_id)
     if status == "completed":
         raise InputError(f"run {run_id} has already completed; nothing to resume")
-    pop = _load(engine, config)
+    pop = population_for(config, engine)
     sim = Simulation(config, pop)
     rebuild(engine, run_id, sim, last_turn)
     recorder = Recorder(engine, run_id, pop, sim.policy.model_used)

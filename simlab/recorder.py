@@ -29,6 +29,15 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """Where a run sits in a comparison: which arm, which replicate."""
+
+    comparison_id: str
+    arm: str
+    replicate: int
+
+
+@dataclass(frozen=True)
 class TurnRows:
     """Everything one turn writes, as arrays and action records (see engine.TurnOutcome)."""
 
@@ -69,8 +78,10 @@ class Recorder:
         self.model_used = model_used
         self._quoted_posts = [json.dumps(p) for p in pop.post_ids.tolist()]
 
-    def create_run(self, config: RunConfig, n_agents: int) -> None:
-        """Insert the ``runs`` row (status running) and the full config."""
+    def create_run(
+        self, config: RunConfig, n_agents: int, membership: Membership | None = None
+    ) -> None:
+        """Insert the ``runs`` row (status running), the full config and comparison membership."""
         now = utc_now()
         with self.engine.begin() as connection:
             _insert(
@@ -114,6 +125,21 @@ class Recorder:
                     )
                 ],
             )
+            if membership is not None:
+                _insert(
+                    connection,
+                    "comparison_runs",
+                    ("comparison_id", "run_id", "arm", "replicate", "seed"),
+                    [
+                        (
+                            membership.comparison_id,
+                            self.run_id,
+                            membership.arm,
+                            membership.replicate,
+                            config.seed,
+                        )
+                    ],
+                )
 
     def write_turn(self, rows: TurnRows) -> None:
         """Write every row of one turn in one transaction."""

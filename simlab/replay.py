@@ -83,7 +83,7 @@ def rebuild(engine: Engine, run_id: str, sim, last_turn: int) -> None:
     state.sim_comments += np.bincount(comments[:, 1], minlength=pop.n_posts)
     state.acted[likes[:, 0], likes[:, 1]] = True
     state.acted[comments[:, 0], comments[:, 1]] = True
-    state.follows[follows[:, 0], follows[:, 1]] = True
+    state.add_follows(follows)
     sim.totals.impressions = int(impressions)
     sim.totals.likes, sim.totals.comments, sim.totals.follows = (
         len(likes),

@@ -16,7 +16,7 @@ run starts from the same inputs; :class:`SimState` is what one run changes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -84,6 +84,25 @@ class Population:
         keep = self.follow_pairs[:, 0] < n_agents
         return _replace_agents(self, slice(0, n_agents), self.follow_pairs[keep])
 
+    def post_subset(self, columns: np.ndarray) -> Population:
+        """The same agents and accounts with only the posts at ``columns`` (sorted indices)."""
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in POST_FIELDS:
+            fields[name] = fields[name][columns]
+        return Population(**fields)
+
+
+POST_FIELDS = (
+    "post_ids",
+    "post_topic",
+    "post_leaning",
+    "post_author",
+    "post_created",
+    "post_likes",
+    "post_comments",
+    "post_reposts",
+)
+
 
 def _replace_agents(pop: Population, rows: slice, follow_pairs: np.ndarray) -> Population:
     fields = {name: getattr(pop, name) for name in pop.__dataclass_fields__}
@@ -104,13 +123,24 @@ def _replace_agents(pop: Population, rows: slice, follow_pairs: np.ndarray) -> P
 
 @dataclass
 class SimState:
-    """What a run changes, turn by turn. Built fresh from a Population for every run."""
+    """What a run changes, turn by turn. Built fresh from a Population for every run.
+
+    ``follows`` is a dense matrix for fast lookups by the feeds and the policy;
+    :meth:`follow_edges` lists the same edges (cached, extended by
+    :meth:`add_follows`) for the metrics, which would otherwise scan the matrix.
+    """
 
     leaning: np.ndarray  # (n_agents,) current leanings
     follows: np.ndarray  # (n_agents, n_accounts) bool: agent follows account
     sim_likes: np.ndarray  # (n_posts,) int likes given inside this run
     sim_comments: np.ndarray  # (n_posts,) int comments written inside this run
     acted: np.ndarray  # (n_agents, n_posts) bool: agent liked or commented on post
+    _edges: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+        if name == "follows":  # a new matrix invalidates the edge list
+            object.__setattr__(self, "_edges", None)
 
     @classmethod
     def initial(cls, pop: Population) -> SimState:
@@ -123,6 +153,36 @@ class SimState:
             sim_likes=np.zeros(pop.n_posts, dtype=np.int64),
             sim_comments=np.zeros(pop.n_posts, dtype=np.int64),
             acted=np.zeros((pop.n_agents, pop.n_posts), dtype=bool),
+        )
+
+    def follow_edges(self) -> np.ndarray:
+        """(E, 2) int rows (agent, account) of every follow, each once, sorted.
+
+        The order is that of ``np.argwhere(follows)`` however the edges arrived, so
+        sums over edges (and the metrics built on them) are bit-for-bit reproducible.
+        """
+        if self._edges is None:
+            object.__setattr__(self, "_edges", np.argwhere(self.follows))
+        return self._edges
+
+    def add_follows(self, pairs: np.ndarray) -> None:
+        """Add (agent, account) follows; pairs already followed or repeated are ignored."""
+        pairs = np.unique(np.asarray(pairs, dtype=np.int64).reshape(-1, 2), axis=0)
+        new = pairs[~self.follows[pairs[:, 0], pairs[:, 1]]]
+        self.follows[new[:, 0], new[:, 1]] = True
+        if self._edges is not None:
+            edges = np.concatenate([self._edges, new])
+            order = np.lexsort((edges[:, 1], edges[:, 0]))
+            object.__setattr__(self, "_edges", edges[order])
+
+    def post_subset(self, columns: np.ndarray) -> SimState:
+        """A read-only view for ranking: per-post arrays restricted to ``columns``."""
+        return SimState(
+            leaning=self.leaning,
+            follows=self.follows,
+            sim_likes=self.sim_likes[columns],
+            sim_comments=self.sim_comments[columns],
+            acted=self.acted[:, columns],
         )
 
     def likes(self, pop: Population) -> np.ndarray:
@@ -172,7 +232,10 @@ def load_population(connection: Connection) -> Population:
     account_index = {handle: i for i, handle in enumerate(accounts.tolist())}
     topic_index = {name: k for k, name in enumerate(TOPIC_NAMES)}
     interests = np.array(
-        [[json.loads(row.interests).get(name, 0.0) for name in TOPIC_NAMES] for row in agents],
+        [
+            [weights.get(name, 0.0) for name in TOPIC_NAMES]
+            for weights in map(json.loads, (row.interests for row in agents))
+        ],
         dtype=float,
     )
     interests /= np.maximum(interests.sum(axis=1, keepdims=True), 1e-12)

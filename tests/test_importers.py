@@ -22,6 +22,7 @@ from simlab.population import (
     label_text,
 )
 from simlab.population.topics import TOPIC_NAMES
+from simlab.population.traits import TRAIT_MEANS
 from simlab.schema import agent_bios, bluesky_profiles, feed_posts
 from simlab.world import load_population
 
@@ -122,7 +123,7 @@ def test_imported_traits_come_from_own_posts(engine):
     assert max(interests, key=interests.get) == "climate"
     assert interests["climate"] > interests["housing"] > interests["sports"] > 0
     assert interests["culture"] == interests["sports"]  # the unlabelled post (fallback) counts not
-    assert traits.activity_rate == pytest.approx(importing.DEFAULT_TRAITS["activity_rate"])
+    assert traits.activity_rate == pytest.approx(TRAIT_MEANS["activity_rate"])
     with engine.connect() as conn:
         pop = load_population(conn)
     assert pop.n_agents == 1 and pop.n_posts == 5

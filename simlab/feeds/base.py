@@ -78,20 +78,25 @@ class Ranked:
         k_eff = min(k, n_posts)
         if k_eff == 0 or n == 0:
             return cls(np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan))
-        big = np.finfo(float).max
-        key = np.where(
-            candidates, np.nan_to_num(scores, nan=-big, posinf=big, neginf=-big), -np.inf
-        )
-        part = np.argpartition(-key, k_eff - 1, axis=1)[:, :k_eff]
-        threshold = np.take_along_axis(key, part, axis=1).min(axis=1, keepdims=True)
-        above = key > threshold
-        tied = key == threshold
-        need = k_eff - above.sum(axis=1, keepdims=True)
-        chosen = above | (tied & (np.cumsum(tied, axis=1) <= need))
-        _, cols = np.nonzero(chosen)
-        picked = cols.reshape(n, k_eff)
-        picked_scores = np.take_along_axis(key, picked, axis=1)
-        order = np.lexsort((picked, -picked_scores), axis=1)
+        # Candidates keep their score (NaN and -inf become the lowest finite value, so
+        # they still beat non-candidates); non-candidates get -inf.
+        key = np.where(candidates, np.fmax(scores, -np.finfo(float).max), -np.inf)
+        picked = np.argpartition(-key, k_eff - 1, axis=1)[:, :k_eff]
+        picked_key = np.take_along_axis(key, picked, axis=1)
+        threshold = picked_key.min(axis=1, keepdims=True)
+        # argpartition breaks ties at the threshold arbitrarily; redo rows where more
+        # items tie at the threshold than were picked, taking the lowest post indices.
+        ambiguous = np.nonzero(
+            (key == threshold).sum(axis=1) > (picked_key == threshold).sum(axis=1)
+        )[0]
+        if len(ambiguous):
+            sub, limit = key[ambiguous], threshold[ambiguous]
+            tied = sub == limit
+            need = k_eff - (sub > limit).sum(axis=1, keepdims=True)
+            chosen = (sub > limit) | (tied & (np.cumsum(tied, axis=1) <= need))
+            picked[ambiguous] = np.nonzero(chosen)[1].reshape(len(ambiguous), k_eff)
+            picked_key = np.take_along_axis(key, picked, axis=1)
+        order = np.lexsort((picked, -picked_key), axis=1)
         picked = np.take_along_axis(picked, order, axis=1)
         valid = np.take_along_axis(candidates, picked, axis=1)
         post_idx = np.where(valid, picked, -1)

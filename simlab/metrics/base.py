@@ -33,7 +33,7 @@ class TurnData:
     comments: np.ndarray  # (C, 3) int rows (agent, post, rank)
     follows: np.ndarray  # (F, 2) int rows (agent, followed account)
     leaning_before: np.ndarray  # (n_agents,) leanings before this turn's update
-    n_visible: int  # posts visible this turn (the coverage denominator)
+    n_visible: int  # posts feeds could serve this turn: the candidate pool (coverage denominator)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The agent→agent follow graph: its size, how often ties cross the divide, leaning assortativity.
 
-Only follows between agents count (``follows[:, :n_agents]``); follows of
+Only follows between agents count (edges whose followed account is an agent); follows of
 outside authors are left out, since outsiders have no leaning of their own
 that changes. A side is ``leaning >= 0`` (0 counts as the positive side).
 Homophily in ties follows [McPherson2001].
@@ -13,36 +13,38 @@ import math
 import numpy as np
 
 from simlab.metrics.base import RunData, TurnData, metric
+from simlab.world import SimState
 
 
-def agent_edges(follows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def agent_edges(state: SimState) -> tuple[np.ndarray, np.ndarray]:
     """(follower, followed) agent indices of every agent→agent follow, each edge once.
 
-    Args:
-        follows: (n_agents, n_accounts) bool, accounts agents-first.
+    Accounts are agents-first, so an edge is agent→agent when its account index
+    is below the number of agents.
     """
-    return np.nonzero(follows[:, : follows.shape[0]])
+    edges = state.follow_edges()
+    edges = edges[edges[:, 1] < len(state.leaning)]
+    return edges[:, 0], edges[:, 1]
 
 
-def edge_count(follows: np.ndarray) -> int:
-    """Number of agent→agent follows in ``follows`` (n_agents, n_accounts)."""
-    return int(np.count_nonzero(follows[:, : follows.shape[0]]))
+def edge_count(state: SimState) -> int:
+    """Number of agent→agent follows in ``state``."""
+    return len(agent_edges(state)[0])
 
 
-def ei_index(follows: np.ndarray, leaning: np.ndarray) -> float:
+def ei_index(state: SimState) -> float:
     """Krackhardt–Stern E-I index of agent→agent follows by side [Krackhardt1988].
 
     EI = (E − I) / (E + I), with E the edges whose ends are on different sides
     (sign of leaning, 0 counted as positive) and I the edges within one side.
 
-    Args:
-        follows: (n_agents, n_accounts) bool.
-        leaning: (n_agents,) leanings.
+    Sides come from ``state.leaning``.
 
     Returns:
         EI in [-1, 1] (-1 all ties within a side, 1 all across); NaN if no edges.
     """
-    follower, followed = agent_edges(follows)
+    leaning = state.leaning
+    follower, followed = agent_edges(state)
     if len(follower) == 0:
         return math.nan
     side = leaning >= 0
@@ -50,19 +52,18 @@ def ei_index(follows: np.ndarray, leaning: np.ndarray) -> float:
     return float((2 * external - len(follower)) / len(follower))
 
 
-def assortativity(follows: np.ndarray, leaning: np.ndarray) -> float:
+def assortativity(state: SimState) -> float:
     """Leaning assortativity of the directed agent→agent follow graph [Newman2003].
 
     r = Pearson correlation of (x_u, x_v) over the edges u → v, each edge once.
 
-    Args:
-        follows: (n_agents, n_accounts) bool.
-        leaning: (n_agents,) leanings.
+    Leanings come from ``state.leaning``.
 
     Returns:
         r in [-1, 1]; NaN with fewer than 2 edges or if either end's leaning is constant.
     """
-    follower, followed = agent_edges(follows)
+    leaning = state.leaning
+    follower, followed = agent_edges(state)
     x, y = leaning[follower], leaning[followed]
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
@@ -77,7 +78,7 @@ def follow_edges(data: TurnData) -> float:
 
     Range: 0, 1, …, n_agents².
     """
-    return float(edge_count(data.state.follows))
+    return float(edge_count(data.state))
 
 
 @metric("turn.network.ei_index")
@@ -88,7 +89,7 @@ def turn_ei_index(data: TurnData) -> float:
 
     Range: [-1, 1], -1 = every tie within a side; NaN if no edges.
     """
-    return ei_index(data.state.follows, data.state.leaning)
+    return ei_index(data.state)
 
 
 @metric("turn.network.leaning_assortativity")
@@ -99,7 +100,7 @@ def leaning_assortativity(data: TurnData) -> float:
 
     Range: [-1, 1], > 0 = agents follow like-minded agents; NaN if < 2 edges or constant leanings.
     """
-    return assortativity(data.state.follows, data.state.leaning)
+    return assortativity(data.state)
 
 
 @metric("run.network.new_follow_edges")
@@ -110,7 +111,7 @@ def new_follow_edges(data: RunData) -> float:
 
     Range: integers; > 0 when agents followed each other.
     """
-    return float(edge_count(data.final.follows) - edge_count(data.initial.follows))
+    return float(edge_count(data.final) - edge_count(data.initial))
 
 
 @metric("run.network.final_ei_index")
@@ -121,7 +122,7 @@ def final_ei_index(data: RunData) -> float:
 
     Range: [-1, 1]; NaN if no edges.
     """
-    return ei_index(data.final.follows, data.final.leaning)
+    return ei_index(data.final)
 
 
 @metric("run.network.ei_index_change")
@@ -132,7 +133,7 @@ def ei_index_change(data: RunData) -> float:
 
     Range: [-2, 2]; NaN if either graph has no agent→agent edges.
     """
-    initial = ei_index(data.initial.follows, data.initial.leaning)
+    initial = ei_index(data.initial)
     return final_ei_index(data) - initial
 
 
@@ -144,4 +145,4 @@ def final_assortativity(data: RunData) -> float:
 
     Range: [-1, 1]; NaN if < 2 edges or constant leanings.
     """
-    return assortativity(data.final.follows, data.final.leaning)
+    return assortativity(data.final)

@@ -2,7 +2,7 @@
 
 For agent ``a`` served post ``p`` at 0-based slot ``s`` of a feed of size ``k``:
 
-    x_int   = K · interests[a, topic(p)] − 1          (0 = average interest over K topics)
+    x_int   = tanh(K · interests[a, topic(p)] − 1)    (0 = average interest over K topics)
     x_agree = 1 − |leaning[a] − leaning(p)|           (1 = same view, −1 = opposite extremes)
     x_pop   = log(1 + likes[p] + comments[p]) / log(1 + 1000)
     x_pos   = s / (k − 1)                             (0 = top of the feed)
@@ -20,8 +20,6 @@ logit terms in ``generation_metadata_json`` and a sentence in ``explanation``.
 """
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 from pydantic import Field
@@ -74,7 +72,7 @@ def _features(view: FeedView) -> dict[str, np.ndarray]:
         "valid": valid,
         "post": post,
         "topic": topic,
-        "x_int": n_topics * pop.interests[view.agents[:, None], topic] - 1.0,
+        "x_int": np.tanh(n_topics * pop.interests[view.agents[:, None], topic] - 1.0),
         "x_agree": 1.0 - np.abs(state.leaning[view.agents][:, None] - pop.post_leaning[post]),
         "x_pop": np.log1p(engagement[post]) / POPULARITY_SCALE,
         "x_pos": np.broadcast_to(np.arange(k) / max(k - 1, 1), view.feeds.shape),
@@ -142,29 +140,41 @@ def decide(view: FeedView, params: RuleBasedParams, rng: np.random.Generator) ->
 
 
 def _actions(view, f, terms, chosen, rng) -> list[Action]:
-    """Action records in (row, slot, kind) order, with explanations and metadata."""
+    """Action records in (row, slot, kind) order, with explanations and metadata.
+
+    Strings are formatted directly (not through ``json.dumps``): this runs for every
+    action of every turn.
+    """
     kinds = ("like", "comment", "follow")
     mask = np.stack([chosen[kind][0] for kind in kinds])  # (3, n, k)
     kind_idx, rows, slots = np.nonzero(mask)
     order = np.lexsort((kind_idx, slots, rows))
+    kind_idx, rows, slots = kind_idx[order], rows[order], slots[order]
+    probs = np.stack([chosen[kind][1] for kind in kinds])[kind_idx, rows, slots].tolist()
+    draws = np.stack([chosen[kind][2] for kind in kinds])[kind_idx, rows, slots].tolist()
+    topics = f["topic"][rows, slots].tolist()
+    agreement = f["x_agree"][rows, slots].tolist()
+    leanings = view.state.leaning[view.agents[rows]].tolist()
+    parts = {
+        kind: {name: np.round(v[rows, slots], 4).tolist() for name, v in terms[kind].items()}
+        for kind in kinds
+    }
     actions = []
-    for i in order.tolist():
-        kind, row, slot = kinds[kind_idx[i]], int(rows[i]), int(slots[i])
-        _, prob, draw = chosen[kind]
-        parts = {name: round(float(v[row, slot]), 4) for name, v in terms[kind].items()}
-        p, u = float(prob[row, slot]), float(draw[row, slot])
-        topic = int(f["topic"][row, slot])
-        agreement = float(f["x_agree"][row, slot])
-        stance = "agrees" if agreement > 0 else "disagrees"
-        text = None
-        if kind == "comment":
-            leaning = float(view.state.leaning[view.agents[row]])
-            text = comment(topic, leaning, agreement > 0, rng)
-        explanation = (
-            f"{kind}: {TOPIC_NAMES[topic]} post at rank {slot + 1}; interest term "
-            f"{parts['interest']:+.2f}, agent {stance} (agreement {agreement:+.2f}); "
-            f"p={p:.3f} > draw {u:.3f}"
+    for i, (k, row, slot) in enumerate(
+        zip(kind_idx.tolist(), rows.tolist(), slots.tolist(), strict=True)
+    ):
+        kind = kinds[k]
+        logit = ", ".join(f'"{name}": {values[i]!r}' for name, values in parts[kind].items())
+        metadata = (
+            f'{{"p": {round(probs[i], 6)!r}, "draw": {round(draws[i], 6)!r}, '
+            f'"logit_terms": {{{logit}}}, "rank": {slot + 1}}}'
         )
-        metadata = {"p": round(p, 6), "draw": round(u, 6), "logit_terms": parts, "rank": slot + 1}
-        actions.append(Action(kind, row, slot, text, explanation, json.dumps(metadata)))
+        stance = "agrees" if agreement[i] > 0 else "disagrees"
+        text = comment(topics[i], leanings[i], agreement[i] > 0, rng) if kind == "comment" else None
+        explanation = (
+            f"{kind}: {TOPIC_NAMES[topics[i]]} post at rank {slot + 1}; interest term "
+            f"{parts[kind]['interest'][i]:+.2f}, agent {stance} (agreement {agreement[i]:+.2f}); "
+            f"p={probs[i]:.3f} > draw {draws[i]:.3f}"
+        )
+        actions.append(Action(kind, row, slot, text, explanation, metadata))
     return actions

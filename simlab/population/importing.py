@@ -12,7 +12,7 @@ An imported agent's traits:
   topics, where ``n_k`` counts the agent's own posts labelled ``k`` with
   confidence > 0 (so without posts: uniform interests);
 - ``leaning`` = the mean label leaning of its own posts (0 without posts);
-- activity and propensities: :data:`DEFAULT_TRAITS`, the means of the synthetic
+- activity and propensities: :data:`simlab.population.traits.TRAIT_MEANS`, the means of the synthetic
   generator's Beta distributions, since public profiles do not reveal them.
 
 Its persona bio is, in order of preference: a generated bio supplied by the
@@ -41,17 +41,11 @@ from sqlalchemy.engine import Engine
 from simlab.population.labels import Label, label_text
 from simlab.population.persona import persona_bio
 from simlab.population.topics import TOPIC_NAMES
+from simlab.population.traits import TRAIT_MEANS
 from simlab.population.writer import Rows, Summary, records, write_population
 
 INTEREST_SMOOTHING = 0.5
 """Pseudo-posts per topic added to an imported agent's topic counts."""
-DEFAULT_TRAITS = {
-    "activity_rate": 2.0 / 7.0,
-    "like_propensity": 0.25,
-    "comment_propensity": 1.5 / 16.5,
-    "follow_propensity": 1.2 / 26.2,
-}
-"""Traits an import cannot observe: the means of the synthetic Beta distributions."""
 COUNT_FIELDS = ("like_count", "repost_count", "reply_count", "quote_count", "bookmark_count")
 
 
@@ -102,7 +96,7 @@ def infer_traits(labels: list[Label]) -> dict[str, Any]:
     total = sum(counts.values()) + len(TOPIC_NAMES) * INTEREST_SMOOTHING
     interests = {name: round((n + INTEREST_SMOOTHING) / total, 6) for name, n in counts.items()}
     leaning = sum(label.leaning for label in labels) / len(labels) if labels else 0.0
-    return {"leaning": round(leaning, 6), "interests": interests, **DEFAULT_TRAITS}
+    return {"leaning": round(leaning, 6), "interests": interests, **TRAIT_MEANS}
 
 
 def _unique(items: list, *keys) -> list:

@@ -10,7 +10,8 @@ Agents (n of them, topics k < K):
     interests[a] ~ Dirichlet(interest_concentration * 1_K)
     leaning[a]   ~ bimodal: N(+-0.5, 0.25) with equal weight | uniform: U(-1, 1)
                    | normal: N(0, 0.5); clipped to [-1, 1]
-    activity ~ Beta(2, 5); like ~ Beta(2, 6); comment ~ Beta(1.5, 15); follow ~ Beta(1.2, 25)
+    activity, like, comment and follow propensities ~ Beta priors of
+    :data:`simlab.population.traits.TRAIT_PRIORS`
 
 Posts: a share ``outside_author_share`` is written by outside accounts (chosen
 with Zipf weights 1/rank^0.8, so a few outlets are prolific), the rest by
@@ -45,6 +46,7 @@ from simlab.errors import InputError
 from simlab.population import graph, templates
 from simlab.population.persona import persona_bio, topic_label
 from simlab.population.topics import TOPICS
+from simlab.population.traits import TRAIT_PRIORS
 from simlab.population.writer import Rows, Summary, count_rows, records, write_population
 from simlab.schema import agent
 
@@ -134,12 +136,7 @@ def _agents(rng: np.random.Generator, config: SyntheticConfig) -> tuple[_Account
     n, k = config.agents, config.topics
     interests = rng.dirichlet(np.full(k, config.interest_concentration), n)
     leaning = draw_leaning(rng, n, config.leaning_distribution)
-    traits = {
-        "activity_rate": rng.beta(2.0, 5.0, n),
-        "like_propensity": rng.beta(2.0, 6.0, n),
-        "comment_propensity": rng.beta(1.5, 15.0, n),
-        "follow_propensity": rng.beta(1.2, 25.0, n),
-    }
+    traits = {name: rng.beta(a, b, n) for name, (a, b) in TRAIT_PRIORS.items()}
     first = rng.integers(0, len(templates.FIRST_NAMES), n)
     last = rng.integers(0, len(templates.LAST_NAMES), n)
     traits["variant"] = rng.integers(0, 4, n)
