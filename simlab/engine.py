@@ -29,7 +29,7 @@ from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.metrics.base import RunData, TurnData
 from simlab.policies.base import Action, FeedView
 from simlab.policies.opinion import update as update_opinions
-from simlab.recorder import Membership, Recorder, TurnRows
+from simlab.recorder import Membership, Recorder, TurnRows, TurnWriteError, TurnWriter
 from simlab.world import Population, SimState, load_population
 
 Progress = Callable[[int, int], None]
@@ -189,17 +189,24 @@ def population_for(config: RunConfig, engine: Engine) -> Population:
 
 
 def _play(sim: Simulation, recorder: Recorder, first_turn: int, progress: Progress | None) -> None:
+    """Compute turns here and write them on a TurnWriter thread; record a failure if any."""
+    writer = TurnWriter(recorder, progress, sim.config.turns)
     turn = first_turn
     try:
         for turn in range(first_turn, sim.config.turns):
-            recorder.write_turn(sim.step(turn))
-            if progress is not None:
-                progress(turn + 1, sim.config.turns)
+            writer.put(sim.step(turn))
+        writer.close()
         recorder.complete(metrics.compute_run(sim.config.metrics, sim.run_data()))
+    except TurnWriteError as failure:
+        error = failure.__cause__
+        recorder.fail(failure.turn, f"{type(error).__name__}: {error}")
+        raise error from None
     except KeyboardInterrupt:
-        recorder.fail(turn, "interrupted (KeyboardInterrupt)")
+        writer.abort()
+        recorder.fail(writer.last_written + 1, "interrupted (KeyboardInterrupt)")
         raise
     except Exception as exc:
+        writer.abort()
         recorder.fail(turn, f"{type(exc).__name__}: {exc}")
         raise
 

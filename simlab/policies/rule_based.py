@@ -35,8 +35,8 @@ POPULARITY_SCALE = np.log1p(1000.0)
 class RuleBasedParams(Params):
     """Coefficients of the logistic action model (see the module docstring)."""
 
-    like_interest: float = Field(1.0, description="β_int: interest match effect on liking")
-    like_agreement: float = Field(1.5, description="β_agree: leaning agreement effect on liking")
+    like_interest: float = Field(0.8, description="β_int: interest match effect on liking")
+    like_agreement: float = Field(1.0, description="β_agree: leaning agreement effect on liking")
     like_popularity: float = Field(0.5, description="β_pop: popularity cue effect on liking")
     like_position: float = Field(1.0, description="β_pos: penalty for lower feed positions")
     comment_interest: float = Field(0.8, description="γ_int: interest match effect on commenting")
@@ -45,7 +45,7 @@ class RuleBasedParams(Params):
     )
     comment_position: float = Field(1.0, description="γ_pos: penalty for lower feed positions")
     follow_interest: float = Field(0.5, description="δ_int: interest match effect on following")
-    follow_agreement: float = Field(1.5, description="δ_agree: agreement effect on following")
+    follow_agreement: float = Field(1.0, description="δ_agree: agreement effect on following")
     follow_like: float = Field(1.0, description="δ_like: boost when the agent liked the post")
     follow_position: float = Field(0.5, description="δ_pos: penalty for lower feed positions")
 
@@ -142,39 +142,50 @@ def decide(view: FeedView, params: RuleBasedParams, rng: np.random.Generator) ->
 def _actions(view, f, terms, chosen, rng) -> list[Action]:
     """Action records in (row, slot, kind) order, with explanations and metadata.
 
-    Strings are formatted directly (not through ``json.dumps``): this runs for every
-    action of every turn.
+    Strings are formatted with per-kind templates over column lists (not through
+    ``json.dumps``): this runs for every action of every turn.
     """
     kinds = ("like", "comment", "follow")
     mask = np.stack([chosen[kind][0] for kind in kinds])  # (3, n, k)
     kind_idx, rows, slots = np.nonzero(mask)
     order = np.lexsort((kind_idx, slots, rows))
     kind_idx, rows, slots = kind_idx[order], rows[order], slots[order]
-    probs = np.stack([chosen[kind][1] for kind in kinds])[kind_idx, rows, slots].tolist()
-    draws = np.stack([chosen[kind][2] for kind in kinds])[kind_idx, rows, slots].tolist()
-    topics = f["topic"][rows, slots].tolist()
-    agreement = f["x_agree"][rows, slots].tolist()
-    leanings = view.state.leaning[view.agents[rows]].tolist()
-    parts = {
-        kind: {name: np.round(v[rows, slots], 4).tolist() for name, v in terms[kind].items()}
-        for kind in kinds
-    }
+    records: list[tuple[str, str]] = [("", "")] * len(order)
+    for k, kind in enumerate(kinds):
+        at = np.nonzero(kind_idx == k)[0]
+        r, s = rows[at], slots[at]
+        names = list(terms[kind])
+        metadata = (
+            '{"p": %r, "draw": %r, "logit_terms": {'
+            + ", ".join(f'"{name}": %r' for name in names)
+            + '}, "rank": %d}'
+        )
+        columns = [
+            np.round(chosen[kind][1][r, s], 6).tolist(),
+            np.round(chosen[kind][2][r, s], 6).tolist(),
+            *[np.round(terms[kind][name][r, s], 4).tolist() for name in names],
+            (s + 1).tolist(),
+        ]
+        topics = [TOPIC_NAMES[t] for t in f["topic"][r, s].tolist()]
+        agreement = f["x_agree"][r, s].tolist()
+        interest = columns[2 + names.index("interest")]
+        for j, values in enumerate(zip(*columns, strict=True)):
+            stance = "agrees" if agreement[j] > 0 else "disagrees"
+            explanation = (
+                f"{kind}: {topics[j]} post at rank {values[-1]}; interest term "
+                f"{interest[j]:+.2f}, agent {stance} (agreement {agreement[j]:+.2f}); "
+                f"p={values[0]:.3f} > draw {values[1]:.3f}"
+            )
+            records[at[j]] = (explanation, metadata % values)
     actions = []
     for i, (k, row, slot) in enumerate(
         zip(kind_idx.tolist(), rows.tolist(), slots.tolist(), strict=True)
     ):
-        kind = kinds[k]
-        logit = ", ".join(f'"{name}": {values[i]!r}' for name, values in parts[kind].items())
-        metadata = (
-            f'{{"p": {round(probs[i], 6)!r}, "draw": {round(draws[i], 6)!r}, '
-            f'"logit_terms": {{{logit}}}, "rank": {slot + 1}}}'
-        )
-        stance = "agrees" if agreement[i] > 0 else "disagrees"
-        text = comment(topics[i], leanings[i], agreement[i] > 0, rng) if kind == "comment" else None
-        explanation = (
-            f"{kind}: {TOPIC_NAMES[topics[i]]} post at rank {slot + 1}; interest term "
-            f"{parts[kind]['interest'][i]:+.2f}, agent {stance} (agreement {agreement[i]:+.2f}); "
-            f"p={probs[i]:.3f} > draw {draws[i]:.3f}"
-        )
-        actions.append(Action(kind, row, slot, text, explanation, metadata))
+        text = None
+        if k == 1:  # comments draw their wording from the policy stream, in action order
+            agrees = f["x_agree"][row, slot] > 0
+            text = comment(
+                int(f["topic"][row, slot]), float(view.state.leaning[view.agents[row]]), agrees, rng
+            )
+        actions.append(Action(kinds[k], row, slot, text, *records[i]))
     return actions
