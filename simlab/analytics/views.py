@@ -1,0 +1,73 @@
+"""Views over the attached database (catalog ``sim``), created in every analytics connection.
+
+=====================  ==================================================================
+view                   columns
+=====================  ==================================================================
+``actions``            run_id, turn_number, agent_handle, action (like / comment / follow),
+                       target (post_id, or the followed account's handle), text (comments
+                       only), explanation, model_used, created_at
+``turn_metrics_long``  run_id, turn_number, key, value (DOUBLE; NULL where undefined)
+``run_metrics_long``   run_id, key, value
+``exposures``          run_id, turn_number, agent_handle, rank (1 = top), post_id, score:
+                       ``generated_feeds.post_ids`` unnested alongside ``feed_scores.scores``
+``runs_overview``      run_id, feed_algorithm, status, seed, policy, total_agents,
+                       total_turns, created_at, completed_at, config_json, comparison_id,
+                       arm, replicate (one row per comparison a run belongs to; NULLs for
+                       runs in none)
+=====================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+VIEWS = {
+    "actions": """
+        SELECT run_id, turn_number, agent_handle, 'like' AS action, post_id AS target,
+               CAST(NULL AS VARCHAR) AS text, explanation, model_used, created_at
+        FROM sim.likes
+        UNION ALL
+        SELECT run_id, turn_number, agent_handle, 'comment', post_id,
+               text, explanation, model_used, created_at
+        FROM sim.comments
+        UNION ALL
+        SELECT run_id, turn_number, agent_handle, 'follow', user_id,
+               NULL, explanation, model_used, created_at
+        FROM sim.follows""",
+    "turn_metrics_long": """
+        SELECT run_id, turn_number, unnest(map_keys(m)) AS key, unnest(map_values(m)) AS value
+        FROM (
+            SELECT run_id, turn_number,
+                   CAST(CAST(metrics AS JSON) AS MAP(VARCHAR, DOUBLE)) AS m
+            FROM sim.turn_metrics
+        )""",
+    "run_metrics_long": """
+        SELECT run_id, unnest(map_keys(m)) AS key, unnest(map_values(m)) AS value
+        FROM (
+            SELECT run_id, CAST(CAST(metrics AS JSON) AS MAP(VARCHAR, DOUBLE)) AS m
+            FROM sim.run_metrics
+        )""",
+    "exposures": """
+        SELECT run_id, turn_number, agent_handle,
+               unnest(range(1, len(p) + 1)) AS rank, unnest(p) AS post_id, unnest(s) AS score
+        FROM (
+            SELECT g.run_id, g.turn_number, g.agent_handle,
+                   CAST(CAST(g.post_ids AS JSON) AS VARCHAR[]) AS p,
+                   CAST(CAST(f.scores AS JSON) AS DOUBLE[]) AS s
+            FROM sim.generated_feeds AS g
+            LEFT JOIN sim.feed_scores AS f USING (run_id, turn_number, agent_handle)
+        )""",
+    "runs_overview": """
+        SELECT r.run_id, r.feed_algorithm, r.status, c.seed, c.policy, r.total_agents,
+               r.total_turns, r.created_at, r.completed_at, c.config_json,
+               m.comparison_id, m.arm, m.replicate
+        FROM sim.runs AS r
+        LEFT JOIN sim.run_configs AS c ON c.run_id = r.run_id
+        LEFT JOIN sim.comparison_runs AS m ON m.run_id = r.run_id""",
+}
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or replace) every view of :data:`VIEWS` in ``con``."""
+    for name, sql in VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
