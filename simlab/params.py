@@ -24,6 +24,12 @@ def describe(model: type[BaseModel]) -> list[tuple[str, str, Any, str]]:
     return rows
 
 
+def wrapped_input_error(exc: ValidationError) -> InputError | None:
+    """The InputError a validator raised inside a model, if that is what failed first."""
+    cause = exc.errors()[0].get("ctx", {}).get("error")
+    return cause if isinstance(cause, InputError) else None
+
+
 def validate(model: type[BaseModel], values: dict[str, Any], owner: str) -> BaseModel:
     """Build ``model`` from ``values``; a bad key or value becomes a one-line InputError.
 
@@ -35,6 +41,8 @@ def validate(model: type[BaseModel], values: dict[str, Any], owner: str) -> Base
     try:
         return model.model_validate(values)
     except ValidationError as exc:
+        if (cause := wrapped_input_error(exc)) is not None:
+            raise cause from None
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"]) or "?"
         allowed = ", ".join(f"{n} ({t}, default {d})" for n, t, d, _ in describe(model)) or "none"
