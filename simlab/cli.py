@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -165,25 +166,23 @@ def import_sqlite(
 
 
 def _print_registry(entries, with_params: bool) -> None:
+    """Each entry: its name, its docstring as written (formulas keep their layout), its parameters."""
+    from textwrap import dedent
+
     from rich.table import Table
 
     from simlab.params import describe
 
-    table = Table(show_lines=True)
-    table.add_column("name", style="bold")
-    table.add_column("formula / description")
-    if with_params:
-        table.add_column("parameters (type, default)")
     for entry in entries:
-        doc = entry.doc.strip()
-        row = [getattr(entry, "name", getattr(entry, "key", "")), doc]
+        name = getattr(entry, "name", None) or entry.key
+        console.rule(f"[bold]{name}", align="left")
+        console.print(dedent(entry.doc).strip(), highlight=False, markup=False)
         if with_params:
-            row.append(
-                "\n".join(f"{n} ({t}, {d}): {desc}" for n, t, d, desc in describe(entry.params))
-                or "none"
-            )
-        table.add_row(*row)
-    console.print(table)
+            table = Table("parameter", "type", "default", "description", box=None, padding=(0, 2))
+            for row in describe(entry.params):
+                table.add_row(*(str(cell) for cell in row))
+            console.print(table if table.row_count else "(no parameters)")
+        console.print()
 
 
 @app.command("feeds")
@@ -215,36 +214,38 @@ def list_metrics() -> None:
 # --------------------------------------------------------------------------
 
 
-def _progress_bar():
+@contextmanager
+def _lazy_progress():
+    """A rich progress display that appears on its first update.
+
+    Bad input is found before the first turn finishes, so it stays a one-line error.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    return Progress(
+    bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=Console(stderr=True),
-        transient=False,
     )
+
+    def update(task, **fields) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, **fields)
+
+    try:
+        yield bar, update
+    finally:
+        bar.stop()
 
 
 def _run_with_progress(label: str, start, total_turns: int) -> str:
-    """Call ``start(progress_callback)``; the bar appears with the first finished turn.
-
-    Starting it lazily keeps bad input (found before the first turn) to one line.
-    """
-    bar = _progress_bar()
-    task = bar.add_task(label, total=total_turns)
-
-    def progress(done: int, total: int) -> None:
-        if not bar.live.is_started:
-            bar.start()
-        bar.update(task, completed=done, total=total)
-
-    try:
-        return start(progress)
-    finally:
-        bar.stop()
+    """Call ``start(progress_callback)`` with a progress bar over the run's turns."""
+    with _lazy_progress() as (bar, update):
+        task = bar.add_task(label, total=total_turns)
+        return start(lambda done, total: update(task, completed=done, total=total))
 
 
 @app.command("run")
@@ -332,3 +333,181 @@ def list_runs(db: DbOption = None) -> None:
             f"{r.done}/{r.total_turns}", str(r.seed), r.created_at[:19],
         )  # fmt: skip
     console.print(table)
+
+
+# --------------------------------------------------------------------------
+# Comparisons
+# --------------------------------------------------------------------------
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "n/a" if value != value else f"{value:.{digits}f}"
+
+
+def print_summary(summary, out: Console = console) -> None:
+    """Print a comparison summary frame: per metric, each arm's mean and difference with CIs."""
+    from rich.table import Table
+
+    for key, rows in summary.groupby("key", sort=False):
+        table = Table(title=key, title_justify="left")
+        for column in ("arm", "mean", "95% CI", "diff vs " + rows.iloc[0]["arm"], "95% CI"):
+            table.add_column(column)
+        for row in rows.itertuples():
+            table.add_row(
+                row.arm,
+                _fmt(row.mean),
+                f"[{_fmt(row.ci_low)}, {_fmt(row.ci_high)}]",
+                _fmt(row.diff),
+                f"[{_fmt(row.diff_low)}, {_fmt(row.diff_high)}]",
+            )
+        out.print(table)
+
+
+@app.command("compare")
+def compare_command(
+    feeds: Annotated[
+        str, typer.Option(help="Comma-separated feed algorithms; the first is the baseline.")
+    ],
+    turns: Annotated[int | None, typer.Option(help="Turns per run.")] = None,
+    replicates: Annotated[int, typer.Option(help="Runs per arm (paired seeds).")] = 3,
+    agents: Annotated[int | None, typer.Option(help="First N agents [default: all].")] = None,
+    seed: Annotated[int, typer.Option(help="Root seed of the replicates.")] = 0,
+    jobs: Annotated[
+        int | None, typer.Option(help="Parallel processes [default: CPU count].")
+    ] = None,
+    feed_param: Annotated[
+        list[str] | None, typer.Option("--feed-param", help="FEED.KEY=VALUE, repeatable.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML run settings shared by all runs.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Run several feeds on the same population and seeds, then print differences with CIs."""
+    from simlab import analytics
+    from simlab import compare as comparisons
+    from simlab import config as run_config
+    from simlab.params import validate
+
+    shared = run_config.read_toml(config) if config else {}
+    for key, value in (("turns", turns), ("agents", agents)):
+        if value is not None:
+            shared[key] = value
+    if jobs is not None and jobs < 1:
+        raise InputError(f"--jobs: must be at least 1, got {jobs}")
+    spec = validate(
+        comparisons.CompareConfig,
+        {
+            "feeds": [f.strip() for f in feeds.split(",") if f.strip()],
+            "replicates": replicates,
+            "seed": seed,
+            "feed_params": comparisons.parse_feed_params(feed_param or []),
+            "run": shared,
+        },
+        "compare",
+    )
+    runs = spec.run_configs()
+    console.print(f"comparison: {comparisons.describe(spec)}")
+    with _lazy_progress() as (bar, update):
+        overall = bar.add_task("all runs", total=len(runs) * runs[0][2].turns)
+        tasks: dict[str, int] = {}
+        done_by_run: dict[str, int] = {}
+
+        def on_progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            update(tasks[label], completed=done)
+            done_by_run[label] = done
+            update(overall, completed=sum(done_by_run.values()))
+
+        result = comparisons.compare(spec, db, jobs=jobs, on_progress=on_progress)
+    for (arm, replicate), error in result.failures.items():
+        console.print(
+            f"[red]run {result.run_ids[(arm, replicate)]} ({arm} #{replicate}) failed:[/] {error}"
+        )
+    con = analytics.connect(db)
+    print_summary(analytics.comparison_summary(con, result.comparison_id))
+    console.print(f"comparison id: {result.comparison_id}")
+    if result.failures:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------
+# Environment
+# --------------------------------------------------------------------------
+
+
+@app.command("doctor")
+def doctor(db: DbOption = None) -> None:
+    """Print versions, the database path, its schema revision and how DuckDB reads it."""
+    import platform
+    from importlib.metadata import version
+
+    from sqlalchemy import text
+
+    import simlab
+
+    console.print(f"simlab {simlab.__version__} on Python {platform.python_version()}")
+    packages = ("duckdb", "marimo", "sqlalchemy", "alembic", "altair", "pandas", "numpy")
+    console.print("  " + ", ".join(f"{name} {version(name)}" for name in packages))
+    url = database.resolve_url(db)
+    path = database.sqlite_path(url)
+    console.print(f"database: {path or url}")
+    if path is not None and not path.exists():
+        console.print("  does not exist yet: run `simlab init` or `simlab db upgrade`")
+        return
+    engine = database.make_engine(db, must_exist=True)
+    revision = database.current_revision(engine)
+    head = database.head_revision()
+    console.print(
+        f"  schema revision: {revision or 'none'} ({'head' if revision == head else f'head is {head}'})"
+    )
+    if revision != head:
+        console.print("  run `simlab db upgrade` to bring it to head")
+        return
+    with engine.connect() as connection:
+        counts = {
+            table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            for table in ("agent", "feed_posts", "runs", "comparisons")
+        }
+    console.print("  " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    from simlab import analytics
+
+    con = analytics.connect(db)
+    console.print(f"duckdb reads sqlite via: {analytics.access_method(con)}")
+    con.close()
+
+
+# --------------------------------------------------------------------------
+# Workbench: notebooks, reports, the demo
+# --------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo(
+    jobs: Annotated[
+        int | None, typer.Option(help="Parallel processes [default: CPU count].")
+    ] = None,
+) -> None:
+    """Build data/demo.db, compare four feeds, write reports/demo/ and print the headlines."""
+    from simlab import demo as walkthrough
+
+    with _lazy_progress() as (bar, update):
+        tasks: dict[str, int] = {}
+
+        def on_progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            update(tasks[label], completed=done)
+
+        result = walkthrough.run_demo(jobs=jobs, on_progress=on_progress, say=console.print)
+    print_summary(result.summary)
+    console.print("\n[bold]Headline differences[/] (95% CIs exclude zero):")
+    for line in walkthrough.headlines(result.summary) or ["none at this size"]:
+        console.print(f"  - {line}", highlight=False)
+    console.print(f"\nreport: {result.report}")
+    console.print(
+        f"notebooks: uv run simlab notebook compare_feeds --db {result.db}\n"
+        f"           uv run simlab notebook explore_run --db {result.db}\n"
+        f"           uv run simlab notebook new_experiment --db {result.db}"
+    )
