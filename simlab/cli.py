@@ -501,13 +501,62 @@ def demo(
             update(tasks[label], completed=done)
 
         result = walkthrough.run_demo(jobs=jobs, on_progress=on_progress, say=console.print)
+    from rich.markdown import Markdown
+
+    from simlab.notebooks import headline
+
     print_summary(result.summary)
-    console.print("\n[bold]Headline differences[/] (95% CIs exclude zero):")
-    for line in walkthrough.headlines(result.summary) or ["none at this size"]:
-        console.print(f"  - {line}", highlight=False)
-    console.print(f"\nreport: {result.report}")
+    console.print(Markdown(headline(result.summary)))
+    console.print(
+        f"\nreport: {result.report} (serve it: python -m http.server --bind 127.0.0.1 -d {result.report.parent})"
+    )
     console.print(
         f"notebooks: uv run simlab notebook compare_feeds --db {result.db}\n"
         f"           uv run simlab notebook explore_run --db {result.db}\n"
         f"           uv run simlab notebook new_experiment --db {result.db}"
     )
+
+
+@app.command("notebook")
+def notebook(
+    name: Annotated[str, typer.Argument(help="compare_feeds, explore_run or new_experiment.")],
+    comparison: Annotated[str | None, typer.Option(help="Comparison to open with.")] = None,
+    runs: Annotated[str | None, typer.Option(help="Comma-separated run ids to open with.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 [default: marimo's].")] = None,
+    headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Open a notebook in marimo's editor, bound to 127.0.0.1."""
+    from simlab import notebooks
+
+    run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else []
+    code = notebooks.open_notebook(
+        name, db, port=port, comparison=comparison, runs=run_ids, headless=headless
+    )
+    raise typer.Exit(code)
+
+
+@app.command("report")
+def report(
+    comparison: Annotated[
+        str | None, typer.Option(help="Comparison id [default: the latest].")
+    ] = None,
+    runs: Annotated[
+        str | None, typer.Option(help="Comma-separated run ids instead of a comparison.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder [default: reports/<id>/].")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Execute compare_feeds.py and export it as static HTML with PNG/SVG charts and a CSV."""
+    from simlab.report import write_report
+
+    if comparison and runs:
+        raise InputError("--comparison and --runs are alternatives; give one")
+    run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else None
+    result = write_report(db, out, comparison_id=comparison, run_ids=run_ids)
+    console.print(
+        f"wrote {result.html} ({len(result.charts)} charts as PNG and SVG, {result.summary_csv.name})"
+    )
+    console.print(f"view it: python -m http.server --bind 127.0.0.1 -d {result.html.parent}")

@@ -1,0 +1,189 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="simlab: compare feeds")
+
+with app.setup:
+    import marimo as mo
+
+    import simlab.analytics
+    import simlab.charts
+    import simlab.notebooks
+
+
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    # How do the feeds differ?
+
+    Every arm of a comparison runs the same population with a different feed algorithm.
+    Replicate *r* of every arm uses the same seed (common random numbers), so each
+    difference to the first arm is paired by replicate and its 95% interval is
+    $\bar d \pm t_{0.975,\,n-1}\, s_d / \sqrt{n}$ over the *n* replicates.
+    """)
+    return
+
+
+@app.cell
+def _():
+    cli = simlab.notebooks.args()
+    con = simlab.notebooks.connect(cli)
+    start = simlab.notebooks.initial_selection(con, cli)
+    return con, start
+
+
+@app.cell
+def _(con, start):
+    comparison_options = simlab.notebooks.comparison_options(con)
+    run_options = simlab.notebooks.run_options(con)
+    comparison_picker = mo.ui.dropdown(
+        comparison_options,
+        value=simlab.notebooks.label_of(comparison_options, start.comparison_id),
+        label="Comparison",
+    )
+    runs_picker = mo.ui.multiselect(
+        run_options, value=simlab.notebooks.labels_of(run_options, start.run_ids), label="or runs"
+    )
+    mo.hstack([comparison_picker, runs_picker], justify="start")
+    return comparison_picker, runs_picker
+
+
+@app.cell
+def _(comparison_picker, runs_picker):
+    chosen = simlab.notebooks.selection(comparison_picker.value, runs_picker.value)
+    return (chosen,)
+
+
+@app.cell
+def _(chosen, con):
+    summary = simlab.notebooks.summary(con, chosen)
+    return (summary,)
+
+
+@app.cell(hide_code=True)
+def _(chosen, summary):
+    mo.md(f"""
+    ## Headline: {chosen.title}
+
+    {simlab.notebooks.headline(summary)}
+    """)
+    return
+
+
+@app.cell
+def _(summary):
+    difference_chart = simlab.charts.difference_dots(summary)
+    difference_chart
+    return (difference_chart,)
+
+
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    ## Metrics over turns
+
+    Lines are the mean over replicates, bands the 95% interval of that mean.
+    """)
+    return
+
+
+@app.cell
+def _(chosen, con):
+    metric_options = simlab.notebooks.metric_options(con, chosen)
+    metric_picker = mo.ui.multiselect(
+        metric_options, value=simlab.notebooks.default_metrics(metric_options), label="Metrics"
+    )
+    metric_picker
+    return (metric_picker,)
+
+
+@app.cell
+def _(chosen, con, metric_picker):
+    metric_charts = simlab.notebooks.metric_charts(con, chosen, metric_picker.value)
+    mo.vstack(metric_charts)
+    return (metric_charts,)
+
+
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    ## What agents did
+    """)
+    return
+
+
+@app.cell
+def _(chosen, con):
+    action_mix_chart = simlab.charts.action_mix(simlab.analytics.action_mix(con, **chosen.kwargs))
+    action_mix_chart
+    return (action_mix_chart,)
+
+
+@app.cell
+def _(chosen, con):
+    actions_chart = simlab.charts.actions_over_turns(
+        simlab.analytics.action_counts(con, **chosen.kwargs)
+    )
+    actions_chart
+    return (actions_chart,)
+
+
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    ## What agents saw, and what it did to them
+
+    Topic entropy per agent is $-\sum_k p_k \ln p_k$ over the topics of one agent's feed;
+    cross-cutting exposure is the share of feed items whose leaning is on the other side
+    of the agent's.
+    """)
+    return
+
+
+@app.cell
+def _(chosen, con):
+    exposure_chart = simlab.charts.exposure_diversity(
+        simlab.analytics.exposure_diversity(con, **chosen.kwargs)
+    )
+    exposure_chart
+    return (exposure_chart,)
+
+
+@app.cell
+def _(chosen, con):
+    polarization_chart = simlab.charts.polarization(
+        simlab.analytics.leaning_distribution(con, **chosen.kwargs)
+    )
+    polarization_chart
+    return (polarization_chart,)
+
+
+@app.cell
+def _(chosen, con):
+    follow_chart = simlab.charts.follow_growth(simlab.analytics.follow_growth(con, **chosen.kwargs))
+    follow_chart
+    return (follow_chart,)
+
+
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    ## Differences with confidence intervals
+
+    Each arm's mean over its runs, and its difference to the first arm (paired by replicate).
+    Turn metrics enter as their mean over the run's turns.
+    """)
+    return
+
+
+@app.cell
+def _(summary):
+    summary_table = simlab.notebooks.summary_table(summary)
+    mo.ui.table(
+        summary_table, selection=None, page_size=max(10, len(summary_table)), show_data_types=False
+    )
+    return
+
+
+if __name__ == "__main__":
+    app.run()

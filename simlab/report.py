@@ -1,0 +1,249 @@
+"""A static report of a comparison: the compare_feeds notebook as HTML that renders offline.
+
+``write_report`` executes ``notebooks/compare_feeds.py`` non-interactively
+through ``marimo export html``. That HTML loads marimo's frontend from a CDN,
+so the report ships the same files from the installed marimo package
+(``marimo/_static``) next to it and points the page at them: nothing it loads
+leaves the report folder. Next to the page go every chart as PNG and SVG, the
+comparison summary as CSV, and ``index.md`` listing the files::
+
+    reports/<comparison_id>/
+        report.html   assets/   charts/<name>.png|svg   summary.csv   index.md
+
+Browsers refuse the page's JavaScript modules from ``file://``; serve the
+folder (``python -m http.server -d reports/<id> --bind 127.0.0.1``) and open
+``http://127.0.0.1:8000/report.html``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import altair as alt
+import duckdb
+import marimo
+
+from simlab import analytics, charts, notebooks
+
+NOTEBOOK = "compare_feeds"
+HTML_NAME = "report.html"
+EXPORT_TIMEOUT_S = 600
+# Where `marimo export html` points the page's scripts, styles and icons.
+CDN_PREFIX = f"https://cdn.jsdelivr.net/npm/@marimo-team/frontend@{marimo.__version__}/dist/"
+# A src/href attribute that would load something from the network.
+_REMOTE_ATTRIBUTE = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The files of one report (all inside ``out_dir``)."""
+
+    out_dir: Path
+    html: Path
+    assets: Path
+    charts: dict[str, tuple[Path, Path]]  # chart name -> (png, svg)
+    summary_csv: Path
+    index: Path
+    comparison_id: str | None
+    run_ids: tuple[str, ...]
+
+
+def write_report(
+    db: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
+    comparison_id: str | None = None,
+    run_ids: list[str] | tuple[str, ...] | None = None,
+) -> Report:
+    """Write the static report of a comparison (default: the latest) or of some runs.
+
+    Args:
+        db: the database; default ``$SIMLAB_DB``, else ``data/simlab.db``.
+        out_dir: the report folder; default ``reports/<comparison_id>/`` (or
+            ``reports/runs-<digest>/`` for ``run_ids``).
+        comparison_id: the comparison; default the latest in the database.
+        run_ids: report these runs instead (arms are their feeds; not paired).
+
+    Raises:
+        InputError: the database is missing, the comparison or a run id is
+            unknown, or the database has no comparison (one line).
+        RuntimeError: the notebook failed while exporting.
+    """
+    cli = notebooks.NotebookArgs(
+        db=os.fspath(db) if db is not None else None,
+        comparison=comparison_id,
+        runs=tuple(run_ids or ()),
+    )
+    database = notebooks.database_file(cli.database)
+    con = analytics.connect(database)
+    try:
+        chosen = notebooks.initial_selection(con, cli)
+        out = Path(out_dir) if out_dir is not None else Path("reports") / _folder_name(chosen)
+        out.mkdir(parents=True, exist_ok=True)
+        figures = report_charts(con, chosen)
+        summary = notebooks.summary(con, chosen)
+    finally:
+        con.close()
+    export = start_export(database, chosen, out / HTML_NAME)  # runs while the charts render
+    try:
+        saved = {name: charts.save(chart, out / "charts" / name) for name, chart in figures.items()}
+    except BaseException:
+        export.stop()
+        raise
+    html = finish_export(export, out / HTML_NAME)
+    csv = out / "summary.csv"
+    summary.to_csv(csv, index=False)
+    report = Report(
+        out_dir=out, html=html, assets=out / "assets", charts=saved, summary_csv=csv,
+        index=out / "index.md", comparison_id=chosen.comparison_id, run_ids=chosen.run_ids or (),
+    )  # fmt: skip
+    report.index.write_text(_index(report, chosen), encoding="utf-8")
+    return report
+
+
+def _folder_name(chosen: notebooks.Selection) -> str:
+    if chosen.comparison_id is not None:
+        return chosen.comparison_id
+    digest = hashlib.sha1(",".join(chosen.run_ids or ()).encode()).hexdigest()[:10]
+    return f"runs-{digest}"
+
+
+def report_charts(
+    con: duckdb.DuckDBPyConnection, chosen: notebooks.Selection
+) -> dict[str, alt.TopLevelMixin]:
+    """The charts of the compare_feeds notebook in its default state, by file name."""
+    kwargs = chosen.kwargs
+    options = notebooks.metric_options(con, chosen)
+    keys = [options[label] for label in notebooks.default_metrics(options)]
+    figures: dict[str, alt.TopLevelMixin] = {
+        "difference": charts.difference_dots(notebooks.summary(con, chosen)),
+    }
+    for key, chart in zip(keys, notebooks.metric_charts(con, chosen, keys), strict=True):
+        figures[f"metric_{key.removeprefix('turn.').replace('.', '_')}"] = chart
+    figures["action_mix"] = charts.action_mix(analytics.action_mix(con, **kwargs))
+    figures["actions_over_turns"] = charts.actions_over_turns(
+        analytics.action_counts(con, **kwargs)
+    )
+    figures["exposure_diversity"] = charts.exposure_diversity(
+        analytics.exposure_diversity(con, **kwargs)
+    )
+    figures["polarization"] = charts.polarization(analytics.leaning_distribution(con, **kwargs))
+    figures["follow_growth"] = charts.follow_growth(analytics.follow_growth(con, **kwargs))
+    return figures
+
+
+@dataclass
+class Export:
+    """A running ``marimo export html`` and the file that collects its output."""
+
+    process: subprocess.Popen
+    log: IO[str]
+    workdir: tempfile.TemporaryDirectory
+
+    def stop(self) -> None:
+        """Kill the export (a chart failed; nobody will use the page)."""
+        self.process.kill()
+        self.process.wait()
+        self.close()
+
+    def close(self) -> None:
+        """Remove the log and the scratch folder."""
+        self.log.close()
+        self.workdir.cleanup()
+
+
+def start_export(database: str, chosen: notebooks.Selection, target: Path) -> Export:
+    """Start ``marimo export html`` of the compare_feeds notebook on ``chosen`` into ``target``."""
+    # marimo writes a session cache (__marimo__/) next to the notebook: export a scratch copy,
+    # so neither the repository nor an installed package gets one.
+    workdir = tempfile.TemporaryDirectory(prefix="simlab-report-")
+    notebook = shutil.copy(notebooks.notebook_path(NOTEBOOK), workdir.name)
+    command = [
+        sys.executable, "-m", "marimo", "export", "html", str(notebook),
+        "-o", str(Path(target).absolute()), "-f", "--no-include-code", "--", "--db", database,
+    ]  # fmt: skip
+    command += ["--comparison", chosen.comparison_id] if chosen.comparison_id else []
+    command += ["--runs", ",".join(chosen.run_ids)] if chosen.run_ids else []
+    env = {**os.environ, "SIMLAB_DB": database}
+    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: nobody reads it while charts render
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    return Export(process, log, workdir)
+
+
+def finish_export(export: Export, target: Path) -> Path:
+    """Wait for the export, then copy marimo's frontend next to the page and point it there.
+
+    Raises:
+        RuntimeError: the export failed (a cell raised) or ran too long, or the page
+            still loads something from the network after the rewrite.
+    """
+    try:
+        code = export.process.wait(timeout=EXPORT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        export.stop()
+        raise RuntimeError(f"report: marimo export html ran over {EXPORT_TIMEOUT_S} s") from None
+    export.log.seek(0)
+    output = export.log.read()
+    export.close()
+    if code != 0 or not target.is_file():
+        lines = output.strip().splitlines() or ["no output"]
+        raise RuntimeError(f"report: marimo export html failed (exit {code}): {lines[-1]}")
+    copy_frontend(target.parent)
+    target.write_text(localize(target.read_text(encoding="utf-8")), encoding="utf-8")
+    return target
+
+
+def copy_frontend(folder: Path) -> Path:
+    """Copy marimo's frontend (``assets/`` and the icons) from the installed package into ``folder``."""
+    static = Path(marimo.__file__).parent / "_static"
+    shutil.copytree(static / "assets", folder / "assets", dirs_exist_ok=True)
+    for item in static.iterdir():
+        if item.is_file() and item.suffix in (".ico", ".png", ".json", ".webmanifest"):
+            shutil.copy2(item, folder / item.name)
+    return folder / "assets"
+
+
+def localize(html: str) -> str:
+    """Point the exported page at the copied frontend instead of the CDN.
+
+    Raises:
+        RuntimeError: a ``src``/``href`` still points to the network (a marimo
+            version whose page loads more than its CDN bundle).
+    """
+    html = html.replace(CDN_PREFIX, "./")
+    remote = _REMOTE_ATTRIBUTE.search(html)
+    if remote is not None:
+        context = html[remote.start() : remote.start() + 80].splitlines()[0]
+        raise RuntimeError(f"report: the page still loads from the network: {context}")
+    return html
+
+
+def _index(report: Report, chosen: notebooks.Selection) -> str:
+    def rel(path: Path) -> str:
+        return path.relative_to(report.out_dir).as_posix()
+
+    lines = [
+        f"# simlab report: {chosen.title}",
+        "",
+        f"- [{rel(report.html)}]({rel(report.html)}): the compare_feeds notebook, rendered. "
+        "Serve this folder and open it in a browser (browsers block its scripts from file://):",
+        f"  `python -m http.server --bind 127.0.0.1 -d {report.out_dir}` then "
+        f"http://127.0.0.1:8000/{rel(report.html)}",
+        f"- [{rel(report.summary_csv)}]({rel(report.summary_csv)}): per arm and metric, the mean "
+        "with its 95% CI and the difference to the first arm with its 95% CI",
+        f"- {rel(report.assets)}/: marimo's frontend, so the page needs no network",
+        "- charts (PNG and SVG):",
+    ]
+    lines += [
+        f"  - {name}: [{rel(png)}]({rel(png)}), [{rel(svg)}]({rel(svg)})"
+        for name, (png, svg) in report.charts.items()
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,410 @@
+"""The marimo notebooks run end to end (in process, as Jupyter notebooks, under marimo check).
+
+One small database per module: 40 agents, 200 posts, chronological vs popularity,
+2 replicates of 3 turns. Notebooks get it the way a user gives it: ``SIMLAB_DB``
+or the command line after marimo's ``--``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from simlab import analytics, notebooks
+from simlab.compare import CompareConfig, compare
+from simlab.db import make_engine, migrate
+from simlab.errors import InputError
+from simlab.population import SyntheticConfig, create_synthetic
+
+from .conftest import REPO
+
+NOTEBOOKS = ("compare_feeds", "explore_run", "new_experiment")
+ARMS = ["chronological", "popularity"]
+
+
+@dataclass(frozen=True)
+class Study:
+    db: Path
+    comparison_id: str
+    run_ids: dict  # (arm, replicate) -> run id
+
+
+def build_study(path: Path) -> Study:
+    """The test database: a synthetic population and one finished comparison."""
+    migrate(path)
+    engine = make_engine(path)
+    create_synthetic(engine, SyntheticConfig(agents=40, posts=200, seed=1))
+    engine.dispose()
+    config = CompareConfig(feeds=ARMS, replicates=2, seed=1, run={"turns": 3})
+    result = compare(config, str(path), jobs=1)
+    assert not result.failures
+    return Study(path, result.comparison_id, result.run_ids)
+
+
+def copy_database(source: Path, target: Path) -> Path:
+    """A consistent copy of a WAL database (SQLite's backup API, not a file copy)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Study:
+    return build_study(tmp_path_factory.mktemp("notebooks") / "simlab.db")
+
+
+def run_notebook(name: str, monkeypatch, *argv: str, db: Path | None = None, defs=None):
+    """Load ``notebooks/<name>.py`` and run every cell in this process (``app.run()``)."""
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", *argv])
+    if db is None:
+        monkeypatch.delenv("SIMLAB_DB", raising=False)
+    else:
+        monkeypatch.setenv("SIMLAB_DB", str(db))
+    spec = importlib.util.spec_from_file_location(
+        f"notebook_{name}", REPO / "notebooks" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _outputs, found = module.app.run(defs=defs)
+    return found
+
+
+def comparison_count(db: Path) -> int:
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT count(*) FROM comparisons").fetchone()[0]
+
+
+# --- finding and opening notebooks ---------------------------------------------------
+
+
+def test_names_and_paths():
+    assert notebooks.names() == sorted(NOTEBOOKS)
+    assert notebooks.notebook_path("compare_feeds") == REPO / "notebooks" / "compare_feeds.py"
+    assert notebooks.notebook_path("explore_run.py").is_file()
+    with pytest.raises(InputError, match="unknown notebook 'nope'; choose from compare_feeds"):
+        notebooks.notebook_path("nope")
+
+
+def test_args_keep_ids_as_strings_and_ignore_other_flags(monkeypatch):
+    parsed = notebooks.args(
+        ["-f", "kernel.json", "--db", "x.db", "--comparison", "1234e5678901", "--runs", "007, b2"]
+    )
+    assert parsed == notebooks.NotebookArgs("x.db", "1234e5678901", ("007", "b2"))
+    monkeypatch.setenv("SIMLAB_DB", "/env/sim.db")
+    assert parsed.database == "x.db"
+    assert notebooks.args([]).database == "/env/sim.db"
+    monkeypatch.delenv("SIMLAB_DB")
+    assert notebooks.args([]).database == str(Path("data") / "simlab.db")
+    monkeypatch.setattr(sys, "argv", ["compare_feeds.py", "--comparison", "000123"])
+    assert notebooks.args().comparison == "000123"
+
+
+def test_notebook_command(study, monkeypatch):
+    monkeypatch.chdir(study.db.parent)
+    command = notebooks.notebook_command(
+        "compare_feeds", "simlab.db", comparison="c1", runs=["a", "b"]
+    )
+    assert command[:5] == [
+        sys.executable,
+        "-m",
+        "marimo",
+        "edit",
+        str(notebooks.notebook_path("compare_feeds")),
+    ]
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert "--headless" not in command and "--no-token" not in command and "--port" not in command
+    assert command[command.index("--") :] == [
+        "--", "--db", str(study.db), "--comparison", "c1", "--runs", "a,b",
+    ]  # fmt: skip
+    headless = notebooks.notebook_command("explore_run", study.db, port=2799, headless=True)
+    assert headless[headless.index("--port") + 1] == "2799" and "--headless" in headless
+    monkeypatch.setenv("SIMLAB_DB", str(study.db))
+    assert notebooks.notebook_command("new_experiment")[-1] == str(study.db)
+    with pytest.raises(InputError, match="does not exist"):
+        notebooks.notebook_command("compare_feeds", study.db.parent / "missing.db")
+    with pytest.raises(InputError, match="unknown notebook"):
+        notebooks.notebook_command("missing", study.db)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_launch_serves_the_notebook(study):
+    port = _free_port()
+    process = notebooks.launch("compare_feeds", study.db, port=port, headless=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "marimo edit exited"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                    assert reply.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "marimo edit did not become healthy in 60 s"
+                time.sleep(0.3)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+# --- helpers the notebooks call -------------------------------------------------------
+
+
+def test_headline_puts_clear_differences_first():
+    nan = math.nan
+    rows = [
+        ("run.engagement.rate", "chronological", 0.10, 0.0, nan, nan),
+        ("run.engagement.rate", "popularity", 0.20, 0.10, -0.5, 0.7),
+        ("run.engagement.rate", "random", 0.12, 0.02, 0.01, 0.03),
+        ("turn.exposure.cross_cutting_share", "chronological", 0.40, 0.0, nan, nan),
+        ("turn.exposure.cross_cutting_share", "popularity", 0.30, -0.10, -0.12, -0.08),
+        ("turn.exposure.cross_cutting_share", "random", 0.40, 0.0, -0.01, 0.01),
+        ("run.opinion.variance_change", "chronological", 0.01, 0.0, nan, nan),
+        ("run.opinion.variance_change", "popularity", 0.03, 0.02, 0.01, 0.03),
+        ("run.opinion.variance_change", "random", 0.01, 0.0, -0.5, 0.5),
+    ]
+    summary = pd.DataFrame(
+        [
+            (key, arm, 2, mean, mean - 0.1, mean + 0.1, d, lo, hi)
+            for key, arm, mean, d, lo, hi in rows
+        ],
+        columns=["key", "arm", "n", "mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high"],
+    )
+    text = notebooks.headline(summary)
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    assert "Clearest differences to chronological" in text
+    assert len(lines) == 4  # two per arm
+    popularity = [line for line in lines if "**popularity**" in line]
+    # -0.10 on a half-width of 0.02 (5 half-widths) before +0.02 on 0.01 (2 half-widths)
+    assert "cross-cutting exposure" in popularity[0] and "0.1 lower (-25%)" in popularity[0]
+    assert "excludes zero" in popularity[0]
+    assert "change in leaning variance" in popularity[1] and "%" not in popularity[1]
+    random = [line for line in lines if "**random**" in line]
+    assert "engagement rate" in random[0] and "0.02 higher (+20%)" in random[0]
+    assert "includes zero, so chance cannot be ruled out" in random[1]
+    assert "nothing to compare" in notebooks.headline(summary[summary["arm"] == "chronological"])
+
+
+def test_summary_table_and_degree_table():
+    summary = pd.DataFrame(
+        [("run.engagement.rate", "popularity", 3, 0.123456, 0.1, 0.2, 0.05, -0.01, 0.11)],
+        columns=["key", "arm", "n", "mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high"],
+    )
+    row = notebooks.summary_table(summary).iloc[0]
+    assert row["Metric"] == "Engagement rate (actions per impression)"
+    assert (row["Mean"], row["95% CI"], row["Difference 95% CI"]) == (
+        0.1235,
+        "0.1 to 0.2",
+        "-0.01 to 0.11",
+    )
+    edges = pd.DataFrame(
+        {"source": ["a", "b", "c", "a"], "target": ["x", "x", "a", "b"], "turn": [-1, -1, 0, 2]}
+    )
+    table = notebooks.degree_table(edges).set_index("handle")
+    assert table.loc["x"].tolist() == [2, 2, 0, 0]
+    assert table.loc["a"].tolist() == [0, 1, 2, 1]
+    assert list(table.index[:1]) == ["x"]
+
+
+def test_compare_config_from_form_values():
+    values = {
+        "feeds": ["random", "chronological"],
+        "replicates": 2,
+        "turns": 4,
+        "agents": 0,
+        "seed": 7,
+    }
+    config = notebooks.compare_config(values)
+    assert (config.feeds, config.replicates, config.seed) == (["random", "chronological"], 2, 7)
+    assert config.run == {"turns": 4, "agents": None}
+    assert notebooks.steps(config) == 2 * 2 * 4
+    assert notebooks.describe_form(values).startswith("Will run 2 arms (random, chronological) x 2")
+    with pytest.raises(InputError, match="feeds: pick at least one"):
+        notebooks.compare_config({**values, "feeds": []})
+    with pytest.raises(InputError, match="^replicates: ") as bad:
+        notebooks.compare_config({**values, "replicates": 5000})
+    assert "\n" not in str(bad.value)
+    assert notebooks.describe_form({**values, "feeds": []}).startswith("**Cannot run yet:**")
+
+
+def test_run_comparison_reports_every_turn_on_the_calling_thread(study, tmp_path):
+    import threading
+
+    db = copy_database(study.db, tmp_path / "copy.db")
+    config = notebooks.compare_config(
+        {"feeds": ARMS, "replicates": 1, "turns": 2, "agents": 10, "seed": 3}
+    )
+    calls = []
+    result = notebooks.run_comparison(
+        config,
+        str(db),
+        jobs=1,
+        on_step=lambda subtitle: calls.append((subtitle, threading.get_ident())),
+    )
+    assert len(calls) == notebooks.steps(config) == 4
+    assert {ident for _, ident in calls} == {threading.get_ident()}
+    assert calls[-1][0].endswith("turn 2 of 2")
+    assert comparison_count(db) == 2 and not result.failures
+    assert "simlab report" in notebooks.next_steps(result, str(db))
+
+
+# --- the notebooks, in process ----------------------------------------------------------
+
+
+def test_compare_feeds_runs_on_the_latest_comparison_from_simlab_db(study, monkeypatch):
+    found = run_notebook("compare_feeds", monkeypatch, db=study.db)
+    assert found["chosen"] == notebooks.Selection(comparison_id=study.comparison_id)
+    summary = found["summary"]
+    assert list(pd.unique(summary["arm"])) == ARMS
+    assert list(pd.unique(summary["key"])) == list(analytics.HEADLINE_METRICS)
+    assert summary["mean"].notna().all()
+    keys = found["metric_picker"].value
+    assert keys and all(key.startswith("turn.") for key in keys)
+    assert len(found["metric_charts"]) == len(keys)
+    charts = [found[name] for name in (
+        "difference_chart", "action_mix_chart", "actions_chart", "exposure_chart",
+        "polarization_chart", "follow_chart",
+    )] + found["metric_charts"]  # fmt: skip
+    for chart in charts:
+        assert isinstance(chart, alt.TopLevelMixin)
+        assert chart.to_dict()  # would raise MaxRowsError or a schema error
+
+
+def test_compare_feeds_takes_runs_and_db_from_its_command_line(study, monkeypatch):
+    picked = [study.run_ids[("chronological", 0)], study.run_ids[("popularity", 1)]]
+    found = run_notebook(
+        "compare_feeds", monkeypatch, "--db", str(study.db), "--runs", ",".join(picked)
+    )
+    assert found["chosen"] == notebooks.Selection(run_ids=tuple(picked))
+    summary = found["summary"]
+    assert list(pd.unique(summary["arm"])) == ARMS and (summary["n"] == 1).all()
+    assert summary["diff_low"].isna().all()  # loose runs are not paired
+
+
+def test_compare_feeds_refuses_an_unknown_comparison(study, monkeypatch):
+    with pytest.raises(InputError, match="--comparison: no comparison 'nope'"):
+        run_notebook("compare_feeds", monkeypatch, "--comparison", "nope", db=study.db)
+
+
+def test_explore_run_shows_one_run(study, monkeypatch):
+    run_id = study.run_ids[("popularity", 0)]
+    found = run_notebook("explore_run", monkeypatch, "--db", str(study.db), "--runs", run_id)
+    assert found["run_id"] == run_id
+    assert len(found["activity"]) == 40
+    agent = found["agent_picker"].value
+    assert agent == notebooks.busiest_agent(found["activity"])
+    served = found["activity"].set_index("agent_handle").loc[agent, "feeds"]
+    assert found["turn_picker"].steps == notebooks.served_turns(found["con"], run_id, agent)
+    assert len(found["turn_picker"].steps) == served > 0
+    feed = found["feed"]
+    assert not feed.empty and list(feed["rank"]) == list(range(1, len(feed) + 1))
+    assert isinstance(found["feed_chart"], alt.TopLevelMixin) and found["feed_chart"].to_dict()
+    assert {"handle", "followers_start", "followers_end"} <= set(found["degrees"].columns)
+    assert list(found["run_comments"].columns) == [
+        "turn_number", "agent_handle", "post_id", "text", "explanation",
+    ]  # fmt: skip
+    assert len(found["metric_charts"]) == len(found["metric_picker"].value) > 0
+
+
+def test_new_experiment_waits_for_the_run_button(study, monkeypatch):
+    before = comparison_count(study.db)
+    found = run_notebook("new_experiment", monkeypatch, db=study.db)
+    assert found["run_button"].value is False
+    assert "comparison" not in found
+    assert comparison_count(study.db) == before
+    assert found["settings"].value["feeds"] == ["chronological", "popularity"]
+
+
+def test_new_experiment_runs_a_comparison_when_pressed(study, monkeypatch, tmp_path):
+    db = copy_database(study.db, tmp_path / "copy.db")
+    pressed = {
+        "run_button": SimpleNamespace(value=True),
+        "settings": SimpleNamespace(
+            value={"feeds": ["random", "chronological"], "replicates": 1, "turns": 2,
+                   "agents": 12, "seed": 0, "jobs": 1}
+        ),
+    }  # fmt: skip
+    found = run_notebook("new_experiment", monkeypatch, "--db", str(db), defs=pressed)
+    comparison = found["comparison"]
+    assert not comparison.failures and len(comparison.run_ids) == 2
+    con = analytics.connect(db)
+    try:
+        assert analytics.latest_comparison(con) == comparison.comparison_id
+    finally:
+        con.close()
+
+
+# --- the notebooks as files: marimo check, Jupyter ---------------------------------------
+
+
+def test_marimo_check_strict():
+    done = subprocess.run(
+        [sys.executable, "-m", "marimo", "check", "--strict", str(REPO / "notebooks")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _export_and_nbval(name: str, folder: Path, db: Path) -> subprocess.CompletedProcess:
+    """``marimo export ipynb`` one notebook, then run it with ``pytest --nbval-lax``."""
+    notebook = folder / f"{name}.ipynb"
+    source = shutil.copy(REPO / "notebooks" / f"{name}.py", folder)  # marimo caches next to it
+    export = subprocess.run(
+        [sys.executable, "-m", "marimo", "export", "ipynb", str(source), "-o", str(notebook), "-f"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    if export.returncode != 0:
+        return export
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
+         "-p", "no:cacheprovider", "-q", notebook.name],
+        capture_output=True, text=True, cwd=folder, timeout=300, check=False,
+        env={**os.environ, "SIMLAB_DB": str(db)},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nbval_runs(request, study, tmp_path_factory):
+    """Every notebook through export + nbval, started in the background with the module.
+
+    Each Jupyter kernel spends seconds importing; running them while the other tests
+    of this module run keeps the module fast. Nothing starts when no nbval test is
+    selected.
+    """
+    wanted = [
+        name
+        for name in NOTEBOOKS
+        if any(
+            item.name == f"test_notebook_runs_under_nbval[{name}]" for item in request.session.items
+        )
+    ]
+    folder = tmp_path_factory.mktemp("ipynb")
+    with ThreadPoolExecutor(max(1, len(wanted))) as pool:
+        yield {name: pool.submit(_export_and_nbval, name, folder, study.db) for name in wanted}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_under_nbval(nbval_runs, name):
+    done = nbval_runs[name].result()
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout

@@ -1,0 +1,237 @@
+"""The static report: files, numbers, no network, and a real browser rendering it offline."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simlab import analytics, report
+from simlab.db import migrate
+from simlab.errors import InputError
+
+from .test_notebooks import build_study
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The flags of shared/research/stack.md section 6 (playwright adds --headless and a profile).
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars",
+]  # fmt: skip
+_TAG_URL = re.compile(
+    r"""<(script|link)\b[^>]*?\b(src|href)\s*=\s*["']([^"']+)["']""", re.IGNORECASE
+)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    return build_study(tmp_path_factory.mktemp("report") / "simlab.db")
+
+
+@pytest.fixture(scope="module")
+def written(study):
+    """The report with every default: latest comparison, ``reports/<id>/`` under the cwd."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(study.db.parent)
+        patch.setenv("SIMLAB_DB", str(study.db))
+        made = report.write_report()
+    return made
+
+
+def test_default_report_is_the_latest_comparison_in_reports(study, written):
+    assert written.comparison_id == study.comparison_id
+    assert written.out_dir == Path("reports") / study.comparison_id
+    out = study.db.parent / written.out_dir
+    assert (out / "report.html").is_file() and (out / "summary.csv").is_file()
+    assert (out / "index.md").is_file()
+
+
+def _absolute(study, path: Path) -> Path:
+    return study.db.parent / path
+
+
+def test_every_chart_is_written_as_png_and_svg(study, written):
+    assert {
+        "difference",
+        "action_mix",
+        "exposure_diversity",
+        "polarization",
+        "follow_growth",
+    } <= set(written.charts)
+    assert any(name.startswith("metric_") for name in written.charts)
+    for png, svg in written.charts.values():
+        assert _absolute(study, png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in _absolute(study, svg).read_text(encoding="utf-8")[:500]
+    index = _absolute(study, written.index).read_text(encoding="utf-8")
+    for png, svg in written.charts.values():
+        assert png.relative_to(written.out_dir).as_posix() in index
+        assert svg.relative_to(written.out_dir).as_posix() in index
+
+
+def test_csv_equals_the_comparison_summary(study, written):
+    csv = pd.read_csv(_absolute(study, written.summary_csv))
+    con = analytics.connect(study.db)
+    try:
+        expected = analytics.comparison_summary(con, study.comparison_id)
+    finally:
+        con.close()
+    assert list(csv.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(csv, expected, check_dtype=False, rtol=1e-12, atol=0)
+
+
+def test_page_loads_scripts_and_styles_from_the_report_folder(study, written):
+    html = _absolute(study, written.html).read_text(encoding="utf-8")
+    assert report.CDN_PREFIX not in html and "cdn.jsdelivr.net" not in html
+    urls = [m.group(3) for m in _TAG_URL.finditer(html)]
+    assert any(u.endswith(".js") for u in urls) and any(u.endswith(".css") for u in urls)
+    out = _absolute(study, written.out_dir)
+    for url in urls:
+        assert not re.match(r"(?i)^(https?:)?//", url), url
+        assert (out / url).is_file(), f"{url} is not in the report folder"
+    assert len(list((out / "assets").glob("*.js"))) > 100
+
+
+def test_localize_refuses_a_page_that_still_loads_from_the_network():
+    page = (
+        f'<script src="{report.CDN_PREFIX}assets/a.js"></script><link href="https://x.org/f.css">'
+    )
+    with pytest.raises(RuntimeError, match='still loads from the network: href="https://x.org'):
+        report.localize(page)
+    assert (
+        report.localize(f'<script src="{report.CDN_PREFIX}assets/a.js">')
+        == '<script src="./assets/a.js">'
+    )
+
+
+def test_bad_comparison_and_empty_database_are_one_line_input_errors(study, tmp_path):
+    with pytest.raises(InputError, match=r"^--comparison: no comparison 'nope' in the database$"):
+        report.write_report(study.db, tmp_path / "out", comparison_id="nope")
+    with pytest.raises(InputError, match=r"^--runs: no run 'nope'"):
+        report.write_report(study.db, tmp_path / "out", run_ids=["nope"])
+    empty = tmp_path / "empty.db"
+    migrate(empty)
+    with pytest.raises(
+        InputError, match=r"^--comparison: the database has no comparison yet"
+    ) as no:
+        report.write_report(empty, tmp_path / "out")
+    assert "\n" not in str(no.value)
+    with pytest.raises(InputError, match="does not exist"):
+        report.write_report(tmp_path / "missing.db")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failing_notebook_cell_fails_the_export(study, tmp_path, monkeypatch):
+    broken = tmp_path / "broken.py"
+    broken.write_text(
+        "import marimo\napp = marimo.App()\n\n\n@app.cell\ndef _():\n"
+        "    raise ValueError('boom')\n    return\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(report.notebooks, "notebook_path", lambda name: broken)
+    chosen = report.notebooks.Selection(comparison_id=study.comparison_id)
+    export = report.start_export(str(study.db), chosen, tmp_path / "report.html")
+    with pytest.raises(RuntimeError, match=r"marimo export html failed \(exit 1\)"):
+        report.finish_export(export, tmp_path / "report.html")
+    assert not (tmp_path / "assets").exists()
+
+
+# --- a real browser, no network -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served(study, written):
+    """The report folder over ``python -m http.server`` on 127.0.0.1."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+         "--directory", str(_absolute(study, written.out_dir))],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    origin = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{origin}/index.md", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "http.server did not start"
+            time.sleep(0.1)
+    yield origin
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _need_chromium():
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but /usr/bin/chromium is missing (apt-get install -y chromium)")
+        pytest.skip("/usr/bin/chromium is not installed (apt-get install -y chromium)")
+
+
+def _rendered_chart_sizes(page, expected: int, timeout: float = 60) -> list[list[float]]:
+    """Width and height of every drawn chart, once ``expected`` charts have their marks.
+
+    marimo draws some charts inside shadow roots; playwright's CSS locators pierce them
+    (``document.querySelectorAll`` would not).
+    """
+    marks = page.locator(".vega-embed canvas.marks, .vega-embed svg.marks")
+    deadline = time.monotonic() + timeout
+    while marks.count() < expected and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    return marks.evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"
+    )
+
+
+def test_report_renders_offline_in_chromium(study, written, served, tmp_path):
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    seen, left = [], []
+
+    def only_local(route):
+        url = route.request.url
+        seen.append(url)
+        if url.startswith(served + "/") or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            left.append(url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1600})
+            page.route("**/*", only_local)
+            page.on("websocket", lambda socket: seen.append(socket.url))
+            blank = page.screenshot()
+            page.goto(f"{served}/report.html", wait_until="networkidle", timeout=60_000)
+            page.wait_for_selector(".vega-embed", timeout=60_000)
+            sizes = _rendered_chart_sizes(page, len(written.charts))
+            headline = page.get_by_text("Clearest differences to chronological")
+            headline.wait_for(timeout=10_000)
+            shot = page.screenshot(path=tmp_path / "report.png")
+        finally:
+            browser.close()
+    assert not left, f"requests left 127.0.0.1: {left[:5]}"
+    assert all(re.match(r"^(https?|wss?)://127\.0\.0\.1:\d+/|^(data|blob):", u) for u in seen), seen
+    assert any(url.endswith(".js") for url in seen)
+    assert len(sizes) >= len(written.charts)
+    assert all(width > 200 and height > 100 for width, height in sizes), sizes
+    assert len(shot) > 5 * len(blank)
