@@ -581,3 +581,34 @@ def test_debug_log_names_the_path(built, caplog):
     with caplog.at_level("DEBUG", logger="simlab.analytics"):
         analytics.connect(built["path"], method="arrow").close()
     assert any("via arrow" in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture
+def private_copy(built, tmp_path):
+    target = tmp_path / "copy.db"
+    with sqlite3.connect(built["path"]) as source, sqlite3.connect(target) as destination:
+        source.backup(destination)
+    return target
+
+
+def test_snapshot_returns_the_same_frames(con, built, private_copy):
+    snap = analytics.connect(private_copy, snapshot=True)
+    assert analytics.access_method(snap) == "snapshot"
+    assert analytics.snapshot_path(private_copy).is_file()
+    ours, theirs = _every_frame(con, built), _every_frame(snap, built)
+    for name, frame in ours.items():
+        pd.testing.assert_frame_equal(frame, theirs[name], obj=name)
+    snap.close()
+
+
+def test_snapshot_is_reused_until_the_database_changes(private_copy):
+    analytics.connect(private_copy, snapshot=True).close()
+    copy = analytics.snapshot_path(private_copy)
+    first = copy.stat().st_mtime_ns
+    analytics.connect(private_copy, snapshot=True).close()
+    assert copy.stat().st_mtime_ns == first  # unchanged database: the copy is reused
+    run_id = simulation.run(_config(42, "random"), private_copy)
+    snap = analytics.connect(private_copy, snapshot=True)
+    assert copy.stat().st_mtime_ns != first
+    assert run_id in set(analytics.runs(snap)["run_id"])
+    snap.close()

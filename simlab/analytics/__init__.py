@@ -28,7 +28,7 @@ from simlab.analytics.actions import (
     top_posts,
 )
 from simlab.analytics.agents import agent_activity, agent_feed, leaning_distribution
-from simlab.analytics.connection import access_method, connect
+from simlab.analytics.connection import access_method, connect, snapshot_path
 from simlab.analytics.metrics import (
     HEADLINE_METRICS,
     comparison_summary,
@@ -58,6 +58,7 @@ __all__ = [
     "leaning_distribution",
     "metric_bands",
     "run_scalars",
+    "snapshot_path",
     "runs",
     "top_posts",
     "turn_metrics",

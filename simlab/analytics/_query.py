@@ -145,7 +145,7 @@ def rows(
         columns: output column -> DuckDB type (VARCHAR or BIGINT).
         params: the parameter values (int for BIGINT comparisons, else str).
     """
-    if access_method(con) != "arrow":
+    if access_method(con) in ("wheel", "download"):
         return _pushed(con, sql.format(sim=""), columns, params)
     duck_sql = sql.format(sim="sim.")
     names = set(re.findall(r"\$(\w+)", sql))

@@ -24,6 +24,16 @@ Three ways to reach the SQLite file, tried in this order by ``method="auto"``:
     committed later are not seen (the attach paths see them on their next
     query); in exchange, aggregate queries on it run several times faster.
 
+``snapshot`` (``connect(db, snapshot=True)``)
+    A columnar copy of the SQLite file in a DuckDB file beside it
+    (``<db>.analytics.duckdb``), made with ``COPY FROM DATABASE`` through the
+    extension inside one read transaction (a consistent snapshot), rebuilt
+    whenever the SQLite file or its WAL changed size or mtime, and attached
+    READ_ONLY. The scanner cannot use SQLite's indexes or push filters down,
+    so on large databases the copy is what makes DuckDB's analytical queries
+    fast; the price is the copy time and disk, and rows committed after the
+    copy are seen only at the next ``connect``.
+
 Either way the tables appear as ``sim.<table>`` and the views of
 :mod:`simlab.analytics.views` are created in the connection. The SQLite file
 is never written: attaches are READ_ONLY, which is also the only mode that is
@@ -61,7 +71,9 @@ _VARIABLE = "simlab_access_method"
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def connect(db: str | os.PathLike | None = None, method: str = "auto") -> duckdb.DuckDBPyConnection:
+def connect(
+    db: str | os.PathLike | None = None, method: str = "auto", snapshot: bool = False
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the simlab database attached READ_ONLY as ``sim``.
 
     Args:
@@ -69,6 +81,8 @@ def connect(db: str | os.PathLike | None = None, method: str = "auto") -> duckdb
             ``data/simlab.db`` (see :func:`simlab.db.resolve_url`).
         method: ``auto`` (try ``wheel``, ``download``, ``arrow`` in turn) or one
             of them to force it (tests, ``simlab doctor``).
+        snapshot: read a columnar DuckDB copy of the database (made or refreshed
+            as needed; see the module docstring) instead of the SQLite file.
 
     Returns:
         The connection, with the views ``actions``, ``turn_metrics_long``,
@@ -84,7 +98,7 @@ def connect(db: str | os.PathLike | None = None, method: str = "auto") -> duckdb
         raise InputError(f"method: {method!r} is not one of auto, {', '.join(METHODS)}")
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false"})
     try:
-        taken = _open(con, path, method)
+        taken = _attach_snapshot(con, path, method) if snapshot else _open(con, path, method)
         con.execute(f"SET VARIABLE {_VARIABLE} = '{taken}'")
         create_views(con)
     except BaseException:
@@ -95,7 +109,7 @@ def connect(db: str | os.PathLike | None = None, method: str = "auto") -> duckdb
 
 
 def access_method(con: duckdb.DuckDBPyConnection) -> str:
-    """How ``con`` reads SQLite: ``"wheel"``, ``"download"`` or ``"arrow"`` (see module doc)."""
+    """How ``con`` reads SQLite: ``"wheel"``, ``"download"``, ``"arrow"`` or ``"snapshot"``."""
     value = con.execute(f"SELECT getvariable('{_VARIABLE}')").fetchone()[0]
     if value is not None:
         return value
@@ -106,7 +120,13 @@ def access_method(con: duckdb.DuckDBPyConnection) -> str:
     if row is None:
         raise InputError("this DuckDB connection was not opened by simlab.analytics.connect")
     if row[0] != "sqlite":
-        return "arrow"
+        return (
+            "snapshot"
+            if con.execute(
+                "SELECT path FROM duckdb_databases() WHERE database_name = $name", {"name": SOURCE}
+            ).fetchone()[0]
+            else "arrow"
+        )
     mode = con.execute(
         "SELECT install_mode FROM duckdb_extensions() WHERE extension_name = 'sqlite_scanner'"
     ).fetchone()
@@ -152,6 +172,55 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, method: str) -> str:
             raise InputError(f"method: {name!r} does not work here ({why})")
     _copy_via_arrow(con, path)
     return "arrow"
+
+
+def snapshot_path(path: Path) -> Path:
+    """Where the columnar copy of the SQLite file ``path`` lives."""
+    return path.with_name(path.name + ".analytics.duckdb")
+
+
+def _fingerprint(path: Path) -> str:
+    """Size and mtime of the SQLite file and its WAL: any commit changes one of them."""
+    parts = []
+    for file in (path, Path(f"{path}-wal")):
+        stat = file.stat() if file.exists() else None
+        # An empty WAL holds no commits; readers create one, which must not count.
+        parts.append(f"{stat.st_size}:{stat.st_mtime_ns}" if stat and stat.st_size else "-")
+    return "|".join(parts)
+
+
+def refresh_snapshot(path: Path, method: str = "auto") -> Path:
+    """Make (or reuse, when still current) the columnar DuckDB copy of ``path``."""
+    target, fingerprint = snapshot_path(path), _fingerprint(path)
+    if target.exists():
+        try:
+            with duckdb.connect(str(target), read_only=True) as existing:
+                stored = existing.execute("SELECT fingerprint FROM simlab_snapshot").fetchone()
+            if stored is not None and stored[0] == fingerprint:
+                return target
+        except duckdb.Error:
+            pass  # an unreadable or older copy is rebuilt
+    scratch = target.with_name(target.name + ".tmp")
+    scratch.unlink(missing_ok=True)
+    with duckdb.connect(str(scratch), config={"autoinstall_known_extensions": "false"}) as copy:
+        if _open(copy, path, method) == "arrow":
+            raise InputError(
+                "--snapshot: needs DuckDB's sqlite extension, which is unavailable here"
+            )
+        own = copy.execute("SELECT current_database()").fetchone()[0]
+        copy.execute("BEGIN")
+        copy.execute(f"COPY FROM DATABASE {SOURCE} TO {_identifier(own)}")
+        copy.execute("COMMIT")
+        copy.execute("CREATE TABLE simlab_snapshot AS SELECT $f AS fingerprint", {"f": fingerprint})
+    os.replace(scratch, target)
+    log.debug("analytics: wrote snapshot %s", target)
+    return target
+
+
+def _attach_snapshot(con: duckdb.DuckDBPyConnection, path: Path, method: str) -> str:
+    target = refresh_snapshot(path, method)
+    con.execute(f"ATTACH {_literal(target)} AS {SOURCE} (READ_ONLY)")
+    return "snapshot"
 
 
 def _literal(value: object) -> str:
