@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit  # Student-t quantile; scipy.stats costs seconds to import
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -27,7 +27,7 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     mean = float(x.mean())
     if len(x) == 1:
         return (mean, math.nan, math.nan)
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
     return (mean, mean - half, mean + half)
 
 
