@@ -324,13 +324,13 @@ def list_runs(db: DbOption = None) -> None:
                 "ORDER BY r.created_at"
             )
         ).all()
-    table = Table()
+    table = Table(box=None, padding=(0, 1))
     for column in ("run", "feed", "status", "agents", "turns", "seed", "created"):
-        table.add_column(column, no_wrap=column in ("run", "created"))
+        table.add_column(column, no_wrap=column in ("run", "feed", "status"))
     for r in rows:
         table.add_row(
             r.run_id, r.feed_algorithm, r.status, str(r.total_agents),
-            f"{r.done}/{r.total_turns}", str(r.seed), r.created_at[:19],
+            f"{r.done}/{r.total_turns}", str(r.seed), r.created_at[:16].replace("T", " "),
         )  # fmt: skip
     console.print(table)
 
