@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,27 @@ def run_simlab(
         env=full_env,
         timeout=600,
     )
+
+
+def copy_database(source: Path, target: Path) -> Path:
+    """A consistent copy of a WAL database (SQLite's backup API, not a file copy)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+def init_database(path: Path, agents: int, posts: int, seed: int) -> Path:
+    """``simlab init`` a synthetic population into ``path`` through the real command line."""
+    result = run_simlab(
+        "init",
+        "--agents",
+        str(agents),
+        "--posts",
+        str(posts),
+        "--seed",
+        str(seed),
+        "--db",
+        str(path),
+    )
+    assert result.returncode == 0, result.stderr
+    return path

@@ -23,6 +23,8 @@ from simlab.db import make_engine, migrate
 from simlab.errors import InputError
 from simlab.population import SyntheticConfig, create_synthetic
 
+from .conftest import copy_database
+
 ARMS = ("popularity", "chronological")  # deliberately not alphabetical
 REPLICATES = 3
 MAIN, OLD = "cmp-main", "cmp-old"
@@ -585,10 +587,7 @@ def test_debug_log_names_the_path(built, caplog):
 
 @pytest.fixture
 def private_copy(built, tmp_path):
-    target = tmp_path / "copy.db"
-    with sqlite3.connect(built["path"]) as source, sqlite3.connect(target) as destination:
-        source.backup(destination)
-    return target
+    return copy_database(built["path"], tmp_path / "copy.db")
 
 
 def test_snapshot_returns_the_same_frames(con, built, private_copy):

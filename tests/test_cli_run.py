@@ -15,18 +15,13 @@ from simlab import engine as simulation
 from simlab.db import make_engine
 from simlab.replay import load_run
 
-from .conftest import REPO, run_simlab
+from .conftest import REPO, copy_database, init_database, run_simlab
 from .test_engine import _content
 
 
 @pytest.fixture(scope="module")
 def small_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cli") / "cli.db"
-    result = run_simlab(
-        "init", "--agents", "80", "--posts", "400", "--seed", "2", "--db", str(path)
-    )
-    assert result.returncode == 0, result.stderr
-    return path
+    return init_database(tmp_path_factory.mktemp("cli") / "cli.db", agents=80, posts=400, seed=2)
 
 
 def _count(db, sql, *params):
@@ -120,8 +115,8 @@ def test_feeds_policies_and_metrics_list_their_entries():
 
 def test_resume_after_kill_equals_an_uninterrupted_run(small_db, tmp_path):
     db = tmp_path / "kill.db"
-    with sqlite3.connect(small_db) as source, sqlite3.connect(db) as target:
-        source.backup(target)
+    copy_database(small_db, db)
+    with sqlite3.connect(db) as target:
         target.execute("DELETE FROM comparison_runs")
         for table in (
             "turn_metadata",

@@ -12,7 +12,7 @@ from simlab.compare import CompareConfig, compare, parse_feed_params
 from simlab.errors import InputError
 from simlab.stats import mean_ci, paired_difference_ci
 
-from .conftest import run_simlab
+from .conftest import init_database, run_simlab
 from .test_engine import _content
 
 
@@ -81,12 +81,7 @@ def test_parse_feed_params():
 
 @pytest.fixture(scope="module")
 def compare_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cmp") / "cmp.db"
-    result = run_simlab(
-        "init", "--agents", "50", "--posts", "250", "--seed", "1", "--db", str(path)
-    )
-    assert result.returncode == 0, result.stderr
-    return path
+    return init_database(tmp_path_factory.mktemp("cmp") / "cmp.db", agents=50, posts=250, seed=1)
 
 
 def test_parallel_comparison_equals_serial_and_is_recorded(compare_db):

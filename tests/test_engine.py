@@ -14,6 +14,8 @@ from simlab.db import make_engine, migrate
 from simlab.population import SyntheticConfig, create_synthetic
 from simlab.recorder import Recorder
 
+from .conftest import copy_database
+
 AGENTS, POSTS = 60, 300
 
 # Columns that define a run's behaviour: everything but ids and wall-clock timestamps.
@@ -42,12 +44,7 @@ def population_db(tmp_path_factory):
 @pytest.fixture
 def db(population_db, tmp_path):
     """A private copy of the population database."""
-    target = tmp_path / "run.db"
-    source = sqlite3.connect(population_db)
-    with sqlite3.connect(target) as destination:
-        source.backup(destination)
-    source.close()
-    return target
+    return copy_database(population_db, tmp_path / "run.db")
 
 
 def _config(**overrides) -> RunConfig:

@@ -32,7 +32,7 @@ from simlab.db import make_engine, migrate
 from simlab.errors import InputError
 from simlab.population import SyntheticConfig, create_synthetic
 
-from .conftest import REPO
+from .conftest import REPO, copy_database
 
 NOTEBOOKS = ("compare_feeds", "explore_run", "new_experiment")
 ARMS = ["chronological", "popularity"]
@@ -55,13 +55,6 @@ def build_study(path: Path) -> Study:
     result = compare(config, str(path), jobs=1)
     assert not result.failures
     return Study(path, result.comparison_id, result.run_ids)
-
-
-def copy_database(source: Path, target: Path) -> Path:
-    """A consistent copy of a WAL database (SQLite's backup API, not a file copy)."""
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    return target
 
 
 @pytest.fixture(scope="module")
