@@ -1,7 +1,8 @@
 """A static report of a comparison: the compare_feeds notebook as HTML that renders offline.
 
 ``write_report`` executes ``notebooks/compare_feeds.py`` non-interactively
-through ``marimo export html``. That HTML loads marimo's frontend from a CDN,
+through ``marimo export html``, opened on the database and selection the way
+``simlab notebook`` opens it (:class:`simlab.notebook_launch.NotebookInputs`). That HTML loads marimo's frontend from a CDN,
 so the report ships the same files from the installed marimo package
 (``marimo/_static``) next to it and points the page at them: nothing it loads
 leaves the report folder. Next to the page go every chart as PNG and SVG, the
@@ -28,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import altair as alt
-import duckdb
 import marimo
 
-from simlab import analytics, charts, notebooks
+from simlab import analytics, charts
+from simlab.analytics import Selection
+from simlab.figures import default_figures
+from simlab.notebook_launch import NotebookInputs, database_file, notebook_path
 
 NOTEBOOK = "compare_feeds"
 HTML_NAME = "report.html"
@@ -77,19 +79,16 @@ def write_report(
             unknown, or the database has no comparison (one line).
         RuntimeError: the notebook failed while exporting.
     """
-    cli = notebooks.NotebookArgs(
-        db=os.fspath(db) if db is not None else None,
-        comparison=comparison_id,
-        runs=tuple(run_ids or ()),
-    )
-    database = notebooks.database_file(cli.database)
+    database = database_file(db)
     con = analytics.connect(database)
     try:
-        chosen = notebooks.initial_selection(con, cli)
+        chosen = analytics.initial_selection(
+            con, run_ids=tuple(run_ids or ()), comparison_id=comparison_id
+        )
         out = Path(out_dir) if out_dir is not None else Path("reports") / _folder_name(chosen)
         out.mkdir(parents=True, exist_ok=True)
-        figures = report_charts(con, chosen)
-        summary = notebooks.summary(con, chosen)
+        figures = default_figures(con, chosen)
+        summary = analytics.summary(con, **chosen.kwargs)
     finally:
         con.close()
     export = start_export(database, chosen, out / HTML_NAME)  # runs while the charts render
@@ -109,35 +108,11 @@ def write_report(
     return report
 
 
-def _folder_name(chosen: notebooks.Selection) -> str:
+def _folder_name(chosen: Selection) -> str:
     if chosen.comparison_id is not None:
         return chosen.comparison_id
     digest = hashlib.sha1(",".join(chosen.run_ids or ()).encode()).hexdigest()[:10]
     return f"runs-{digest}"
-
-
-def report_charts(
-    con: duckdb.DuckDBPyConnection, chosen: notebooks.Selection
-) -> dict[str, alt.TopLevelMixin]:
-    """The charts of the compare_feeds notebook in its default state, by file name."""
-    kwargs = chosen.kwargs
-    options = notebooks.metric_options(con, chosen)
-    keys = [options[label] for label in notebooks.default_metrics(options)]
-    figures: dict[str, alt.TopLevelMixin] = {
-        "difference": charts.difference_dots(notebooks.summary(con, chosen)),
-    }
-    for key, chart in zip(keys, notebooks.metric_charts(con, chosen, keys), strict=True):
-        figures[f"metric_{key.removeprefix('turn.').replace('.', '_')}"] = chart
-    figures["action_mix"] = charts.action_mix(analytics.action_mix(con, **kwargs))
-    figures["actions_over_turns"] = charts.actions_over_turns(
-        analytics.action_counts(con, **kwargs)
-    )
-    figures["exposure_diversity"] = charts.exposure_diversity(
-        analytics.exposure_diversity(con, **kwargs)
-    )
-    figures["polarization"] = charts.polarization(analytics.leaning_distribution(con, **kwargs))
-    figures["follow_growth"] = charts.follow_growth(analytics.follow_growth(con, **kwargs))
-    return figures
 
 
 @dataclass
@@ -160,21 +135,23 @@ class Export:
         self.workdir.cleanup()
 
 
-def start_export(database: str, chosen: notebooks.Selection, target: Path) -> Export:
-    """Start ``marimo export html`` of the compare_feeds notebook on ``chosen`` into ``target``."""
+def start_export(database: str, chosen: Selection, target: Path) -> Export:
+    """Start ``marimo export html`` of the compare_feeds notebook on ``chosen`` into ``target``.
+
+    The notebook gets ``database`` and ``chosen`` once, as its command line after
+    ``--`` (:meth:`~simlab.notebook_launch.NotebookInputs.argv`).
+    """
     # marimo writes a session cache (__marimo__/) next to the notebook: export a scratch copy,
     # so neither the repository nor an installed package gets one.
     workdir = tempfile.TemporaryDirectory(prefix="simlab-report-")
-    notebook = shutil.copy(notebooks.notebook_path(NOTEBOOK), workdir.name)
+    notebook = shutil.copy(notebook_path(NOTEBOOK), workdir.name)
+    opened_on = NotebookInputs(database, chosen.comparison_id, chosen.run_ids or ())
     command = [
         sys.executable, "-m", "marimo", "export", "html", str(notebook),
-        "-o", str(Path(target).absolute()), "-f", "--no-include-code", "--", "--db", database,
+        "-o", str(Path(target).absolute()), "-f", "--no-include-code", "--", *opened_on.argv(),
     ]  # fmt: skip
-    command += ["--comparison", chosen.comparison_id] if chosen.comparison_id else []
-    command += ["--runs", ",".join(chosen.run_ids)] if chosen.run_ids else []
-    env = {**os.environ, "SIMLAB_DB": database}
     log = tempfile.TemporaryFile(mode="w+")  # not a pipe: nobody reads it while charts render
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
     return Export(process, log, workdir)
 
 
@@ -226,7 +203,7 @@ def localize(html: str) -> str:
     return html
 
 
-def _index(report: Report, chosen: notebooks.Selection) -> str:
+def _index(report: Report, chosen: Selection) -> str:
     def rel(path: Path) -> str:
         return path.relative_to(report.out_dir).as_posix()
 

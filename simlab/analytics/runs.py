@@ -8,7 +8,7 @@ import pandas as pd
 from simlab.analytics._query import ARM_ORDER, arm_order, fetch, order_arms
 
 
-def runs(con: duckdb.DuckDBPyConnection, comparison_id: str | None = None) -> pd.DataFrame:
+def runs(con: duckdb.DuckDBPyConnection, *, comparison_id: str | None = None) -> pd.DataFrame:
     """Runs, oldest first (all, or those of one comparison in arm/replicate order).
 
     Returns:
@@ -24,7 +24,7 @@ def runs(con: duckdb.DuckDBPyConnection, comparison_id: str | None = None) -> pd
         con,
         f"SELECT * FROM runs_overview WHERE comparison_id = $comparison_id "
         f"ORDER BY {ARM_ORDER}, replicate, run_id",
-        {"comparison_id": comparison_id, "arm_order": arm_order(con, comparison_id)},
+        {"comparison_id": comparison_id, "arm_order": arm_order(con, comparison_id=comparison_id)},
     )
 
 
