@@ -7,7 +7,6 @@ with app.setup:
     import marimo as mo
 
     import simlab.analytics
-    import simlab.charts
     import simlab.figures
     import simlab.notebook_launch
 
@@ -73,7 +72,7 @@ def _(chosen, summary):
 
 @app.cell
 def _(summary):
-    difference_chart = simlab.charts.difference_dots(summary)
+    difference_chart = simlab.figures.difference(summary)
     difference_chart
     return (difference_chart,)
 
@@ -115,16 +114,14 @@ def _():
 
 @app.cell
 def _(chosen, con):
-    action_mix_chart = simlab.charts.action_mix(simlab.analytics.action_mix(con, **chosen.kwargs))
+    action_mix_chart = simlab.figures.action_mix(con, **chosen.kwargs)
     action_mix_chart
     return (action_mix_chart,)
 
 
 @app.cell
 def _(chosen, con):
-    actions_chart = simlab.charts.actions_over_turns(
-        simlab.analytics.action_counts(con, **chosen.kwargs)
-    )
+    actions_chart = simlab.figures.actions_over_turns(con, **chosen.kwargs)
     actions_chart
     return (actions_chart,)
 
@@ -143,25 +140,21 @@ def _():
 
 @app.cell
 def _(chosen, con):
-    exposure_chart = simlab.charts.exposure_diversity(
-        simlab.analytics.exposure_diversity(con, **chosen.kwargs)
-    )
+    exposure_chart = simlab.figures.exposure_diversity(con, **chosen.kwargs)
     exposure_chart
     return (exposure_chart,)
 
 
 @app.cell
 def _(chosen, con):
-    polarization_chart = simlab.charts.polarization(
-        simlab.analytics.leaning_distribution(con, **chosen.kwargs)
-    )
+    polarization_chart = simlab.figures.polarization(con, **chosen.kwargs)
     polarization_chart
     return (polarization_chart,)
 
 
 @app.cell
 def _(chosen, con):
-    follow_chart = simlab.charts.follow_growth(simlab.analytics.follow_growth(con, **chosen.kwargs))
+    follow_chart = simlab.figures.follow_growth(con, **chosen.kwargs)
     follow_chart
     return (follow_chart,)
 

@@ -84,9 +84,7 @@ def _(con, metric_picker, this_run):
 
 @app.cell
 def _(con, this_run):
-    actions_chart = simlab.charts.actions_over_turns(
-        simlab.analytics.action_counts(con, **this_run.kwargs)
-    )
+    actions_chart = simlab.figures.actions_over_turns(con, **this_run.kwargs)
     actions_chart
     return (actions_chart,)
 
@@ -176,8 +174,8 @@ def _():
 
 @app.cell
 def _(con, this_run):
-    follow_chart = simlab.charts.follow_growth(
-        simlab.analytics.follow_growth(con, **this_run.kwargs), title="New follows in this run"
+    follow_chart = simlab.figures.follow_growth(
+        con, title="New follows in this run", **this_run.kwargs
     )
     follow_chart
     return (follow_chart,)

@@ -547,6 +547,9 @@ def report(
     out: Annotated[
         Path | None, typer.Option(help="Output folder [default: reports/<id>/].")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty --out that is not a report.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Execute compare_feeds.py and export it as static HTML with PNG/SVG charts and a CSV."""
@@ -555,7 +558,7 @@ def report(
     if comparison and runs:
         raise InputError("--comparison and --runs are alternatives; give one")
     run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else None
-    result = write_report(db, out, comparison_id=comparison, run_ids=run_ids)
+    result = write_report(db, out, comparison_id=comparison, run_ids=run_ids, force=force)
     console.print(
         f"wrote {result.html} ({len(result.charts)} charts as PNG and SVG, {result.summary_csv.name})"
     )

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -143,19 +144,40 @@ def _record(engine, comparison_id: str, config: CompareConfig) -> None:
         )
 
 
-def _relay(events, on_progress: ProgressEvent | None, labels: dict[str, str], futures) -> None:
-    """Pass every progress event to ``on_progress`` on this thread until all runs have ended."""
-    pending = list(futures)
-    while True:
-        pending = [future for future in pending if not future.done()]
-        try:
-            run_id, done, total = events.get(timeout=0.1)
-        except queue.Empty:
-            if not pending:
-                return
-            continue
-        if on_progress is not None:
-            on_progress(labels[run_id], done, total)
+def _relay(events, on_progress: ProgressEvent | None, labels, timeout: float | None) -> bool:
+    """Pass one progress event to ``on_progress``; False if none came (``timeout`` None: none waiting)."""
+    try:
+        run_id, done, total = events.get(timeout=timeout) if timeout else events.get_nowait()
+    except queue.Empty:
+        return False
+    if on_progress is not None:
+        on_progress(labels[run_id], done, total)
+    return True
+
+
+def _run_cells(pool, jobs: int, cells: dict, relay: Callable[[float | None], bool]) -> dict:
+    """Run each cell's :func:`_run_one` on ``pool``, at most ``jobs`` at a time; failures by key.
+
+    Progress is relayed on this thread. A new run is submitted only after every
+    event of the runs that finished has been relayed, so once ``relay`` raises
+    (``on_progress`` did), no run that had not started yet ever starts.
+    """
+    waiting, running, failures = list(cells.items()), {}, {}
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            key, args = waiting.pop(0)
+            running[pool.submit(_run_one, *args)] = key
+        relay(0.1)
+        finished = [future for future in running if future.done()]
+        while finished and relay(None):
+            pass
+        for future in finished:
+            key, error = running.pop(future), future.exception()
+            if error is not None:
+                failures[key] = f"{type(error).__name__}: {error}"
+    while relay(None):
+        pass
+    return failures
 
 
 def compare(
@@ -173,8 +195,8 @@ def compare(
 
     ``on_progress(label, done, total)`` is called on the calling thread after every
     finished turn of every run. If it raises (a notebook's stop button, Ctrl-C), runs
-    not yet started are cancelled and the error propagates once the runs in
-    progress have ended.
+    not yet started never start, and the error propagates once the runs in
+    progress (at most ``jobs``) have ended.
     """
     runs = config.run_configs()
     engine = make_engine(db, must_exist=True)
@@ -184,13 +206,9 @@ def compare(
     _record(engine, comparison_id, config)
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
-    planned = {
-        (arm, replicate): (uuid.uuid4().hex[:12], run_config) for arm, replicate, run_config in runs
-    }
+    planned = {(arm, rep): (uuid.uuid4().hex[:12], run) for arm, rep, run in runs}
     labels = {run_id: f"{arm} #{rep}" for (arm, rep), (run_id, _) in planned.items()}
     run_ids = {key: run_id for key, (run_id, _) in planned.items()}
-    failures: dict[tuple[str, int], str] = {}
-
     with ExitStack() as stack:
         if jobs == 1:  # in this process, on a worker thread: this one relays progress
             pool = stack.enter_context(ThreadPoolExecutor(1))
@@ -200,23 +218,11 @@ def compare(
             manager = stack.enter_context(context.Manager())
             pool = stack.enter_context(ProcessPoolExecutor(jobs, mp_context=context))
             events = manager.Queue()
-        futures = {
-            key: pool.submit(
-                _run_one, url, run_config.model_dump_json(), run_id,
-                Membership(comparison_id, *key), events,
-            )
-            for key, (run_id, run_config) in planned.items()
-        }  # fmt: skip
-        try:
-            _relay(events, on_progress, labels, futures.values())
-        except BaseException:
-            for future in futures.values():
-                future.cancel()
-            raise
-        for key, future in futures.items():
-            error = future.exception()
-            if error is not None:
-                failures[key] = f"{type(error).__name__}: {error}"
+        cells = {
+            key: (url, run.model_dump_json(), run_id, Membership(comparison_id, *key), events)
+            for key, (run_id, run) in planned.items()
+        }
+        failures = _run_cells(pool, jobs, cells, partial(_relay, events, on_progress, labels))
     return Comparison(comparison_id, run_ids, failures)
 
 

@@ -53,7 +53,7 @@ from simlab.analytics.metrics import (
     run_scalars,
     turn_metrics,
 )
-from simlab.analytics.runs import comparisons, latest_comparison, runs
+from simlab.analytics.runs import comparisons, completed_turns, latest_comparison, runs
 from simlab.analytics.selection import (
     DEFAULT_METRICS,
     Selection,
@@ -85,6 +85,7 @@ __all__ = [
     "comparison_options",
     "comparison_summary",
     "comparisons",
+    "completed_turns",
     "connect",
     "default_metrics",
     "degree_table",

@@ -93,7 +93,8 @@ def metric_bands(
     )
     from simlab.stats import mean_ci  # scipy loads on first use: keeps the import cheap
 
-    values = [list(v) if v is not None else [] for v in grouped["vals"]]
+    # an (arm, turn) whose values are all undefined has a NULL list: no values, NaN mean
+    values = [[] if v is None or v is pd.NA else list(v) for v in grouped["vals"]]
     bands = [mean_ci(v, level) for v in values]
     return pd.DataFrame(
         {
@@ -134,7 +135,7 @@ def run_scalars(
             WHERE starts_with(key, 'run.') AND list_contains(CAST($keys AS VARCHAR[]), key)
             UNION ALL
             SELECT run_id, key, avg(value) FROM turn_metrics_long
-            WHERE list_contains(CAST($keys AS VARCHAR[]), key)
+            WHERE starts_with(key, 'turn.') AND list_contains(CAST($keys AS VARCHAR[]), key)
             GROUP BY run_id, key
         )
         SELECT s.run_id, s.arm, s.replicate, w.key, v.value

@@ -55,26 +55,39 @@ def summary(
 
 
 def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The summary for reading: metric labels, rounded numbers, intervals as "low to high"."""
+    """The summary for reading: metric labels, rounded numbers, intervals as "low to high".
 
-    def interval(low: float, high: float) -> str:
-        return "" if pd.isna(low) or pd.isna(high) else f"{low:.3g} to {high:.3g}"
-
+    Where an interval cannot be computed a short note stands in its place: "no
+    values", "needs 2+ runs", "baseline" (the first arm's difference), or "not
+    paired" (loose runs, or fewer than two complete replicate pairs).
+    """
+    firsts = frame.groupby("key", sort=False)["arm"].transform("first")
+    means = [
+        _interval(low, high) or ("no values" if not n else "needs 2+ runs")
+        for n, low, high in zip(frame["n"], frame["ci_low"], frame["ci_high"], strict=True)
+    ]
+    diffs = [
+        _interval(low, high)
+        or ("baseline" if arm == first else "no values" if pd.isna(diff) else "not paired")
+        for arm, first, diff, low, high in zip(
+            frame["arm"], firsts, frame["diff"], frame["diff_low"], frame["diff_high"], strict=True
+        )
+    ]
     return pd.DataFrame(
         {
             "Metric": frame["key"].map(_label),
             "Feed": frame["arm"],
             "Runs": frame["n"],
             "Mean": frame["mean"].round(4),
-            "95% CI": [
-                interval(a, b) for a, b in zip(frame["ci_low"], frame["ci_high"], strict=True)
-            ],
+            "95% CI": means,
             "Difference": frame["diff"].round(4),
-            "Difference 95% CI": [
-                interval(a, b) for a, b in zip(frame["diff_low"], frame["diff_high"], strict=True)
-            ],
+            "Difference 95% CI": diffs,
         }
     )
+
+
+def _interval(low: float, high: float) -> str:
+    return "" if pd.isna(low) or pd.isna(high) else f"{low:.3g} to {high:.3g}"
 
 
 def headline(frame: pd.DataFrame, per_arm: int = 2) -> str:
@@ -88,8 +101,12 @@ def headline(frame: pd.DataFrame, per_arm: int = 2) -> str:
         return "No metrics recorded for this selection yet."
     baseline = frame["arm"].iloc[0]
     rows = frame[(frame["arm"] != baseline) & frame["diff"].notna()].copy()
-    if rows.empty:
+    if rows.empty and frame["arm"].nunique() < 2:
         return f"Only **{baseline}** is selected: there is nothing to compare it with."
+    if rows.empty:
+        return (
+            f"No metric has values under **{baseline}** and another feed yet: nothing to compare."
+        )
     base_mean = rows["key"].map(frame[frame["arm"] == baseline].set_index("key")["mean"])
     levels = (base_mean > 0) & ~rows["key"].str.contains("change")
     rows["relative"] = (rows["diff"] / base_mean).where(levels)
