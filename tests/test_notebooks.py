@@ -284,6 +284,20 @@ def test_an_error_in_on_progress_cancels_the_queued_runs(study, tmp_path):
     assert started == 1  # the run in progress ends; the three queued ones never start
 
 
+def test_initial_run_takes_runs_then_comparison_then_newest(study):
+    con = analytics.connect(study.db)
+    try:
+        picked = study.run_ids[("popularity", 1)]
+        assert analytics.initial_run(con, run_ids=(picked,)) == picked
+        first = analytics.initial_run(con, comparison_id=study.comparison_id)
+        assert first == study.run_ids[("chronological", 0)]
+        assert analytics.initial_run(con) == analytics.runs(con)["run_id"].iloc[-1]
+        with pytest.raises(InputError, match="--comparison: no comparison 'nope'"):
+            analytics.initial_run(con, comparison_id="nope")
+    finally:
+        con.close()
+
+
 # --- the notebooks, in process ----------------------------------------------------------
 
 
