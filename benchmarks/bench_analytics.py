@@ -176,8 +176,11 @@ def run(
         [run_id],
     ).fetchone()[0]
     for name, call in (
-        ("agent_feed(con, run, 0, agent)", lambda: analytics.agent_feed(con, run_id, 0, agent)),
-        ("agent_activity(con, run)", lambda: analytics.agent_activity(con, run_id)),
+        (
+            "agent_feed(con, run_id=, turn=0, agent_handle=)",
+            lambda: analytics.agent_feed(con, run_id=run_id, turn=0, agent_handle=agent),
+        ),
+        ("agent_activity(con, run_id=)", lambda: analytics.agent_activity(con, run_id=run_id)),
         ("leaning_distribution(con)", lambda: analytics.leaning_distribution(con)),
     ):
         seconds, _ = best(call, 1)

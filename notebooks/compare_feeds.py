@@ -7,8 +7,8 @@ with app.setup:
     import marimo as mo
 
     import simlab.analytics
-    import simlab.charts
-    import simlab.notebooks
+    import simlab.figures
+    import simlab.notebook_launch
 
 
 @app.cell(hide_code=True)
@@ -26,23 +26,23 @@ def _():
 
 @app.cell
 def _():
-    cli = simlab.notebooks.args()
-    con = simlab.notebooks.connect(cli)
-    start = simlab.notebooks.initial_selection(con, cli)
+    opened_on = simlab.notebook_launch.inputs()
+    con = simlab.analytics.connect(opened_on.db)
+    start = simlab.analytics.initial_selection(con, **opened_on.kwargs)
     return con, start
 
 
 @app.cell
 def _(con, start):
-    comparison_options = simlab.notebooks.comparison_options(con)
-    run_options = simlab.notebooks.run_options(con)
+    comparison_options = simlab.analytics.comparison_options(con)
+    run_options = simlab.analytics.run_options(con)
     comparison_picker = mo.ui.dropdown(
         comparison_options,
-        value=simlab.notebooks.label_of(comparison_options, start.comparison_id),
+        value=simlab.analytics.label_of(comparison_options, start.comparison_id),
         label="Comparison",
     )
     runs_picker = mo.ui.multiselect(
-        run_options, value=simlab.notebooks.labels_of(run_options, start.run_ids), label="or runs"
+        run_options, value=simlab.analytics.labels_of(run_options, start.run_ids), label="or runs"
     )
     mo.hstack([comparison_picker, runs_picker], justify="start")
     return comparison_picker, runs_picker
@@ -50,13 +50,13 @@ def _(con, start):
 
 @app.cell
 def _(comparison_picker, runs_picker):
-    chosen = simlab.notebooks.selection(comparison_picker.value, runs_picker.value)
+    chosen = simlab.analytics.Selection.from_pickers(comparison_picker.value, runs_picker.value)
     return (chosen,)
 
 
 @app.cell
 def _(chosen, con):
-    summary = simlab.notebooks.summary(con, chosen)
+    summary = simlab.analytics.summary(con, **chosen.kwargs)
     return (summary,)
 
 
@@ -65,14 +65,14 @@ def _(chosen, summary):
     mo.md(f"""
     ## Headline: {chosen.title}
 
-    {simlab.notebooks.headline(summary)}
+    {simlab.analytics.headline(summary)}
     """)
     return
 
 
 @app.cell
 def _(summary):
-    difference_chart = simlab.charts.difference_dots(summary)
+    difference_chart = simlab.figures.difference(summary)
     difference_chart
     return (difference_chart,)
 
@@ -89,9 +89,9 @@ def _():
 
 @app.cell
 def _(chosen, con):
-    metric_options = simlab.notebooks.metric_options(con, chosen)
+    metric_options = simlab.analytics.metric_options(con, **chosen.kwargs)
     metric_picker = mo.ui.multiselect(
-        metric_options, value=simlab.notebooks.default_metrics(metric_options), label="Metrics"
+        metric_options, value=simlab.analytics.default_metrics(metric_options), label="Metrics"
     )
     metric_picker
     return (metric_picker,)
@@ -99,7 +99,7 @@ def _(chosen, con):
 
 @app.cell
 def _(chosen, con, metric_picker):
-    metric_charts = simlab.notebooks.metric_charts(con, chosen, metric_picker.value)
+    metric_charts = simlab.figures.metric_charts(con, keys=metric_picker.value, **chosen.kwargs)
     mo.vstack(metric_charts)
     return (metric_charts,)
 
@@ -114,16 +114,14 @@ def _():
 
 @app.cell
 def _(chosen, con):
-    action_mix_chart = simlab.charts.action_mix(simlab.analytics.action_mix(con, **chosen.kwargs))
+    action_mix_chart = simlab.figures.action_mix(con, **chosen.kwargs)
     action_mix_chart
     return (action_mix_chart,)
 
 
 @app.cell
 def _(chosen, con):
-    actions_chart = simlab.charts.actions_over_turns(
-        simlab.analytics.action_counts(con, **chosen.kwargs)
-    )
+    actions_chart = simlab.figures.actions_over_turns(con, **chosen.kwargs)
     actions_chart
     return (actions_chart,)
 
@@ -142,25 +140,21 @@ def _():
 
 @app.cell
 def _(chosen, con):
-    exposure_chart = simlab.charts.exposure_diversity(
-        simlab.analytics.exposure_diversity(con, **chosen.kwargs)
-    )
+    exposure_chart = simlab.figures.exposure_diversity(con, **chosen.kwargs)
     exposure_chart
     return (exposure_chart,)
 
 
 @app.cell
 def _(chosen, con):
-    polarization_chart = simlab.charts.polarization(
-        simlab.analytics.leaning_distribution(con, **chosen.kwargs)
-    )
+    polarization_chart = simlab.figures.polarization(con, **chosen.kwargs)
     polarization_chart
     return (polarization_chart,)
 
 
 @app.cell
 def _(chosen, con):
-    follow_chart = simlab.charts.follow_growth(simlab.analytics.follow_growth(con, **chosen.kwargs))
+    follow_chart = simlab.figures.follow_growth(con, **chosen.kwargs)
     follow_chart
     return (follow_chart,)
 
@@ -178,7 +172,7 @@ def _():
 
 @app.cell
 def _(summary):
-    summary_table = simlab.notebooks.summary_table(summary)
+    summary_table = simlab.analytics.summary_table(summary)
     mo.ui.table(
         summary_table, selection=None, page_size=max(10, len(summary_table)), show_data_types=False
     )

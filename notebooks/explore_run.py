@@ -8,7 +8,8 @@ with app.setup:
 
     import simlab.analytics
     import simlab.charts
-    import simlab.notebooks
+    import simlab.figures
+    import simlab.notebook_launch
 
 
 @app.cell(hide_code=True)
@@ -24,18 +25,18 @@ def _():
 
 @app.cell
 def _():
-    cli = simlab.notebooks.args()
-    con = simlab.notebooks.connect(cli)
-    start_run = simlab.notebooks.initial_run(con, cli)
+    opened_on = simlab.notebook_launch.inputs()
+    con = simlab.analytics.connect(opened_on.db)
+    start_run = simlab.analytics.initial_run(con, **opened_on.kwargs)
     return con, start_run
 
 
 @app.cell
 def _(con, start_run):
-    run_options = simlab.notebooks.run_options(con)
+    run_options = simlab.analytics.run_options(con)
     run_picker = mo.ui.dropdown(
         run_options,
-        value=simlab.notebooks.label_of(run_options, start_run),
+        value=simlab.analytics.label_of(run_options, start_run),
         label="Run",
         searchable=True,
     )
@@ -46,13 +47,13 @@ def _(con, start_run):
 @app.cell
 def _(run_picker):
     run_id = run_picker.value
-    this_run = simlab.notebooks.Selection(run_ids=(run_id,))
+    this_run = simlab.analytics.Selection(run_ids=(run_id,))
     return run_id, this_run
 
 
 @app.cell(hide_code=True)
 def _(con, run_id):
-    mo.md(simlab.notebooks.run_facts(con, run_id))
+    mo.md(simlab.analytics.run_facts(con, run_id=run_id))
     return
 
 
@@ -66,9 +67,9 @@ def _():
 
 @app.cell
 def _(con, this_run):
-    metric_options = simlab.notebooks.metric_options(con, this_run)
+    metric_options = simlab.analytics.metric_options(con, **this_run.kwargs)
     metric_picker = mo.ui.multiselect(
-        metric_options, value=simlab.notebooks.default_metrics(metric_options), label="Metrics"
+        metric_options, value=simlab.analytics.default_metrics(metric_options), label="Metrics"
     )
     metric_picker
     return (metric_picker,)
@@ -76,16 +77,14 @@ def _(con, this_run):
 
 @app.cell
 def _(con, metric_picker, this_run):
-    metric_charts = simlab.notebooks.metric_charts(con, this_run, metric_picker.value)
+    metric_charts = simlab.figures.metric_charts(con, keys=metric_picker.value, **this_run.kwargs)
     mo.vstack(metric_charts)
     return (metric_charts,)
 
 
 @app.cell
 def _(con, this_run):
-    actions_chart = simlab.charts.actions_over_turns(
-        simlab.analytics.action_counts(con, **this_run.kwargs)
-    )
+    actions_chart = simlab.figures.actions_over_turns(con, **this_run.kwargs)
     actions_chart
     return (actions_chart,)
 
@@ -104,10 +103,10 @@ def _():
 
 @app.cell
 def _(con, run_id):
-    activity = simlab.analytics.agent_activity(con, run_id)
+    activity = simlab.analytics.agent_activity(con, run_id=run_id)
     agent_picker = mo.ui.dropdown(
         list(activity["agent_handle"]),
-        value=simlab.notebooks.busiest_agent(activity),
+        value=simlab.analytics.busiest_agent(activity),
         label="Agent",
         searchable=True,
     )
@@ -117,7 +116,7 @@ def _(con, run_id):
 
 @app.cell
 def _(agent_picker, con, run_id):
-    served = simlab.notebooks.served_turns(con, run_id, agent_picker.value)
+    served = simlab.analytics.served_turns(con, run_id=run_id, agent_handle=agent_picker.value)
     turn_picker = mo.ui.slider(
         steps=served, value=served[-1], label="Turn (served)", show_value=True
     )
@@ -127,7 +126,9 @@ def _(agent_picker, con, run_id):
 
 @app.cell
 def _(agent_picker, con, run_id, turn_picker):
-    feed = simlab.analytics.agent_feed(con, run_id, turn_picker.value, agent_picker.value)
+    feed = simlab.analytics.agent_feed(
+        con, run_id=run_id, turn=turn_picker.value, agent_handle=agent_picker.value
+    )
     return (feed,)
 
 
@@ -155,7 +156,7 @@ def _():
 
 @app.cell
 def _(con, run_id):
-    run_comments = simlab.analytics.comments(con, run_id, limit=200)
+    run_comments = simlab.analytics.comments(con, run_id=run_id, limit=200)
     mo.ui.table(run_comments, selection=None)
     return (run_comments,)
 
@@ -173,8 +174,8 @@ def _():
 
 @app.cell
 def _(con, this_run):
-    follow_chart = simlab.charts.follow_growth(
-        simlab.analytics.follow_growth(con, **this_run.kwargs), title="New follows in this run"
+    follow_chart = simlab.figures.follow_growth(
+        con, title="New follows in this run", **this_run.kwargs
     )
     follow_chart
     return (follow_chart,)
@@ -182,8 +183,8 @@ def _(con, this_run):
 
 @app.cell
 def _(con, run_id):
-    edges = simlab.analytics.follow_edges(con, run_id)
-    degrees = simlab.notebooks.degree_table(edges)
+    edges = simlab.analytics.follow_edges(con, run_id=run_id)
+    degrees = simlab.analytics.degree_table(edges)
     mo.ui.table(degrees, selection=None)
     return (degrees,)
 

@@ -8,8 +8,11 @@ with app.setup:
 
     import marimo as mo
 
+    import simlab.analytics
+    import simlab.compare
+    import simlab.experiment_form
     import simlab.feeds
-    import simlab.notebooks
+    import simlab.notebook_launch
 
 
 @app.cell(hide_code=True)
@@ -26,9 +29,9 @@ def _():
 
 @app.cell
 def _():
-    cli = simlab.notebooks.args()
-    con = simlab.notebooks.connect(cli)
-    return cli, con
+    database = simlab.notebook_launch.database_file(simlab.notebook_launch.inputs().db)
+    con = simlab.analytics.connect(database)
+    return con, database
 
 
 @app.cell
@@ -44,7 +47,7 @@ def _(con):
         replicates=mo.ui.number(start=1, stop=1000, value=3, label="Replicates"),
         turns=mo.ui.number(start=1, stop=100_000, value=10, label="Turns"),
         agents=mo.ui.number(
-            start=0, stop=simlab.notebooks.agent_count(con), value=0, label="Agents (0 = all)"
+            start=0, stop=simlab.analytics.agent_count(con), value=0, label="Agents (0 = all)"
         ),
         seed=mo.ui.number(start=0, value=0, label="Seed"),
         jobs=mo.ui.number(start=1, stop=64, value=os.cpu_count() or 1, label="Parallel runs"),
@@ -56,20 +59,24 @@ def _(con):
 @app.cell
 def _(settings):
     run_button = mo.ui.run_button(label="Run comparison")
-    mo.vstack([mo.md(simlab.notebooks.describe_form(settings.value)), run_button])
+    mo.vstack([mo.md(simlab.experiment_form.describe_form(settings.value)), run_button])
     return (run_button,)
 
 
 @app.cell
-def _(cli, run_button, settings):
+def _(database, run_button, settings):
     # Outside marimo (Jupyter, nbval) the button is never pressed and mo.stop raises:
     # NBVAL_RAISES_EXCEPTION
     mo.stop(not run_button.value, mo.md("Set the comparison up, then press **Run comparison**."))
-    config = simlab.notebooks.compare_config(settings.value)
-    _jobs = settings.value["jobs"]
-    with mo.status.progress_bar(total=simlab.notebooks.steps(config), title="Running") as _bar:
-        comparison = simlab.notebooks.run_comparison(config, cli.database, _jobs, _bar.update)
-    mo.md(simlab.notebooks.next_steps(comparison, cli.database))
+    config = simlab.experiment_form.compare_config(settings.value)
+    with mo.status.progress_bar(total=config.total_turns(), title="Running") as _bar:
+        comparison = simlab.compare.compare(
+            config,
+            database,
+            jobs=settings.value["jobs"],
+            on_progress=simlab.experiment_form.progress_step(_bar.update),
+        )
+    mo.md(simlab.experiment_form.next_steps(comparison, database))
     return (comparison,)
 
 

@@ -406,10 +406,10 @@ def compare_command(
         },
         "compare",
     )
-    runs = spec.run_configs()
+    total_turns = spec.total_turns()  # validates every run before anything is written
     console.print(f"comparison: {comparisons.describe(spec)}")
     with _lazy_progress() as (bar, update):
-        overall = bar.add_task("all runs", total=len(runs) * runs[0][2].turns)
+        overall = bar.add_task("all runs", total=total_turns)
         tasks: dict[str, int] = {}
         done_by_run: dict[str, int] = {}
 
@@ -426,7 +426,7 @@ def compare_command(
             f"[red]run {result.run_ids[(arm, replicate)]} ({arm} #{replicate}) failed:[/] {error}"
         )
     con = analytics.connect(db)
-    print_summary(analytics.comparison_summary(con, result.comparison_id))
+    print_summary(analytics.comparison_summary(con, comparison_id=result.comparison_id))
     console.print(f"comparison id: {result.comparison_id}")
     if result.failures:
         raise typer.Exit(1)
@@ -503,7 +503,7 @@ def demo(
         result = walkthrough.run_demo(jobs=jobs, on_progress=on_progress, say=console.print)
     from rich.markdown import Markdown
 
-    from simlab.notebooks import headline
+    from simlab.analytics import headline
 
     print_summary(result.summary)
     console.print(Markdown(headline(result.summary)))
@@ -527,10 +527,10 @@ def notebook(
     db: DbOption = None,
 ) -> None:
     """Open a notebook in marimo's editor, bound to 127.0.0.1."""
-    from simlab import notebooks
+    from simlab.notebook_launch import open_notebook
 
     run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else []
-    code = notebooks.open_notebook(
+    code = open_notebook(
         name, db, port=port, comparison=comparison, runs=run_ids, headless=headless
     )
     raise typer.Exit(code)
@@ -547,6 +547,9 @@ def report(
     out: Annotated[
         Path | None, typer.Option(help="Output folder [default: reports/<id>/].")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty --out that is not a report.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Execute compare_feeds.py and export it as static HTML with PNG/SVG charts and a CSV."""
@@ -555,7 +558,7 @@ def report(
     if comparison and runs:
         raise InputError("--comparison and --runs are alternatives; give one")
     run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else None
-    result = write_report(db, out, comparison_id=comparison, run_ids=run_ids)
+    result = write_report(db, out, comparison_id=comparison, run_ids=run_ids, force=force)
     console.print(
         f"wrote {result.html} ({len(result.charts)} charts as PNG and SVG, {result.summary_csv.name})"
     )

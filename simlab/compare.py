@@ -6,6 +6,11 @@ so arms differ only by their feed (common random numbers) and differences can
 be paired by replicate. Runs execute in parallel worker processes; each run is
 filed under its comparison atomically with its run row, so a notebook can
 treat the comparison as a unit while it is still filling.
+
+:func:`compare` is the one comparison runner: ``simlab compare``, ``simlab
+demo`` and the new_experiment notebook all call it. Its ``on_progress``
+callback runs on the calling thread (never on a worker's), so a CLI progress
+bar or a marimo cell's output may be updated from it.
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 import queue
-import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -32,7 +37,9 @@ from simlab.errors import InputError
 from simlab.feeds import FEEDS
 from simlab.recorder import Membership, utc_now
 
-ProgressEvent = Callable[[str, int, int], None]  # run label, turns done, total
+# on_progress(label, done, total): run ``label`` (``"<arm> #<replicate>"``) finished
+# turn ``done`` of ``total``.
+ProgressEvent = Callable[[str, int, int], None]
 
 
 class CompareConfig(BaseModel):
@@ -91,6 +98,14 @@ class CompareConfig(BaseModel):
                 configs.append((arm, replicate, build(values)))
         return configs
 
+    def total_turns(self) -> int:
+        """Turns to simulate over every run (a progress bar's total).
+
+        Raises:
+            InputError: as :meth:`run_configs`.
+        """
+        return sum(run.turns for _, _, run in self.run_configs())
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -129,15 +144,40 @@ def _record(engine, comparison_id: str, config: CompareConfig) -> None:
         )
 
 
-def _relay(
-    events, on_progress: ProgressEvent, labels: dict[str, str], stop: threading.Event
-) -> None:
-    while not stop.is_set() or not events.empty():
-        try:
-            run_id, done, total = events.get(timeout=0.1)
-        except queue.Empty:
-            continue
+def _relay(events, on_progress: ProgressEvent | None, labels, timeout: float | None) -> bool:
+    """Pass one progress event to ``on_progress``; False if none came (``timeout`` None: none waiting)."""
+    try:
+        run_id, done, total = events.get(timeout=timeout) if timeout else events.get_nowait()
+    except queue.Empty:
+        return False
+    if on_progress is not None:
         on_progress(labels[run_id], done, total)
+    return True
+
+
+def _run_cells(pool, jobs: int, cells: dict, relay: Callable[[float | None], bool]) -> dict:
+    """Run each cell's :func:`_run_one` on ``pool``, at most ``jobs`` at a time; failures by key.
+
+    Progress is relayed on this thread. A new run is submitted only after every
+    event of the runs that finished has been relayed, so once ``relay`` raises
+    (``on_progress`` did), no run that had not started yet ever starts.
+    """
+    waiting, running, failures = list(cells.items()), {}, {}
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            key, args = waiting.pop(0)
+            running[pool.submit(_run_one, *args)] = key
+        relay(0.1)
+        finished = [future for future in running if future.done()]
+        while finished and relay(None):
+            pass
+        for future in finished:
+            key, error = running.pop(future), future.exception()
+            if error is not None:
+                failures[key] = f"{type(error).__name__}: {error}"
+    while relay(None):
+        pass
+    return failures
 
 
 def compare(
@@ -152,24 +192,25 @@ def compare(
     written. ``jobs`` worker processes run in parallel (default: CPU count; 1 runs
     in this process). A failed run is recorded as failed and reported in
     ``Comparison.failures``; the other runs still complete.
+
+    ``on_progress(label, done, total)`` is called on the calling thread after every
+    finished turn of every run. If it raises (a notebook's stop button, Ctrl-C), runs
+    not yet started never start, and the error propagates once the runs in
+    progress (at most ``jobs``) have ended.
     """
     runs = config.run_configs()
     engine = make_engine(db, must_exist=True)
     simulation.population_for(runs[0][2], engine)  # refuse a bad --agents before writing
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = max(1, int(jobs or os.cpu_count() or 1))  # a notebook form's number may be a float
     comparison_id = uuid.uuid4().hex[:12]
     _record(engine, comparison_id, config)
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
-    planned = {
-        (arm, replicate): (uuid.uuid4().hex[:12], run_config) for arm, replicate, run_config in runs
-    }
+    planned = {(arm, rep): (uuid.uuid4().hex[:12], run) for arm, rep, run in runs}
     labels = {run_id: f"{arm} #{rep}" for (arm, rep), (run_id, _) in planned.items()}
     run_ids = {key: run_id for key, (run_id, _) in planned.items()}
-    failures: dict[tuple[str, int], str] = {}
-
     with ExitStack() as stack:
-        if jobs == 1:  # in this process (a thread keeps the progress relay simple)
+        if jobs == 1:  # in this process, on a worker thread: this one relays progress
             pool = stack.enter_context(ThreadPoolExecutor(1))
             events = queue.Queue()
         else:
@@ -177,35 +218,12 @@ def compare(
             manager = stack.enter_context(context.Manager())
             pool = stack.enter_context(ProcessPoolExecutor(jobs, mp_context=context))
             events = manager.Queue()
-        relay_stop = threading.Event()
-        relay = _start_relay(events, on_progress, labels, relay_stop)
-        futures = {
-            key: pool.submit(
-                _run_one, url, run_config.model_dump_json(), run_id,
-                Membership(comparison_id, *key), events,
-            )
-            for key, (run_id, run_config) in planned.items()
-        }  # fmt: skip
-        for key, future in futures.items():
-            error = future.exception()
-            if error is not None:
-                failures[key] = f"{type(error).__name__}: {error}"
-        _stop_relay(relay, relay_stop)
+        cells = {
+            key: (url, run.model_dump_json(), run_id, Membership(comparison_id, *key), events)
+            for key, (run_id, run) in planned.items()
+        }
+        failures = _run_cells(pool, jobs, cells, partial(_relay, events, on_progress, labels))
     return Comparison(comparison_id, run_ids, failures)
-
-
-def _start_relay(events, on_progress, labels, stop) -> threading.Thread | None:
-    if events is None or on_progress is None:
-        return None
-    thread = threading.Thread(target=_relay, args=(events, on_progress, labels, stop), daemon=True)
-    thread.start()
-    return thread
-
-
-def _stop_relay(thread: threading.Thread | None, stop: threading.Event) -> None:
-    stop.set()
-    if thread is not None:
-        thread.join()
 
 
 def parse_feed_params(pairs: list[str]) -> dict[str, dict[str, str]]:

@@ -68,7 +68,7 @@ def run_demo(
     say(f"comparing {', '.join(comparison.feeds)} ({comparison.replicates} replicates each)")
     result = compare(comparison, db, jobs=jobs, on_progress=on_progress)
     con = analytics.connect(db)
-    summary = analytics.comparison_summary(con, result.comparison_id)
+    summary = analytics.comparison_summary(con, comparison_id=result.comparison_id)
     con.close()
     report = write_report(db, out, comparison_id=result.comparison_id)
     return DemoResult(db, result.comparison_id, summary, report.html)

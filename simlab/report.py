@@ -1,8 +1,10 @@
 """A static report of a comparison: the compare_feeds notebook as HTML that renders offline.
 
 ``write_report`` executes ``notebooks/compare_feeds.py`` non-interactively
-through ``marimo export html``. That HTML loads marimo's frontend from a CDN,
-so the report ships the same files from the installed marimo package
+through ``marimo export html``, opened on the database and selection the way
+``simlab notebook`` opens it (:class:`simlab.notebook_launch.NotebookInputs`).
+That HTML loads marimo's frontend from a CDN, so the report ships the same
+files from the installed marimo package
 (``marimo/_static``) next to it and points the page at them: nothing it loads
 leaves the report folder. Next to the page go every chart as PNG and SVG, the
 comparison summary as CSV, and ``index.md`` listing the files::
@@ -13,6 +15,13 @@ comparison summary as CSV, and ``index.md`` listing the files::
 Browsers refuse the page's JavaScript modules from ``file://``; serve the
 folder (``python -m http.server -d reports/<id> --bind 127.0.0.1``) and open
 ``http://127.0.0.1:8000/report.html``.
+
+The report is written into a scratch folder next to its target and moved into
+place when complete, so a failed report leaves nothing behind. It replaces an
+earlier simlab report in the same folder, refuses a non-empty folder that is not
+one (unless ``force``), and ids become folder names only through
+:func:`safe_name`. A figure with nothing to draw is a note
+(:func:`simlab.figures.note`), so thin selections still give a report.
 """
 
 from __future__ import annotations
@@ -24,15 +33,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import altair as alt
-import duckdb
 import marimo
 
-from simlab import analytics, charts, notebooks
+from simlab import analytics, charts
+from simlab.analytics import Selection
+from simlab.errors import InputError
+from simlab.figures import default_figures
+from simlab.notebook_launch import NotebookInputs, database_file, notebook_path
 
 NOTEBOOK = "compare_feeds"
 HTML_NAME = "report.html"
@@ -62,6 +75,8 @@ def write_report(
     out_dir: str | os.PathLike | None = None,
     comparison_id: str | None = None,
     run_ids: list[str] | tuple[str, ...] | None = None,
+    *,
+    force: bool = False,
 ) -> Report:
     """Write the static report of a comparison (default: the latest) or of some runs.
 
@@ -71,73 +86,130 @@ def write_report(
             ``reports/runs-<digest>/`` for ``run_ids``).
         comparison_id: the comparison; default the latest in the database.
         run_ids: report these runs instead (arms are their feeds; not paired).
+        force: write into ``out_dir`` even if it is a non-empty folder that holds
+            no simlab report (its other files are kept).
 
     Raises:
         InputError: the database is missing, the comparison or a run id is
-            unknown, or the database has no comparison (one line).
+            unknown, the database has no comparison, nothing in the selection
+            has a completed turn, or ``out_dir`` is taken (one line; nothing written).
         RuntimeError: the notebook failed while exporting.
     """
-    cli = notebooks.NotebookArgs(
-        db=os.fspath(db) if db is not None else None,
-        comparison=comparison_id,
-        runs=tuple(run_ids or ()),
-    )
-    database = notebooks.database_file(cli.database)
+    database = database_file(db)
     con = analytics.connect(database)
     try:
-        chosen = notebooks.initial_selection(con, cli)
+        chosen = analytics.initial_selection(
+            con, run_ids=tuple(run_ids or ()), comparison_id=comparison_id
+        )
+        if not analytics.completed_turns(con, **chosen.kwargs):
+            raise InputError(f"report: {_plain(chosen)} has no completed turn; nothing to report")
         out = Path(out_dir) if out_dir is not None else Path("reports") / _folder_name(chosen)
-        out.mkdir(parents=True, exist_ok=True)
-        figures = report_charts(con, chosen)
-        summary = notebooks.summary(con, chosen)
+        check_out_dir(out, force)
+        figures = default_figures(con, chosen)
+        summary = analytics.summary(con, **chosen.kwargs)
     finally:
         con.close()
-    export = start_export(database, chosen, out / HTML_NAME)  # runs while the charts render
-    try:
-        saved = {name: charts.save(chart, out / "charts" / name) for name, chart in figures.items()}
-    except BaseException:
-        export.stop()
-        raise
-    html = finish_export(export, out / HTML_NAME)
-    csv = out / "summary.csv"
-    summary.to_csv(csv, index=False)
-    report = Report(
-        out_dir=out, html=html, assets=out / "assets", charts=saved, summary_csv=csv,
-        index=out / "index.md", comparison_id=chosen.comparison_id, run_ids=chosen.run_ids or (),
-    )  # fmt: skip
-    report.index.write_text(_index(report, chosen), encoding="utf-8")
+    with _staged(out) as stage:
+        export = start_export(database, chosen, stage / HTML_NAME)  # runs while charts render
+        try:
+            saved = {
+                name: charts.save(chart, stage / "charts" / safe_name(name))
+                for name, chart in figures.items()
+            }
+        except BaseException:
+            export.stop()
+            raise
+        finish_export(export, stage / HTML_NAME)
+        summary.to_csv(stage / "summary.csv", index=False)
+        report = Report(
+            out_dir=out, html=out / HTML_NAME, assets=out / "assets",
+            charts={
+                name: tuple(out / path.relative_to(stage) for path in files)
+                for name, files in saved.items()
+            },
+            summary_csv=out / "summary.csv", index=out / "index.md",
+            comparison_id=chosen.comparison_id, run_ids=chosen.run_ids or (),
+        )  # fmt: skip
+        (stage / "index.md").write_text(_index(report, chosen), encoding="utf-8")
     return report
 
 
-def _folder_name(chosen: notebooks.Selection) -> str:
+def _plain(chosen: Selection) -> str:
     if chosen.comparison_id is not None:
-        return chosen.comparison_id
+        return f"comparison {chosen.comparison_id!r}"
+    return f"runs {', '.join(chosen.run_ids or ())}"
+
+
+def _folder_name(chosen: Selection) -> str:
+    if chosen.comparison_id is not None:
+        return safe_name(chosen.comparison_id)
     digest = hashlib.sha1(",".join(chosen.run_ids or ()).encode()).hexdigest()[:10]
     return f"runs-{digest}"
 
 
-def report_charts(
-    con: duckdb.DuckDBPyConnection, chosen: notebooks.Selection
-) -> dict[str, alt.TopLevelMixin]:
-    """The charts of the compare_feeds notebook in its default state, by file name."""
-    kwargs = chosen.kwargs
-    options = notebooks.metric_options(con, chosen)
-    keys = [options[label] for label in notebooks.default_metrics(options)]
-    figures: dict[str, alt.TopLevelMixin] = {
-        "difference": charts.difference_dots(notebooks.summary(con, chosen)),
-    }
-    for key, chart in zip(keys, notebooks.metric_charts(con, chosen, keys), strict=True):
-        figures[f"metric_{key.removeprefix('turn.').replace('.', '_')}"] = chart
-    figures["action_mix"] = charts.action_mix(analytics.action_mix(con, **kwargs))
-    figures["actions_over_turns"] = charts.actions_over_turns(
-        analytics.action_counts(con, **kwargs)
-    )
-    figures["exposure_diversity"] = charts.exposure_diversity(
-        analytics.exposure_diversity(con, **kwargs)
-    )
-    figures["polarization"] = charts.polarization(analytics.leaning_distribution(con, **kwargs))
-    figures["follow_growth"] = charts.follow_growth(analytics.follow_growth(con, **kwargs))
-    return figures
+def safe_name(text: str) -> str:
+    """``text`` as one path component: letters, digits, ``_`` and ``-`` only.
+
+    Anything else (``/``, ``..``, spaces) is replaced by ``_``; a name that had to
+    change gets a digest of the original, so two ids never share a folder.
+    """
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:64]
+    if clean == text and text:
+        return text
+    return f"{clean or 'id'}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+def is_report(folder: Path) -> bool:
+    """Whether ``folder`` holds a report simlab wrote (its ``index.md`` says so)."""
+    index = folder / "index.md"
+    if not index.is_file():
+        return False
+    with index.open(encoding="utf-8", errors="replace") as lines:
+        return lines.readline().startswith("# simlab report")
+
+
+def check_out_dir(out: Path, force: bool = False) -> None:
+    """Refuse a report folder that would overwrite someone's files.
+
+    Raises:
+        InputError: ``out`` is a file, or a non-empty folder that holds no simlab
+            report and ``force`` is not set.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not is_report(out) and not force:
+        raise InputError(
+            f"--out: {out} is not empty and holds no simlab report; "
+            "choose another folder or pass --force to write into it"
+        )
+
+
+@contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A scratch folder beside ``out`` that becomes ``out`` if the ``with`` body succeeds.
+
+    An earlier report (or an empty folder) at ``out`` is replaced whole; a folder
+    with other files (``force``) keeps them and gets the report's files copied in.
+    On failure the scratch folder is removed and ``out`` is untouched.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    stage.chmod(0o755)  # mkdtemp makes it private; a report is for sharing
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if not out.exists():
+        stage.rename(out)
+    elif is_report(out) or not any(out.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+        out.rename(old / out.name)
+        stage.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        shutil.copytree(stage, out, dirs_exist_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 @dataclass
@@ -160,21 +232,23 @@ class Export:
         self.workdir.cleanup()
 
 
-def start_export(database: str, chosen: notebooks.Selection, target: Path) -> Export:
-    """Start ``marimo export html`` of the compare_feeds notebook on ``chosen`` into ``target``."""
+def start_export(database: str, chosen: Selection, target: Path) -> Export:
+    """Start ``marimo export html`` of the compare_feeds notebook on ``chosen`` into ``target``.
+
+    The notebook gets ``database`` and ``chosen`` once, as its command line after
+    ``--`` (:meth:`~simlab.notebook_launch.NotebookInputs.argv`).
+    """
     # marimo writes a session cache (__marimo__/) next to the notebook: export a scratch copy,
     # so neither the repository nor an installed package gets one.
     workdir = tempfile.TemporaryDirectory(prefix="simlab-report-")
-    notebook = shutil.copy(notebooks.notebook_path(NOTEBOOK), workdir.name)
+    notebook = shutil.copy(notebook_path(NOTEBOOK), workdir.name)
+    opened_on = NotebookInputs(database, chosen.comparison_id, chosen.run_ids or ())
     command = [
         sys.executable, "-m", "marimo", "export", "html", str(notebook),
-        "-o", str(Path(target).absolute()), "-f", "--no-include-code", "--", "--db", database,
+        "-o", str(Path(target).absolute()), "-f", "--no-include-code", "--", *opened_on.argv(),
     ]  # fmt: skip
-    command += ["--comparison", chosen.comparison_id] if chosen.comparison_id else []
-    command += ["--runs", ",".join(chosen.run_ids)] if chosen.run_ids else []
-    env = {**os.environ, "SIMLAB_DB": database}
     log = tempfile.TemporaryFile(mode="w+")  # not a pipe: nobody reads it while charts render
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
     return Export(process, log, workdir)
 
 
@@ -226,7 +300,7 @@ def localize(html: str) -> str:
     return html
 
 
-def _index(report: Report, chosen: notebooks.Selection) -> str:
+def _index(report: Report, chosen: Selection) -> str:
     def rel(path: Path) -> str:
         return path.relative_to(report.out_dir).as_posix()
 

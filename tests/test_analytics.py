@@ -126,7 +126,9 @@ def test_cursors_of_a_connection_work_too(con, arrow_con, built):
     for parent in (con, arrow_con):
         cursor = parent.cursor()
         assert analytics.access_method(cursor) == analytics.access_method(parent)
-        assert len(analytics.agent_feed(cursor, built["first"], 0, AGENT)) > 0
+        assert (
+            len(analytics.agent_feed(cursor, run_id=built["first"], turn=0, agent_handle=AGENT)) > 0
+        )
         cursor.close()
     with duckdb.connect() as plain, pytest.raises(InputError, match="not opened by simlab"):
         analytics.access_method(plain)
@@ -209,9 +211,9 @@ def test_connect_never_writes_the_database(built, method):
     wal = path.with_name(path.name + "-wal")
     before, wal_before = _fingerprint(path), wal.stat().st_size if wal.exists() else 0
     con = analytics.connect(path, method=method)
-    analytics.comparison_summary(con, MAIN)
+    analytics.comparison_summary(con, comparison_id=MAIN)
     analytics.action_counts(con)
-    analytics.agent_feed(con, built["first"], 0, AGENT)
+    analytics.agent_feed(con, run_id=built["first"], turn=0, agent_handle=AGENT)
     con.close()
     assert _fingerprint(path) == before
     assert (wal.stat().st_size if wal.exists() else 0) == wal_before
@@ -305,14 +307,14 @@ def test_exposures_equal_sqlite_json_each(con, built):
 def test_query_values_are_parameters_not_sql(con):
     hostile = "x' OR '1'='1"
     assert analytics.turn_metrics(con, run_ids=[hostile]).empty
-    assert analytics.comments(con, hostile).empty
+    assert analytics.comments(con, run_id=hostile).empty
     with pytest.raises(InputError, match="no comparison"):
         analytics.turn_metrics(con, comparison_id=hostile)
 
 
 def test_agent_activity_matches_the_action_tables(con, built):
     run_id = built["first"]
-    frame = analytics.agent_activity(con, run_id)
+    frame = analytics.agent_activity(con, run_id=run_id)
     assert len(frame) == 40
     for table, column in (("likes", "likes"), ("comments", "comments"), ("follows", "follows")):
         n = _sqlite(built["path"], f"SELECT count(*) FROM {table} WHERE run_id = ?", (run_id,))
@@ -335,7 +337,7 @@ def test_agent_activity_matches_the_action_tables(con, built):
 
 def test_agent_feed_flags_what_the_agent_did(con, built):
     run_id = built["first"]
-    frame = analytics.agent_feed(con, run_id, 0, AGENT)
+    frame = analytics.agent_feed(con, run_id=run_id, turn=0, agent_handle=AGENT)
     served = _sqlite(
         built["path"],
         "SELECT post_ids FROM generated_feeds WHERE run_id = ? AND turn_number = 0 "
@@ -354,12 +356,12 @@ def test_agent_feed_flags_what_the_agent_did(con, built):
     }
     assert set(frame.loc[frame["liked"], "post_id"]) == liked
     assert frame["liked"].dtype == bool and frame["topic"].notna().all()
-    assert analytics.agent_feed(con, run_id, 99, AGENT).empty
+    assert analytics.agent_feed(con, run_id=run_id, turn=99, agent_handle=AGENT).empty
 
 
 def test_follow_edges_and_growth_match_sqlite(con, built):
     run_id = built["first"]
-    edges = analytics.follow_edges(con, run_id)
+    edges = analytics.follow_edges(con, run_id=run_id)
     initial = _sqlite(built["path"], "SELECT count(*) FROM initial_follows")[0][0]
     in_run = _sqlite(
         built["path"],
@@ -368,7 +370,7 @@ def test_follow_edges_and_growth_match_sqlite(con, built):
     )
     assert (edges["turn"] == -1).sum() == initial  # all 40 agents are in the run
     assert dict(edges[edges["turn"] >= 0].groupby("turn").size()) == dict(in_run)
-    assert analytics.follow_edges(con, run_id, up_to_turn=0)["turn"].max() == 0
+    assert analytics.follow_edges(con, run_id=run_id, up_to_turn=0)["turn"].max() == 0
     growth = analytics.follow_growth(con, run_ids=[run_id])
     assert growth["turn"].tolist() == [0, 1, 2]
     assert growth["cumulative"].iloc[-1] == sum(n for _, n in in_run)
@@ -376,7 +378,7 @@ def test_follow_edges_and_growth_match_sqlite(con, built):
 
 def test_top_posts_count_in_run_likes(con, built):
     run_id = built["first"]
-    top = analytics.top_posts(con, run_id, n=5)
+    top = analytics.top_posts(con, run_id=run_id, n=5)
     expected = _sqlite(
         built["path"],
         "SELECT post_id, count(*) AS n FROM likes WHERE run_id = ? GROUP BY post_id "
@@ -388,7 +390,7 @@ def test_top_posts_count_in_run_likes(con, built):
 
 
 def test_comments_are_limited_and_ordered(con, built):
-    frame = analytics.comments(con, built["first"], limit=7)
+    frame = analytics.comments(con, run_id=built["first"], limit=7)
     assert len(frame) == 7
     assert list(frame.columns) == ["turn_number", "agent_handle", "post_id", "text", "explanation"]
     assert frame["turn_number"].is_monotonic_increasing
@@ -423,8 +425,8 @@ def test_comparisons_and_arm_order(con):
     assert main["arms"] == ",".join(ARMS)
     assert (main["replicates"], main["turns"], main["agents"], main["n_runs"]) == (3, 3, 40, 6)
     assert analytics.latest_comparison(con) == MAIN
-    assert analytics.arm_order(con, MAIN) == list(ARMS)
-    assert analytics.runs(con, MAIN)["arm"].tolist() == [ARMS[0]] * 3 + [ARMS[1]] * 3
+    assert analytics.arm_order(con, comparison_id=MAIN) == list(ARMS)
+    assert analytics.runs(con, comparison_id=MAIN)["arm"].tolist() == [ARMS[0]] * 3 + [ARMS[1]] * 3
 
 
 def test_arm_and_replicate_outside_and_inside_comparisons(con, built):
@@ -465,7 +467,7 @@ def _t_interval(x, level=0.95):
 
 def test_comparison_summary_equals_hand_computation(con):
     level = 0.9
-    summary = analytics.comparison_summary(con, MAIN, level=level)
+    summary = analytics.comparison_summary(con, comparison_id=MAIN, level=level)
     scalars = analytics.run_scalars(con, comparison_id=MAIN)
     assert summary["key"].unique().tolist() == list(analytics.HEADLINE_METRICS)
     assert summary["arm"].tolist()[:2] == list(ARMS)
@@ -491,7 +493,7 @@ def test_comparison_summary_equals_hand_computation(con):
 
 def test_metric_bands_average_replicates(con):
     key = "turn.engagement.rate"
-    bands = analytics.metric_bands(con, key, comparison_id=MAIN)
+    bands = analytics.metric_bands(con, key=key, comparison_id=MAIN)
     series = analytics.turn_metrics(con, comparison_id=MAIN, keys=[key])
     assert bands["arm"].tolist() == [ARMS[0]] * 3 + [ARMS[1]] * 3
     for row in bands.itertuples():
@@ -499,14 +501,14 @@ def test_metric_bands_average_replicates(con):
         assert (row.n, row.mean) == (REPLICATES, pytest.approx(values.mean()))
         assert row.ci_low == pytest.approx(_t_interval(values)[1])
     with pytest.raises(InputError, match="turn"):
-        analytics.metric_bands(con, "run.engagement.rate", comparison_id=MAIN)
+        analytics.metric_bands(con, key="run.engagement.rate", comparison_id=MAIN)
 
 
 def test_action_mix_is_actions_per_agent_turn(con):
     counts = analytics.action_counts(con, comparison_id=MAIN)
     per_run = counts.groupby(["arm", "run_id", "action"])["count"].sum() / (40 * 3)
     expected = per_run.groupby(["arm", "action"]).mean()
-    mix = analytics.action_mix(con, MAIN)
+    mix = analytics.action_mix(con, comparison_id=MAIN)
     assert mix["action"].tolist()[:3] == ["like", "comment", "follow"]
     for row in mix.itertuples():
         assert row.per_agent_turn == pytest.approx(expected[(row.arm, row.action)])
@@ -530,22 +532,22 @@ def _every_frame(con, built):
     run_id = built["first"]
     return {
         "runs": analytics.runs(con),
-        "runs_main": analytics.runs(con, MAIN),
+        "runs_main": analytics.runs(con, comparison_id=MAIN),
         "comparisons": analytics.comparisons(con),
         "turn_metrics": analytics.turn_metrics(con),
-        "metric_bands": analytics.metric_bands(con, "turn.engagement.rate", comparison_id=MAIN),
+        "metric_bands": analytics.metric_bands(con, key="turn.engagement.rate", comparison_id=MAIN),
         "run_scalars": analytics.run_scalars(con, comparison_id=MAIN),
-        "summary": analytics.comparison_summary(con, MAIN),
+        "summary": analytics.comparison_summary(con, comparison_id=MAIN),
         "action_counts": analytics.action_counts(con),
-        "action_mix": analytics.action_mix(con, MAIN),
-        "agent_activity": analytics.agent_activity(con, run_id),
-        "agent_feed": analytics.agent_feed(con, run_id, 1, AGENT),
-        "comments": analytics.comments(con, run_id),
-        "follow_edges": analytics.follow_edges(con, run_id),
+        "action_mix": analytics.action_mix(con, comparison_id=MAIN),
+        "agent_activity": analytics.agent_activity(con, run_id=run_id),
+        "agent_feed": analytics.agent_feed(con, run_id=run_id, turn=1, agent_handle=AGENT),
+        "comments": analytics.comments(con, run_id=run_id),
+        "follow_edges": analytics.follow_edges(con, run_id=run_id),
         "follow_growth": analytics.follow_growth(con),
         "leaning": analytics.leaning_distribution(con, comparison_id=MAIN),
         "exposure_diversity": analytics.exposure_diversity(con),
-        "top_posts": analytics.top_posts(con, run_id),
+        "top_posts": analytics.top_posts(con, run_id=run_id),
         "exposures": con.sql("SELECT * FROM exposures ORDER BY ALL").df(),
         "actions": con.sql("SELECT * FROM actions ORDER BY ALL").df(),
     }

@@ -26,7 +26,7 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from simlab import analytics, notebooks
+from simlab import analytics, experiment_form, notebook_launch
 from simlab.compare import CompareConfig, compare
 from simlab.db import make_engine, migrate
 from simlab.errors import InputError
@@ -87,30 +87,29 @@ def comparison_count(db: Path) -> int:
 
 
 def test_names_and_paths():
-    assert notebooks.names() == sorted(NOTEBOOKS)
-    assert notebooks.notebook_path("compare_feeds") == REPO / "notebooks" / "compare_feeds.py"
-    assert notebooks.notebook_path("explore_run.py").is_file()
+    assert notebook_launch.names() == sorted(NOTEBOOKS)
+    assert notebook_launch.notebook_path("compare_feeds") == REPO / "notebooks" / "compare_feeds.py"
+    assert notebook_launch.notebook_path("explore_run.py").is_file()
     with pytest.raises(InputError, match="unknown notebook 'nope'; choose from compare_feeds"):
-        notebooks.notebook_path("nope")
+        notebook_launch.notebook_path("nope")
 
 
-def test_args_keep_ids_as_strings_and_ignore_other_flags(monkeypatch):
-    parsed = notebooks.args(
+def test_inputs_keep_ids_as_strings_and_ignore_other_flags(monkeypatch):
+    parsed = notebook_launch.inputs(
         ["-f", "kernel.json", "--db", "x.db", "--comparison", "1234e5678901", "--runs", "007, b2"]
     )
-    assert parsed == notebooks.NotebookArgs("x.db", "1234e5678901", ("007", "b2"))
-    monkeypatch.setenv("SIMLAB_DB", "/env/sim.db")
-    assert parsed.database == "x.db"
-    assert notebooks.args([]).database == "/env/sim.db"
-    monkeypatch.delenv("SIMLAB_DB")
-    assert notebooks.args([]).database == str(Path("data") / "simlab.db")
+    assert parsed == notebook_launch.NotebookInputs("x.db", "1234e5678901", ("007", "b2"))
+    assert parsed.kwargs == {"run_ids": ("007", "b2"), "comparison_id": "1234e5678901"}
+    assert notebook_launch.inputs(parsed.argv()) == parsed  # what launch and report write
+    assert notebook_launch.inputs([]) == notebook_launch.NotebookInputs()
+    assert notebook_launch.NotebookInputs().argv() == []
     monkeypatch.setattr(sys, "argv", ["compare_feeds.py", "--comparison", "000123"])
-    assert notebooks.args().comparison == "000123"
+    assert notebook_launch.inputs().comparison_id == "000123"
 
 
 def test_notebook_command(study, monkeypatch):
     monkeypatch.chdir(study.db.parent)
-    command = notebooks.notebook_command(
+    command = notebook_launch.notebook_command(
         "compare_feeds", "simlab.db", comparison="c1", runs=["a", "b"]
     )
     assert command[:5] == [
@@ -118,21 +117,21 @@ def test_notebook_command(study, monkeypatch):
         "-m",
         "marimo",
         "edit",
-        str(notebooks.notebook_path("compare_feeds")),
+        str(notebook_launch.notebook_path("compare_feeds")),
     ]
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert "--headless" not in command and "--no-token" not in command and "--port" not in command
     assert command[command.index("--") :] == [
         "--", "--db", str(study.db), "--comparison", "c1", "--runs", "a,b",
     ]  # fmt: skip
-    headless = notebooks.notebook_command("explore_run", study.db, port=2799, headless=True)
+    headless = notebook_launch.notebook_command("explore_run", study.db, port=2799, headless=True)
     assert headless[headless.index("--port") + 1] == "2799" and "--headless" in headless
     monkeypatch.setenv("SIMLAB_DB", str(study.db))
-    assert notebooks.notebook_command("new_experiment")[-1] == str(study.db)
+    assert notebook_launch.notebook_command("new_experiment")[-1] == str(study.db)
     with pytest.raises(InputError, match="does not exist"):
-        notebooks.notebook_command("compare_feeds", study.db.parent / "missing.db")
+        notebook_launch.notebook_command("compare_feeds", study.db.parent / "missing.db")
     with pytest.raises(InputError, match="unknown notebook"):
-        notebooks.notebook_command("missing", study.db)
+        notebook_launch.notebook_command("missing", study.db)
 
 
 def _free_port() -> int:
@@ -143,7 +142,7 @@ def _free_port() -> int:
 
 def test_launch_serves_the_notebook(study):
     port = _free_port()
-    process = notebooks.launch("compare_feeds", study.db, port=port, headless=True)
+    process = notebook_launch.launch("compare_feeds", study.db, port=port, headless=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -183,7 +182,7 @@ def test_headline_puts_clear_differences_first():
         ],
         columns=["key", "arm", "n", "mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high"],
     )
-    text = notebooks.headline(summary)
+    text = analytics.headline(summary)
     lines = [line for line in text.splitlines() if line.startswith("- ")]
     assert "Clearest differences to chronological" in text
     assert len(lines) == 4  # two per arm
@@ -195,7 +194,7 @@ def test_headline_puts_clear_differences_first():
     random = [line for line in lines if "**random**" in line]
     assert "engagement rate" in random[0] and "0.02 higher (+20%)" in random[0]
     assert "includes zero, so chance cannot be ruled out" in random[1]
-    assert "nothing to compare" in notebooks.headline(summary[summary["arm"] == "chronological"])
+    assert "nothing to compare" in analytics.headline(summary[summary["arm"] == "chronological"])
 
 
 def test_summary_table_and_degree_table():
@@ -203,7 +202,7 @@ def test_summary_table_and_degree_table():
         [("run.engagement.rate", "popularity", 3, 0.123456, 0.1, 0.2, 0.05, -0.01, 0.11)],
         columns=["key", "arm", "n", "mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high"],
     )
-    row = notebooks.summary_table(summary).iloc[0]
+    row = analytics.summary_table(summary).iloc[0]
     assert row["Metric"] == "Engagement rate (actions per impression)"
     assert (row["Mean"], row["95% CI"], row["Difference 95% CI"]) == (
         0.1235,
@@ -213,7 +212,7 @@ def test_summary_table_and_degree_table():
     edges = pd.DataFrame(
         {"source": ["a", "b", "c", "a"], "target": ["x", "x", "a", "b"], "turn": [-1, -1, 0, 2]}
     )
-    table = notebooks.degree_table(edges).set_index("handle")
+    table = analytics.degree_table(edges).set_index("handle")
     assert table.loc["x"].tolist() == [2, 2, 0, 0]
     assert table.loc["a"].tolist() == [0, 1, 2, 1]
     assert list(table.index[:1]) == ["x"]
@@ -227,38 +226,76 @@ def test_compare_config_from_form_values():
         "agents": 0,
         "seed": 7,
     }
-    config = notebooks.compare_config(values)
+    config = experiment_form.compare_config(values)
     assert (config.feeds, config.replicates, config.seed) == (["random", "chronological"], 2, 7)
     assert config.run == {"turns": 4, "agents": None}
-    assert notebooks.steps(config) == 2 * 2 * 4
-    assert notebooks.describe_form(values).startswith("Will run 2 arms (random, chronological) x 2")
+    assert config.total_turns() == 2 * 2 * 4
+    assert experiment_form.describe_form(values).startswith(
+        "Will run 2 arms (random, chronological) x 2"
+    )
     with pytest.raises(InputError, match="feeds: pick at least one"):
-        notebooks.compare_config({**values, "feeds": []})
+        experiment_form.compare_config({**values, "feeds": []})
     with pytest.raises(InputError, match="^replicates: ") as bad:
-        notebooks.compare_config({**values, "replicates": 5000})
+        experiment_form.compare_config({**values, "replicates": 5000})
     assert "\n" not in str(bad.value)
-    assert notebooks.describe_form({**values, "feeds": []}).startswith("**Cannot run yet:**")
+    assert experiment_form.describe_form({**values, "feeds": []}).startswith("**Cannot run yet:**")
 
 
-def test_run_comparison_reports_every_turn_on_the_calling_thread(study, tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_compare_drives_a_progress_bar_on_the_calling_thread(study, tmp_path, jobs):
     import threading
 
     db = copy_database(study.db, tmp_path / "copy.db")
-    config = notebooks.compare_config(
+    config = experiment_form.compare_config(
         {"feeds": ARMS, "replicates": 1, "turns": 2, "agents": 10, "seed": 3}
     )
     calls = []
-    result = notebooks.run_comparison(
+    result = compare(
         config,
         str(db),
-        jobs=1,
-        on_step=lambda subtitle: calls.append((subtitle, threading.get_ident())),
+        jobs=jobs,
+        on_progress=experiment_form.progress_step(
+            lambda subtitle: calls.append((subtitle, threading.get_ident()))
+        ),
     )
-    assert len(calls) == notebooks.steps(config) == 4
+    assert len(calls) == config.total_turns() == 4
     assert {ident for _, ident in calls} == {threading.get_ident()}
-    assert calls[-1][0].endswith("turn 2 of 2")
+    assert {subtitle for subtitle, _ in calls} >= {
+        "chronological #0: turn 2 of 2", "popularity #0: turn 2 of 2",
+    }  # fmt: skip
     assert comparison_count(db) == 2 and not result.failures
-    assert "simlab report" in notebooks.next_steps(result, str(db))
+    assert "simlab report" in experiment_form.next_steps(result, str(db))
+
+
+def test_an_error_in_on_progress_cancels_the_queued_runs(study, tmp_path):
+    db = copy_database(study.db, tmp_path / "copy.db")
+    config = CompareConfig(feeds=ARMS, replicates=2, seed=3, run={"turns": 2, "agents": 10})
+
+    def stop(label, done, total):
+        raise KeyboardInterrupt  # what a notebook's stop button raises in the cell
+
+    with pytest.raises(KeyboardInterrupt):
+        compare(config, str(db), jobs=1, on_progress=stop)
+    with sqlite3.connect(db) as con:
+        started = con.execute(
+            "SELECT count(*) FROM comparison_runs WHERE comparison_id = "
+            "(SELECT comparison_id FROM comparisons ORDER BY created_at DESC LIMIT 1)"
+        ).fetchone()[0]
+    assert started == 1  # the run in progress ends; the three queued ones never start
+
+
+def test_initial_run_takes_runs_then_comparison_then_newest(study):
+    con = analytics.connect(study.db)
+    try:
+        picked = study.run_ids[("popularity", 1)]
+        assert analytics.initial_run(con, run_ids=(picked,)) == picked
+        first = analytics.initial_run(con, comparison_id=study.comparison_id)
+        assert first == study.run_ids[("chronological", 0)]
+        assert analytics.initial_run(con) == analytics.runs(con)["run_id"].iloc[-1]
+        with pytest.raises(InputError, match="--comparison: no comparison 'nope'"):
+            analytics.initial_run(con, comparison_id="nope")
+    finally:
+        con.close()
 
 
 # --- the notebooks, in process ----------------------------------------------------------
@@ -266,7 +303,7 @@ def test_run_comparison_reports_every_turn_on_the_calling_thread(study, tmp_path
 
 def test_compare_feeds_runs_on_the_latest_comparison_from_simlab_db(study, monkeypatch):
     found = run_notebook("compare_feeds", monkeypatch, db=study.db)
-    assert found["chosen"] == notebooks.Selection(comparison_id=study.comparison_id)
+    assert found["chosen"] == analytics.Selection(comparison_id=study.comparison_id)
     summary = found["summary"]
     assert list(pd.unique(summary["arm"])) == ARMS
     assert list(pd.unique(summary["key"])) == list(analytics.HEADLINE_METRICS)
@@ -288,7 +325,7 @@ def test_compare_feeds_takes_runs_and_db_from_its_command_line(study, monkeypatc
     found = run_notebook(
         "compare_feeds", monkeypatch, "--db", str(study.db), "--runs", ",".join(picked)
     )
-    assert found["chosen"] == notebooks.Selection(run_ids=tuple(picked))
+    assert found["chosen"] == analytics.Selection(run_ids=tuple(picked))
     summary = found["summary"]
     assert list(pd.unique(summary["arm"])) == ARMS and (summary["n"] == 1).all()
     assert summary["diff_low"].isna().all()  # loose runs are not paired
@@ -305,9 +342,11 @@ def test_explore_run_shows_one_run(study, monkeypatch):
     assert found["run_id"] == run_id
     assert len(found["activity"]) == 40
     agent = found["agent_picker"].value
-    assert agent == notebooks.busiest_agent(found["activity"])
+    assert agent == analytics.busiest_agent(found["activity"])
     served = found["activity"].set_index("agent_handle").loc[agent, "feeds"]
-    assert found["turn_picker"].steps == notebooks.served_turns(found["con"], run_id, agent)
+    assert found["turn_picker"].steps == analytics.served_turns(
+        found["con"], run_id=run_id, agent_handle=agent
+    )
     assert len(found["turn_picker"].steps) == served > 0
     feed = found["feed"]
     assert not feed.empty and list(feed["rank"]) == list(range(1, len(feed) + 1))

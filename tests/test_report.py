@@ -82,7 +82,7 @@ def test_csv_equals_the_comparison_summary(study, written):
     csv = pd.read_csv(_absolute(study, written.summary_csv))
     con = analytics.connect(study.db)
     try:
-        expected = analytics.comparison_summary(con, study.comparison_id)
+        expected = analytics.comparison_summary(con, comparison_id=study.comparison_id)
     finally:
         con.close()
     assert list(csv.columns) == list(expected.columns)
@@ -137,8 +137,8 @@ def test_a_failing_notebook_cell_fails_the_export(study, tmp_path, monkeypatch):
         "    raise ValueError('boom')\n    return\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr(report.notebooks, "notebook_path", lambda name: broken)
-    chosen = report.notebooks.Selection(comparison_id=study.comparison_id)
+    monkeypatch.setattr(report, "notebook_path", lambda name: broken)
+    chosen = analytics.Selection(comparison_id=study.comparison_id)
     export = report.start_export(str(study.db), chosen, tmp_path / "report.html")
     with pytest.raises(RuntimeError, match=r"marimo export html failed \(exit 1\)"):
         report.finish_export(export, tmp_path / "report.html")

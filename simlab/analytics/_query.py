@@ -51,6 +51,7 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFram
 
 def selection(
     con: duckdb.DuckDBPyConnection,
+    *,
     run_ids: Iterable[str] | str | None,
     comparison_id: str | None,
 ) -> dict:
@@ -60,11 +61,11 @@ def selection(
     return {
         "run_ids": None if run_ids is None else [str(r) for r in run_ids],
         "comparison_id": comparison_id,
-        "arm_order": None if comparison_id is None else arm_order(con, comparison_id),
+        "arm_order": None if comparison_id is None else arm_order(con, comparison_id=comparison_id),
     }
 
 
-def arm_order(con: duckdb.DuckDBPyConnection, comparison_id: str) -> list[str]:
+def arm_order(con: duckdb.DuckDBPyConnection, *, comparison_id: str) -> list[str]:
     """The arms of a comparison in their stored order.
 
     The order is that of ``comparisons.config_json["feeds"]`` (entries are arm

@@ -26,6 +26,7 @@ KINDS = (
 
 def action_counts(
     con: duckdb.DuckDBPyConnection,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
 ) -> pd.DataFrame:
@@ -35,7 +36,7 @@ def action_counts(
         Columns run_id, arm, replicate, turn, action (like / comment / follow),
         count; 0 for a completed turn without that action.
     """
-    params = selection(con, run_ids, comparison_id)
+    params = selection(con, run_ids=run_ids, comparison_id=comparison_id)
     with staged(con, _simlab_counted=turn_counts(con)):
         return fetch(con, _ACTION_COUNTS, params)
 
@@ -57,8 +58,9 @@ _ACTION_COUNTS = f"""
 
 def action_mix(
     con: duckdb.DuckDBPyConnection,
-    comparison_id: str | None = None,
+    *,
     run_ids: Iterable[str] | None = None,
+    comparison_id: str | None = None,
 ) -> pd.DataFrame:
     """Actions per agent-turn, by arm: the mean over runs of count / (agents x turns).
 
@@ -68,7 +70,7 @@ def action_mix(
     Returns:
         Columns arm, action (like / comment / follow), per_agent_turn.
     """
-    params = selection(con, run_ids, comparison_id)
+    params = selection(con, run_ids=run_ids, comparison_id=comparison_id)
     with staged(con, _simlab_counted=turn_counts(con)):
         return fetch(con, _ACTION_MIX, params)
 
@@ -89,7 +91,7 @@ _ACTION_MIX = f"""
         """
 
 
-def comments(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 50) -> pd.DataFrame:
+def comments(con: duckdb.DuckDBPyConnection, *, run_id: str, limit: int = 50) -> pd.DataFrame:
     """The first ``limit`` comments of a run (by turn, agent, post).
 
     Returns:
@@ -119,7 +121,7 @@ def comments(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 50) -> pd
         )
 
 
-def top_posts(con: duckdb.DuckDBPyConnection, run_id: str, n: int = 10) -> pd.DataFrame:
+def top_posts(con: duckdb.DuckDBPyConnection, *, run_id: str, n: int = 10) -> pd.DataFrame:
     """The ``n`` posts with the most likes in a run (ties: more comments, then post id).
 
     Only posts liked or commented in the run appear.
@@ -152,7 +154,7 @@ def top_posts(con: duckdb.DuckDBPyConnection, run_id: str, n: int = 10) -> pd.Da
 
 
 def follow_edges(
-    con: duckdb.DuckDBPyConnection, run_id: str, up_to_turn: int | None = None
+    con: duckdb.DuckDBPyConnection, *, run_id: str, up_to_turn: int | None = None
 ) -> pd.DataFrame:
     """The follow graph of a run: initial follows (turn -1) of its agents, then its follows.
 
@@ -182,6 +184,7 @@ def follow_edges(
 
 def follow_growth(
     con: duckdb.DuckDBPyConnection,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
 ) -> pd.DataFrame:
@@ -190,7 +193,7 @@ def follow_growth(
     Returns:
         Columns run_id, arm, replicate, turn, new_follows, cumulative.
     """
-    params = selection(con, run_ids, comparison_id)
+    params = selection(con, run_ids=run_ids, comparison_id=comparison_id)
     with staged(con, _simlab_counted=turn_counts(con)):
         return fetch(con, _FOLLOW_GROWTH, params)
 

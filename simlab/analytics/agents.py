@@ -25,7 +25,7 @@ def _actions(where: str) -> str:
     return _ACTIONS.replace("{where}", where)
 
 
-def agent_activity(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+def agent_activity(con: duckdb.DuckDBPyConnection, *, run_id: str) -> pd.DataFrame:
     """Per agent of a run: feeds received, items seen, actions taken, leaning before and after.
 
     Returns:
@@ -74,7 +74,7 @@ _AGENT_ACTIVITY = """
 
 
 def agent_feed(
-    con: duckdb.DuckDBPyConnection, run_id: str, turn: int, agent_handle: str
+    con: duckdb.DuckDBPyConnection, *, run_id: str, turn: int, agent_handle: str
 ) -> pd.DataFrame:
     """The feed one agent was served in one turn, and what the agent did with each item.
 
@@ -126,6 +126,7 @@ _AGENT_FEED = """
 
 def leaning_distribution(
     con: duckdb.DuckDBPyConnection,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
     bins: int = 20,
@@ -144,7 +145,7 @@ def leaning_distribution(
     if int(bins) < 1:
         raise InputError(f"bins: must be >= 1, got {bins}")
     params = {
-        **selection(con, run_ids, comparison_id),
+        **selection(con, run_ids=run_ids, comparison_id=comparison_id),
         "bins": int(bins),
         "turns": None if turns is None else [int(t) for t in turns],
     }
@@ -183,3 +184,20 @@ def leaning_distribution(
         """,
         params,
     )
+
+
+def served_turns(
+    con: duckdb.DuckDBPyConnection, *, run_id: str, agent_handle: str | None
+) -> list[int]:
+    """The turns in which the agent was served a feed (``[0]`` if none, so a picker has a value)."""
+    found = con.execute(
+        "SELECT DISTINCT turn_number FROM sim.generated_feeds "
+        "WHERE run_id = $r AND agent_handle = $a ORDER BY turn_number",
+        {"r": run_id, "a": agent_handle},
+    ).fetchall()
+    return [int(t) for (t,) in found] or [0]
+
+
+def agent_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Agents in the database's population (``sim.agent``)."""
+    return int(con.execute("SELECT count(*) FROM sim.agent").fetchone()[0])

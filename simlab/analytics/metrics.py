@@ -30,6 +30,7 @@ def _keys(keys: Iterable[str] | str | None) -> list[str] | None:
 
 def turn_metrics(
     con: duckdb.DuckDBPyConnection,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
     keys: Iterable[str] | None = None,
@@ -41,7 +42,7 @@ def turn_metrics(
         arm for runs in a comparison, else the run's feed algorithm; ``replicate``
         is 0 outside comparisons. ``value`` is NaN where the metric was undefined.
     """
-    params = {**selection(con, run_ids, comparison_id), "keys": _keys(keys)}
+    params = {**selection(con, run_ids=run_ids, comparison_id=comparison_id), "keys": _keys(keys)}
     return fetch(
         con,
         f"""
@@ -57,9 +58,10 @@ def turn_metrics(
 
 def metric_bands(
     con: duckdb.DuckDBPyConnection,
-    key: str,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
+    key: str,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Mean of one ``turn.*`` metric over the runs of each arm, per turn, with a t interval.
@@ -75,7 +77,7 @@ def metric_bands(
     """
     if not key.startswith("turn."):
         raise InputError(f"key: metric_bands needs a turn.* key, not {key!r} (see run_scalars)")
-    params = {**selection(con, run_ids, comparison_id), "key": key}
+    params = {**selection(con, run_ids=run_ids, comparison_id=comparison_id), "key": key}
     grouped = fetch(
         con,
         f"""
@@ -91,7 +93,8 @@ def metric_bands(
     )
     from simlab.stats import mean_ci  # scipy loads on first use: keeps the import cheap
 
-    values = [list(v) if v is not None else [] for v in grouped["vals"]]
+    # an (arm, turn) whose values are all undefined has a NULL list: no values, NaN mean
+    values = [[] if v is None or v is pd.NA else list(v) for v in grouped["vals"]]
     bands = [mean_ci(v, level) for v in values]
     return pd.DataFrame(
         {
@@ -107,8 +110,9 @@ def metric_bands(
 
 def run_scalars(
     con: duckdb.DuckDBPyConnection,
-    comparison_id: str | None = None,
+    *,
     run_ids: Iterable[str] | None = None,
+    comparison_id: str | None = None,
     keys: Sequence[str] = HEADLINE_METRICS,
 ) -> pd.DataFrame:
     """One number per run and metric key.
@@ -120,7 +124,7 @@ def run_scalars(
         Columns run_id, arm, replicate, key, value: one row per selected run and
         key (in ``keys`` order), value NaN where the run has no (defined) value.
     """
-    params = {**selection(con, run_ids, comparison_id), "keys": _keys(keys)}
+    params = {**selection(con, run_ids=run_ids, comparison_id=comparison_id), "keys": _keys(keys)}
     return fetch(
         con,
         f"""
@@ -131,7 +135,7 @@ def run_scalars(
             WHERE starts_with(key, 'run.') AND list_contains(CAST($keys AS VARCHAR[]), key)
             UNION ALL
             SELECT run_id, key, avg(value) FROM turn_metrics_long
-            WHERE list_contains(CAST($keys AS VARCHAR[]), key)
+            WHERE starts_with(key, 'turn.') AND list_contains(CAST($keys AS VARCHAR[]), key)
             GROUP BY run_id, key
         )
         SELECT s.run_id, s.arm, s.replicate, w.key, v.value
@@ -146,6 +150,7 @@ def run_scalars(
 
 def comparison_summary(
     con: duckdb.DuckDBPyConnection,
+    *,
     comparison_id: str,
     keys: Sequence[str] = HEADLINE_METRICS,
     level: float = 0.95,
@@ -167,7 +172,7 @@ def comparison_summary(
     from simlab.stats import mean_ci, paired_difference_ci  # scipy loads on first use
 
     scalars = run_scalars(con, comparison_id=comparison_id, keys=keys)
-    arms = arm_order(con, comparison_id)
+    arms = arm_order(con, comparison_id=comparison_id)
     replicates = sorted(scalars["replicate"].unique())
     rows = []
     for key in _keys(keys):
@@ -194,6 +199,7 @@ def comparison_summary(
 
 def exposure_diversity(
     con: duckdb.DuckDBPyConnection,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
 ) -> pd.DataFrame:
@@ -219,5 +225,5 @@ def exposure_diversity(
         GROUP BY s.run_id, s.arm, s.replicate, t.turn_number
         ORDER BY {ARM_ORDER}, replicate, run_id, turn
         """,
-        selection(con, run_ids, comparison_id),
+        selection(con, run_ids=run_ids, comparison_id=comparison_id),
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import duckdb
 import pandas as pd
 
-from simlab.analytics._query import ARM_ORDER, arm_order, fetch, order_arms
+from simlab.analytics._query import ARM_ORDER, SELECTION, arm_order, fetch, order_arms, selection
 
 
-def runs(con: duckdb.DuckDBPyConnection, comparison_id: str | None = None) -> pd.DataFrame:
+def runs(con: duckdb.DuckDBPyConnection, *, comparison_id: str | None = None) -> pd.DataFrame:
     """Runs, oldest first (all, or those of one comparison in arm/replicate order).
 
     Returns:
@@ -24,7 +26,7 @@ def runs(con: duckdb.DuckDBPyConnection, comparison_id: str | None = None) -> pd
         con,
         f"SELECT * FROM runs_overview WHERE comparison_id = $comparison_id "
         f"ORDER BY {ARM_ORDER}, replicate, run_id",
-        {"comparison_id": comparison_id, "arm_order": arm_order(con, comparison_id)},
+        {"comparison_id": comparison_id, "arm_order": arm_order(con, comparison_id=comparison_id)},
     )
 
 
@@ -53,7 +55,7 @@ def comparisons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         {},
     )
     frame["arms"] = [
-        ",".join(order_arms(config, list(arms) if arms is not None else []))
+        ",".join(order_arms(config, [] if arms is None or arms is pd.NA else list(arms)))
         for config, arms in zip(frame["config_json"], frame["arm_list"], strict=True)
     ]
     columns = ["comparison_id", "created_at", "arms", "replicates", "turns", "agents", "n_runs"]
@@ -67,3 +69,18 @@ def latest_comparison(con: duckdb.DuckDBPyConnection) -> str | None:
         "LIMIT 1"
     ).fetchone()
     return None if row is None else row[0]
+
+
+def completed_turns(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_ids: Iterable[str] | None = None,
+    comparison_id: str | None = None,
+) -> int:
+    """Completed turns (``turn_metadata`` rows) over the selected runs: 0 means nothing to show."""
+    params = selection(con, run_ids=run_ids, comparison_id=comparison_id)
+    sql = (
+        f"WITH {SELECTION} SELECT count(*) FROM sim.turn_metadata AS m "
+        "JOIN sel AS s ON s.run_id = m.run_id"
+    )
+    return int(con.execute(sql, {k: params[k] for k in ("run_ids", "comparison_id")}).fetchone()[0])
