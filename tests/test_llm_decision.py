@@ -70,6 +70,7 @@ def test_invalid_answers_are_rejected(text, problem):
 def test_schema_limits_item_ids_to_the_feed_and_keeps_ranges():
     schema = decision_schema(IDS)
     assert schema["$defs"]["ItemAction"]["properties"]["item_id"]["enum"] == IDS
+    assert schema["properties"]["actions"]["maxItems"] == 3
     stance = schema["$defs"]["StanceUpdate"]["properties"]
     assert (stance["confidence"]["minimum"], stance["confidence"]["maximum"]) == (0, 1)
     decision_schema(["x"])  # each call builds its own copy

@@ -172,14 +172,17 @@ class LLMClient:
 
     async def _send(self, body: dict) -> LLMResponse:
         """One request with transport retries; a final failure becomes an error response."""
-        start = time.perf_counter()
+        elapsed = 0.0  # time in requests: not queueing for the semaphore, not backing off
         retries = 0
         while True:
             try:
                 async with self._semaphore:
-                    completion = await self._openai.chat.completions.create(**body)
-                elapsed = (time.perf_counter() - start) * 1000
-                return _response_from(completion, elapsed, retries)
+                    start = time.perf_counter()
+                    try:
+                        completion = await self._openai.chat.completions.create(**body)
+                    finally:
+                        elapsed += time.perf_counter() - start
+                return _response_from(completion, elapsed * 1000, retries)
             except _RETRYABLE as exc:
                 if retries >= self.settings.max_retries:
                     error = f"gave up after {retries} retries: {type(exc).__name__}: {exc}"
@@ -189,11 +192,10 @@ class LLMClient:
             except (openai.OpenAIError, AttributeError, IndexError, TypeError, ValueError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 break
-        elapsed = (time.perf_counter() - start) * 1000
         return LLMResponse(
             content=None,
             error=" ".join(error.split())[:MAX_ERROR_CHARS],
-            latency_ms=elapsed,
+            latency_ms=elapsed * 1000,
             transport_retries=retries,
         )
 

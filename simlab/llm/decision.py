@@ -70,9 +70,14 @@ class Decision(_Answer):
 
 
 def decision_schema(feed_ids: Iterable[str]) -> dict:
-    """The JSON schema of :class:`Decision` with ``item_id`` limited to ``feed_ids``."""
+    """The JSON schema of :class:`Decision`: ``item_id`` in ``feed_ids``, one action per item at most.
+
+    ``maxItems`` also stops small models from repeating actions until ``max_tokens`` runs out.
+    """
+    ids = list(feed_ids)
     schema = copy.deepcopy(_BASE_SCHEMA)
-    schema["$defs"]["ItemAction"]["properties"]["item_id"]["enum"] = list(feed_ids)
+    schema["$defs"]["ItemAction"]["properties"]["item_id"]["enum"] = ids
+    schema["properties"]["actions"]["maxItems"] = len(ids)
     return schema
 
 
