@@ -169,6 +169,7 @@ class ScriptedLLM:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one response = one segment, no 40 ms delayed-ACK stall
 
             def log_message(self, *args) -> None:
                 pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from simlab.llm.cache import CacheMissError, ResponseCache, Slot, cache_key
+from simlab.llm.cache import CacheMissError, ResponseCache, Slot, cache_key, canonical_json
 from simlab.schema import llm_cache
 from tests.llm_helpers import call_rows, insert_run, make_client, run_decisions
 from tests.scripted_llm import Reply, ScriptedLLM, decision_json
@@ -117,18 +117,22 @@ BODY = {
     ],
 )
 def test_every_request_parameter_changes_the_key(change):
-    assert cache_key({**BODY, **change}, "fp", Slot("a", 0)) != cache_key(BODY, "fp", Slot("a", 0))
+    changed = canonical_json({**BODY, **change})
+    assert cache_key(changed, "fp", Slot("a", 0)) != cache_key(
+        canonical_json(BODY), "fp", Slot("a", 0)
+    )
 
 
 def test_fingerprint_and_slot_change_the_key_but_key_order_does_not():
-    base = cache_key(BODY, "fp", Slot("a", 0, 0, 0))
-    assert cache_key(dict(reversed(BODY.items())), "fp", Slot("a", 0, 0, 0)) == base
+    body = canonical_json(BODY)
+    base = cache_key(body, "fp", Slot("a", 0, 0, 0))
+    assert cache_key(canonical_json(dict(reversed(BODY.items()))), "fp", Slot("a", 0, 0, 0)) == base
     others = [
-        cache_key(BODY, "fp2", Slot("a", 0, 0, 0)),
-        cache_key(BODY, "fp", Slot("b", 0, 0, 0)),
-        cache_key(BODY, "fp", Slot("a", 1, 0, 0)),
-        cache_key(BODY, "fp", Slot("a", 0, 1, 0)),
-        cache_key(BODY, "fp", Slot("a", 0, 0, 1)),
+        cache_key(body, "fp2", Slot("a", 0, 0, 0)),
+        cache_key(body, "fp", Slot("b", 0, 0, 0)),
+        cache_key(body, "fp", Slot("a", 1, 0, 0)),
+        cache_key(body, "fp", Slot("a", 0, 1, 0)),
+        cache_key(body, "fp", Slot("a", 0, 0, 1)),
     ]
     assert len({base, *others}) == 6
 

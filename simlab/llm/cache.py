@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -63,19 +63,28 @@ class LLMResponse:
     transport_retries: int = 0
 
 
-def cache_key(body: dict[str, Any], fingerprint: str, slot: Slot) -> str:
+def cache_key(request_json: str, fingerprint: str, slot: Slot) -> str:
     """The sha256 hex key of one request (see the module docstring for what it covers).
 
     Args:
-        body: The complete request body sent to ``/chat/completions``.
+        request_json: ``canonical_json`` of the complete request body.
         fingerprint: The model fingerprint.
         slot: Agent, turn, sample index and attempt number.
 
     Returns:
-        64 hex characters.
+        64 hex characters. Canonical JSON escapes newlines, so the newline
+        separating the request from the rest cannot be forged by either part.
     """
-    material = {"request": body, "model_fingerprint": fingerprint, **asdict(slot)}
-    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+    rest = canonical_json([fingerprint, slot.agent, slot.turn, slot.sample_index, slot.attempt])
+    return hashlib.sha256(f"{request_json}\n{rest}".encode()).hexdigest()
+
+
+_RESPONSE_COLUMNS = tuple(LLMResponse.__dataclass_fields__)
+_LOOKUP = select(*(llm_cache.c[name] for name in _RESPONSE_COLUMNS)).where(
+    llm_cache.c.cache_key == bindparam("key")
+)
+# SQLite fast path: one driver-level query per lookup (SQLAlchemy Core costs ~5x more here).
+_LOOKUP_SQLITE = f"SELECT {', '.join(_RESPONSE_COLUMNS)} FROM llm_cache WHERE cache_key = ?"
 
 
 class CacheMissError(InputError):
@@ -96,6 +105,23 @@ class ResponseCache:
         self.engine = engine
         self.mode = mode
         self._insert = _insert_ignoring_duplicates(engine)
+        self._sqlite = None
+
+    def _read(self, key: str) -> tuple | None:
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.connect() as connection:
+                return connection.execute(_LOOKUP, {"key": key}).first()
+        if self._sqlite is None:
+            # sqlite3's default transaction handling opens no transaction for a SELECT,
+            # so this long-lived connection never pins an old snapshot.
+            self._sqlite = self.engine.raw_connection()
+        return self._sqlite.driver_connection.execute(_LOOKUP_SQLITE, (key,)).fetchone()
+
+    def close(self) -> None:
+        """Return the lookup connection to the pool."""
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
 
     def lookup(self, key: str, slot: Slot) -> LLMResponse | None:
         """The stored response for ``key``, or None on a miss (mode ``record``/``off``).
@@ -105,11 +131,9 @@ class ResponseCache:
         """
         if self.mode == "off":
             return None
-        columns = [llm_cache.c[name] for name in LLMResponse.__dataclass_fields__]
-        with self.engine.connect() as connection:
-            row = connection.execute(select(*columns).where(llm_cache.c.cache_key == key)).first()
+        row = self._read(key)
         if row is not None:
-            return LLMResponse(**row._asdict())
+            return LLMResponse(*row)
         if self.mode == "replay":
             raise CacheMissError(
                 f"llm cache replay: no response for agent {slot.agent} turn {slot.turn} "
@@ -119,20 +143,26 @@ class ResponseCache:
         return None
 
     def store(
-        self, key: str, body: dict[str, Any], fingerprint: str, slot: Slot, response: LLMResponse
+        self,
+        key: str,
+        request_json: str,
+        model: str,
+        fingerprint: str,
+        slot: Slot,
+        response: LLMResponse,
     ) -> None:
         """Keep ``response`` under ``key`` (mode ``record`` only; an existing entry wins)."""
         if self.mode != "record":
             return
         row = {
             "cache_key": key,
-            "model": str(body.get("model", "")),
+            "model": model,
             "model_fingerprint": fingerprint,
             "agent_handle": slot.agent,
             "turn_number": slot.turn,
             "sample_index": slot.sample_index,
             "attempt": slot.attempt,
-            "request_json": canonical_json(body),
+            "request_json": request_json,
             "created_at": datetime.now(UTC).isoformat(),
             **asdict(response),
         }

@@ -10,7 +10,6 @@ confidence must lie in [0, 1], leaning in [-1, 1], texts within their lengths.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -75,10 +74,18 @@ def decision_schema(feed_ids: Iterable[str]) -> dict:
     ``maxItems`` also stops small models from repeating actions until ``max_tokens`` runs out.
     """
     ids = list(feed_ids)
-    schema = copy.deepcopy(_BASE_SCHEMA)
-    schema["$defs"]["ItemAction"]["properties"]["item_id"]["enum"] = ids
-    schema["properties"]["actions"]["maxItems"] = len(ids)
-    return schema
+    base = _BASE_SCHEMA  # copied along the two changed paths only (a deepcopy per call is slow)
+    item = base["$defs"]["ItemAction"]
+    item_properties = {
+        **item["properties"],
+        "item_id": {**item["properties"]["item_id"], "enum": ids},
+    }
+    actions = {**base["properties"]["actions"], "maxItems": len(ids)}
+    return {
+        **base,
+        "$defs": {**base["$defs"], "ItemAction": {**item, "properties": item_properties}},
+        "properties": {**base["properties"], "actions": actions},
+    }
 
 
 def parse_decision(text: str, feed_ids: Iterable[str]) -> Decision:
