@@ -203,3 +203,12 @@ def test_usage_command_prints_the_summary(db_path, engine):
     assert (
         bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--by must be one of" in bad.stderr
     )
+
+
+def test_usage_command_on_a_database_without_the_llm_tables(tmp_path):
+    from simlab.db import migrate
+
+    old = tmp_path / "old.db"
+    migrate(old, "0003_comparisons")
+    result = run_simlab("usage", "--db", str(old))
+    assert result.returncode == 2 and "no llm_calls table: run `simlab db upgrade`" in result.stderr
