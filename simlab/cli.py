@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Create, migrate and check the simlab database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(__import__("simlab.llm.cli", fromlist=["app"]).app)  # llm serve, usage
 
 console = Console()
 DbOption = Annotated[

@@ -410,3 +410,132 @@ comparison_runs = Table(
     CheckConstraint("replicate >= 0", name="replicate_gte_0"),
     Index(None, "run_id"),
 )
+
+
+# --------------------------------------------------------------------------
+# LLM agent tables (revision 0007_llm): calls, response cache, budgets,
+# personas and stance histories.
+# --------------------------------------------------------------------------
+
+LLM_CALL_STATUSES = ("ok", "invalid", "retried", "failed", "budget_blocked")
+
+llm_calls = Table(
+    "llm_calls",
+    metadata,
+    _int("call_id"),
+    _text("run_id"),
+    _int("turn_number"),
+    _text("agent_handle"),
+    _text("policy"),
+    _text("model"),
+    _text("base_url"),
+    _int("attempt"),
+    _int("transport_retries"),
+    _int("prompt_tokens"),
+    _int("completion_tokens"),
+    _int("cached_tokens"),
+    _real("latency_ms"),
+    _real("cost_usd"),
+    _text("status"),
+    _int("cache_hit"),
+    _text("cache_key", nullable=True),
+    _text("error", nullable=True),
+    _text("started_at"),
+    _text("completed_at"),
+    PrimaryKeyConstraint("call_id", name="pk_llm_calls"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    CheckConstraint(
+        "status IN (" + ", ".join(f"'{s}'" for s in LLM_CALL_STATUSES) + ")", name="status_valid"
+    ),
+    CheckConstraint("cache_hit IN (0, 1)", name="cache_hit_bool"),
+    CheckConstraint("attempt >= 0 AND transport_retries >= 0", name="counts_gte_0"),
+    CheckConstraint(
+        "prompt_tokens >= 0 AND completion_tokens >= 0 AND cached_tokens >= 0",
+        name="tokens_gte_0",
+    ),
+    Index(None, "run_id", "turn_number", "agent_handle"),
+    Index(None, "model"),
+)
+
+llm_cache = Table(
+    "llm_cache",
+    metadata,
+    _text("cache_key"),
+    _text("model"),
+    _text("model_fingerprint"),
+    _text("agent_handle"),
+    _int("turn_number"),
+    _int("sample_index"),
+    _int("attempt"),
+    _text("request_json"),
+    _text("content", nullable=True),
+    _text("error", nullable=True),
+    _int("prompt_tokens"),
+    _int("completion_tokens"),
+    _int("cached_tokens"),
+    _real("latency_ms"),
+    _int("transport_retries"),
+    _text("created_at"),
+    PrimaryKeyConstraint("cache_key", name="pk_llm_cache"),
+    CheckConstraint("(content IS NULL) != (error IS NULL)", name="content_or_error"),
+    Index(None, "agent_handle", "turn_number"),
+)
+
+budget_events = Table(
+    "budget_events",
+    metadata,
+    _int("event_id"),
+    _text("run_id"),
+    _int("turn_number"),
+    _text("kind"),
+    _text("metric"),
+    _real("used"),
+    _real("limit_value"),
+    _text("action"),
+    _text("message"),
+    _text("created_at"),
+    PrimaryKeyConstraint("event_id", name="pk_budget_events"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    CheckConstraint("kind IN ('alert', 'exceeded', 'blocked')", name="kind_valid"),
+    CheckConstraint("metric IN ('tokens', 'cost')", name="metric_valid"),
+    CheckConstraint("action IN ('warn', 'block')", name="action_valid"),
+    Index(None, "run_id"),
+)
+
+agent_personas = Table(
+    "agent_personas",
+    metadata,
+    _int("persona_id"),
+    _text("agent_id"),
+    _text("tone"),
+    _text("style"),
+    _text("values_json"),
+    _text("source"),
+    _text("created_at"),
+    PrimaryKeyConstraint("persona_id", name="pk_agent_personas"),
+    ForeignKeyConstraint(["agent_id"], ["agent.agent_id"]),
+    Index(None, "agent_id", "created_at"),
+)
+
+agent_stances = Table(
+    "agent_stances",
+    metadata,
+    _int("stance_id"),
+    _text("run_id"),
+    _int("turn_number"),
+    _text("agent_handle"),
+    _text("topic"),
+    _text("stance"),
+    _real("confidence"),
+    _real("leaning", nullable=True),
+    _text("rationale"),
+    _text("status"),
+    _text("created_at"),
+    PrimaryKeyConstraint("stance_id", name="pk_agent_stances"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
+    CheckConstraint("confidence BETWEEN 0 AND 1", name="confidence_range"),
+    CheckConstraint("leaning IS NULL OR leaning BETWEEN -1 AND 1", name="leaning_range"),
+    CheckConstraint("status IN ('current', 'superseded')", name="status_valid"),
+    Index(None, "run_id", "agent_handle", "topic", "turn_number"),
+)
