@@ -29,6 +29,14 @@ from simlab.analytics.actions import (
 )
 from simlab.analytics.agents import agent_activity, agent_feed, leaning_distribution
 from simlab.analytics.connection import access_method, connect, snapshot_path
+from simlab.analytics.evaluations import (  # noqa: F401 (the lead adds these to __all__)
+    agent_state_at,
+    dimension_trends,
+    evaluation_metrics,
+    evaluation_turn_metrics,
+    leaderboard,
+    top_items,
+)
 from simlab.analytics.metrics import (
     HEADLINE_METRICS,
     comparison_summary,
