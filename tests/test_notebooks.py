@@ -34,7 +34,7 @@ from simlab.population import SyntheticConfig, create_synthetic
 
 from .conftest import REPO, copy_database
 
-NOTEBOOKS = ("compare_feeds", "explore_run", "new_experiment")
+NOTEBOOKS = ("compare_feeds", "explore_run", "new_experiment", "observatory")
 ARMS = ["chronological", "popularity"]
 
 

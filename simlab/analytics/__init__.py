@@ -32,6 +32,7 @@ from simlab.analytics.connection import access_method, connect, snapshot_path
 from simlab.analytics.evaluations import (  # noqa: F401 (the lead adds these to __all__)
     agent_state_at,
     dimension_trends,
+    evaluated_dimensions,
     evaluation_metrics,
     evaluation_turn_metrics,
     leaderboard,

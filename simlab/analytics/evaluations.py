@@ -370,3 +370,24 @@ def _scores_at(con: duckdb.DuckDBPyConnection, run_id: str, agent: str, turn: in
         """,
         params,
     )
+
+
+def evaluated_dimensions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every evaluator with ``ok`` rows, its newest version and the dimensions it scores.
+
+    Returns:
+        Columns evaluator, evaluator_version, dimension; by evaluator, then dimension.
+        Empty when nothing was evaluated yet.
+    """
+    return fetch(
+        con,
+        """
+        SELECT evaluator, evaluator_version, unnest(map_keys(m)) AS dimension FROM (
+            SELECT evaluator, arg_max(evaluator_version, evaluation_id) AS evaluator_version,
+                   CAST(CAST(arg_max(scores, evaluation_id) AS JSON) AS MAP(VARCHAR, DOUBLE)) AS m
+            FROM sim.evaluations WHERE status = 'ok' GROUP BY evaluator
+        )
+        ORDER BY evaluator, dimension
+        """,
+        {},
+    )

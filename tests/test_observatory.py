@@ -1,0 +1,93 @@
+"""The observatory notebook and the evaluation charts, on a small evaluated comparison."""
+
+from __future__ import annotations
+
+import altair as alt
+import pytest
+
+from simlab import analytics, charts_evaluations
+from simlab.compare import CompareConfig, compare
+from simlab.db import make_engine, migrate
+from simlab.evaluators import EvaluatorOptions
+from simlab.evaluators.pipeline import build_scorers, evaluate
+from simlab.evaluators.targets import TARGETS
+from simlab.population import SyntheticConfig, create_synthetic
+
+from .conftest import copy_database
+from .test_notebooks import run_notebook
+
+
+@pytest.fixture(scope="module")
+def unevaluated(tmp_path_factory):
+    path = tmp_path_factory.mktemp("observatory") / "simlab.db"
+    migrate(path)
+    engine = make_engine(path)
+    create_synthetic(engine, SyntheticConfig(agents=50, posts=200, seed=4))
+    engine.dispose()
+    result = compare(
+        CompareConfig(feeds=["chronological", "bridging"], replicates=2, seed=4, run={"turns": 3}),
+        str(path),
+        jobs=1,
+    )
+    assert not result.failures
+    return path, result
+
+
+@pytest.fixture(scope="module")
+def evaluated(unevaluated, tmp_path_factory):
+    source, result = unevaluated
+    path = copy_database(source, tmp_path_factory.mktemp("evaluated") / "simlab.db")
+    engine = make_engine(path)
+    runs = sorted(result.run_ids.values())
+    evaluate(engine, runs, build_scorers(None, EvaluatorOptions()), [TARGETS["comments"]])
+    engine.dispose()
+    return path, result
+
+
+def test_observatory_shows_trends_leaderboard_top_items_and_agent_state(evaluated, monkeypatch):
+    path, result = evaluated
+    found = run_notebook(
+        "observatory", monkeypatch, "--db", str(path), "--comparison", result.comparison_id
+    )
+    assert found["evaluator_picker"].value == "offensive"
+    assert found["dimension_picker"].value == "offensive"
+    assert set(found["trends"]["arm"]) == {"chronological", "bridging"}
+    assert found["trend_chart"].to_dict()
+    assert len(found["board"]) > 0 and found["board_chart"].to_dict()
+    assert len(found["top"]) == 10
+    state = found["state"]
+    assert state.run_id == found["top"]["run_id"].iloc[0]
+    assert set(state.scores["evaluator"]) == {"offensive", "sentiment"}
+
+
+def test_observatory_says_when_nothing_was_evaluated(unevaluated, monkeypatch):
+    path, result = unevaluated
+    found = run_notebook("observatory", monkeypatch, "--db", str(path))
+    assert found["dimensions"].empty
+    assert "evaluator_picker" not in found  # stopped with a message
+
+
+def test_evaluation_charts_build_from_the_analytics_frames(evaluated):
+    path, result = evaluated
+    con = analytics.connect(path)
+    cid = result.comparison_id
+    try:
+        trends = analytics.dimension_trends(con, "sentiment", "compound", comparison_id=cid)
+        board = analytics.leaderboard(con, "offensive", "offensive", comparison_id=cid)
+        metrics = analytics.evaluation_metrics(con, comparison_id=cid)
+    finally:
+        con.close()
+    for chart in (
+        charts_evaluations.dimension_trend(trends, "sentiment", "compound", title="t"),
+        charts_evaluations.leaderboard_bars(board, "offensive", top=5),
+        charts_evaluations.arm_means(metrics, "run.evaluation.offensive.offensive"),
+    ):
+        assert isinstance(chart, alt.TopLevelMixin)
+        spec = chart.to_dict()
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    bars = charts_evaluations.leaderboard_bars(board, "offensive", top=5).to_dict()
+    assert len(next(iter(bars["datasets"].values()))) == 5
+    with pytest.raises(ValueError, match="arm_means: no rows for key 'run.x'"):
+        charts_evaluations.arm_means(metrics, "run.x")
+    with pytest.raises(ValueError, match="leaderboard_bars: needs a non-empty frame"):
+        charts_evaluations.leaderboard_bars(board.iloc[:0], "offensive")
