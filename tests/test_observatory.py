@@ -9,12 +9,19 @@ from simlab import analytics, charts_evaluations
 from simlab.compare import CompareConfig, compare
 from simlab.db import make_engine, migrate
 from simlab.evaluators import EvaluatorOptions
-from simlab.evaluators.pipeline import build_scorers, evaluate
+from simlab.evaluators.pipeline import build_scorers, evaluate, resolve_runs
 from simlab.evaluators.targets import TARGETS
 from simlab.population import SyntheticConfig, create_synthetic
 
 from .conftest import copy_database
-from .test_notebooks import run_notebook
+
+
+def evaluate_comparison(path, comparison_id: str) -> None:
+    """Score the comparison's comments with every embedded evaluator."""
+    engine = make_engine(path)
+    runs = resolve_runs(engine, [], comparison_id)
+    evaluate(engine, runs, build_scorers(None, EvaluatorOptions()), [TARGETS["comments"]])
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +44,19 @@ def unevaluated(tmp_path_factory):
 def evaluated(unevaluated, tmp_path_factory):
     source, result = unevaluated
     path = copy_database(source, tmp_path_factory.mktemp("evaluated") / "simlab.db")
-    engine = make_engine(path)
-    runs = sorted(result.run_ids.values())
-    evaluate(engine, runs, build_scorers(None, EvaluatorOptions()), [TARGETS["comments"]])
-    engine.dispose()
+    evaluate_comparison(path, result.comparison_id)
     return path, result
+
+
+def _run_notebook(*args, **kwargs):
+    from .test_notebooks import run_notebook  # imported late: test_notebooks imports this module
+
+    return run_notebook(*args, **kwargs)
 
 
 def test_observatory_shows_trends_leaderboard_top_items_and_agent_state(evaluated, monkeypatch):
     path, result = evaluated
-    found = run_notebook(
+    found = _run_notebook(
         "observatory", monkeypatch, "--db", str(path), "--comparison", result.comparison_id
     )
     assert found["evaluator_picker"].value == "offensive"
@@ -62,7 +72,7 @@ def test_observatory_shows_trends_leaderboard_top_items_and_agent_state(evaluate
 
 def test_observatory_says_when_nothing_was_evaluated(unevaluated, monkeypatch):
     path, result = unevaluated
-    found = run_notebook("observatory", monkeypatch, "--db", str(path))
+    found = _run_notebook("observatory", monkeypatch, "--db", str(path))
     assert found["dimensions"].empty
     assert "evaluator_picker" not in found  # stopped with a message
 
@@ -91,3 +101,41 @@ def test_evaluation_charts_build_from_the_analytics_frames(evaluated):
         charts_evaluations.arm_means(metrics, "run.x")
     with pytest.raises(ValueError, match="leaderboard_bars: needs a non-empty frame"):
         charts_evaluations.leaderboard_bars(board.iloc[:0], "offensive")
+
+
+def test_report_hooks_fill_the_comparison_table_and_draw_the_charts(evaluated, unevaluated):
+    from simlab import evaluation_report
+
+    path, result = evaluated
+    con = analytics.connect(path)
+    try:
+        keys = evaluation_report.summary_keys(con)
+        assert keys == ["run.evaluation.offensive.offensive", "run.evaluation.sentiment.compound"]
+        assert len(evaluation_report.summary_keys(con, everything=True)) == 5
+        scalars = analytics.run_scalars(
+            con, comparison_id=result.comparison_id, keys=["run.engagement.rate", *keys]
+        )
+        assert scalars.loc[scalars["key"].isin(keys), "value"].isna().all()  # SQL alone: NaN
+        filled = evaluation_report.fill_run_scalars(
+            con, scalars, comparison_id=result.comparison_id
+        )
+        means = analytics.evaluation_metrics(con, comparison_id=result.comparison_id)
+        expected = means.set_index(["run_id", "key"])["value"]
+        for row in filled[filled["key"].isin(keys)].itertuples():
+            assert row.value == pytest.approx(expected[(row.run_id, row.key)])
+        untouched = filled[~filled["key"].isin(keys)]
+        assert untouched.equals(scalars[~scalars["key"].isin(keys)])
+        figures = evaluation_report.report_charts(con, comparison_id=result.comparison_id)
+        assert sorted(figures) == [
+            "evaluation_offensive_offensive_by_feed", "evaluation_offensive_offensive_trend",
+            "evaluation_sentiment_compound_by_feed", "evaluation_sentiment_compound_trend",
+        ]  # fmt: skip
+        assert all(f.to_dict() for f in figures.values())
+    finally:
+        con.close()
+    empty = analytics.connect(unevaluated[0])
+    try:
+        assert evaluation_report.summary_keys(empty) == []
+        assert evaluation_report.report_charts(empty) == {}
+    finally:
+        empty.close()

@@ -54,13 +54,19 @@ class VaderScorer:
         self._analyzer = _analyzer()
 
     def score(self, texts: Sequence[str]) -> list[Score]:
-        """VADER's compound, pos, neu and neg for each text."""
+        """VADER's compound, pos, neu and neg for each text.
+
+        VADER is a pure function of the text, so each distinct text of the batch is
+        scored once (agents' template comments repeat often).
+        """
         started = time.perf_counter()
-        polarity = [self._analyzer.polarity_scores(t) for t in texts]
+        polarity = {t: self._analyzer.polarity_scores(t) for t in dict.fromkeys(texts)}
         latency = per_text_latency(started, time.perf_counter(), len(texts))
         return [
-            Score({d.name: float(p[d.name]) for d in DIMENSIONS}, None, self.model, latency)
-            for p in polarity
+            Score(
+                {d.name: float(polarity[t][d.name]) for d in DIMENSIONS}, None, self.model, latency
+            )
+            for t in texts
         ]
 
 
