@@ -1,6 +1,6 @@
 """Evaluator throughput: texts/s for each embedded evaluator on one core, and the judge.
 
-Usage: uv run python benchmarks/bench_evaluate.py [--texts 20000] [--judge-texts 400]
+Usage: uv run python benchmarks/bench_evaluate.py [--texts 20000] [--judge-texts 2000]
        [--concurrency 8]
 
 Texts are the rule-based policy's comments (what simlab agents write, with the
@@ -62,7 +62,7 @@ def rate(name: str, corpus: list[str], options: EvaluatorOptions) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--texts", type=int, default=20000)
-    parser.add_argument("--judge-texts", type=int, default=400)
+    parser.add_argument("--judge-texts", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else None

@@ -50,6 +50,11 @@ def answer_for(messages: list[dict]) -> str:
     return f"```json\n{body}\n```" if "[fenced]" in text else body
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 drops connects at concurrency 8 (1 s SYN retries)
+
+
 class ScriptedChatServer:
     """Serves ``POST /v1/chat/completions`` on a free port in a background thread."""
 
@@ -61,8 +66,7 @@ class ScriptedChatServer:
         self.held = 0
         self._gate = threading.Event()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
