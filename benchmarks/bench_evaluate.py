@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +27,10 @@ from common import peak_rss_mb, print_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/ for the server
 
+from simlab.db import make_engine, migrate  # noqa: E402
 from simlab.evaluators import EVALUATORS, EvaluatorOptions  # noqa: E402
+from simlab.evaluators.pipeline import build_scorers, evaluate  # noqa: E402
+from simlab.evaluators.targets import TARGETS  # noqa: E402
 from simlab.policies.comment_text import comment  # noqa: E402
 from simlab.population.topics import TOPICS  # noqa: E402
 from tests.chat_server import ScriptedChatServer  # noqa: E402
@@ -59,6 +64,35 @@ def rate(name: str, corpus: list[str], options: EvaluatorOptions) -> tuple[float
     return len(corpus) / elapsed, elapsed
 
 
+def pipeline_rate(corpus: list[str], folder: Path) -> tuple[float, float]:
+    """(texts/s, seconds) of the whole pipeline on ``corpus`` stored as comments of one run.
+
+    Both embedded evaluators: read pages, score, insert rows batch by batch, then
+    compute the agent score histories (100 agents x 10 turns).
+    """
+    path = folder / "bench.db"
+    migrate(path)
+    now = "2026-01-01T00:00:00+00:00"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO runs (run_id, created_at, total_turns, total_agents, started_at, status)"
+            " VALUES ('bench', ?, 10, 100, ?, 'running')",
+            (now, now),
+        )
+        connection.executemany(
+            "INSERT INTO comments (comment_id, run_id, turn_number, agent_handle, post_id, text,"
+            " created_at) VALUES (?, 'bench', ?, ?, ?, ?, ?)",
+            [(f"c{i:07d}", i % 10, f"a{i % 100}", f"p{i}", t, now) for i, t in enumerate(corpus)],
+        )
+    engine = make_engine(path)
+    scorers = build_scorers(None, EvaluatorOptions())
+    started = time.perf_counter()
+    evaluate(engine, ["bench"], scorers, [TARGETS["comments"]])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return 2 * len(corpus) / elapsed, elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--texts", type=int, default=20000)
@@ -78,6 +112,10 @@ def main() -> None:
             rows.append((f"{name}: {len(batch)} {label}, 1 core",
                          f"{per_s:,.0f} texts/s ({elapsed:.2f} s)",
                          f">= {TARGET_EMBEDDED:,.0f} texts/s ({verdict})"))  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        per_s, elapsed = pipeline_rate(corpus, Path(folder))
+    rows.append((f"simlab evaluate pipeline: 2 evaluators x {len(corpus)} comments, 1 core",
+                 f"{per_s:,.0f} evaluations/s ({elapsed:.2f} s)", "reported"))  # fmt: skip
     if cores:
         os.sched_setaffinity(0, cores)  # the judge and its server may use every core
     with ScriptedChatServer() as server:

@@ -76,7 +76,9 @@ def evaluate(
                 soft_wrap=True,
             )
             raise typer.Exit(1) from None
-    table = Table("evaluator", "version", "target", "scored", "failed", "already", "history")
+    table = Table(box=None, padding=(0, 1))
+    for column in ("evaluator", "version", "target", "scored", "failed", "already", "history"):
+        table.add_column(column, overflow="fold")
     for s in summaries:
         table.add_row(
             s.evaluator, s.version, s.target, str(s.scored), str(s.failed), str(s.already),
