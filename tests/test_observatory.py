@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import altair as alt
 import pytest
 
@@ -13,7 +15,7 @@ from simlab.evaluators.pipeline import build_scorers, evaluate, resolve_runs
 from simlab.evaluators.targets import TARGETS
 from simlab.population import SyntheticConfig, create_synthetic
 
-from .conftest import copy_database
+from .conftest import copy_database, run_simlab
 
 
 def evaluate_comparison(path, comparison_id: str) -> None:
@@ -139,3 +141,29 @@ def test_report_hooks_fill_the_comparison_table_and_draw_the_charts(evaluated, u
         assert evaluation_report.report_charts(empty) == {}
     finally:
         empty.close()
+
+
+def test_cli_evaluates_a_whole_comparison_and_its_feed_posts(unevaluated, tmp_path):
+    source, result = unevaluated
+    path = copy_database(source, tmp_path / "cli.db")
+    args = ["evaluate", "--comparison", result.comparison_id, "--targets", "comments,feed_posts"]
+    done = run_simlab(*args, "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(path) as connection:
+        comments, posts = (
+            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("comments", "feed_posts")
+        )
+        counts = dict(
+            connection.execute(
+                "SELECT target_kind, count(*) FROM evaluations GROUP BY 1"
+            ).fetchall()
+        )
+    assert counts == {"comments": 2 * comments, "feed_posts": 2 * posts}
+    assert "sentiment" in done.stdout and "offensive" in done.stdout
+    again = run_simlab(*args, "--db", str(path))
+    assert again.returncode == 0
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM evaluations").fetchone()[0] == sum(
+            counts.values()
+        )
