@@ -5,8 +5,9 @@ Three hooks for :mod:`simlab.report` and :mod:`simlab.analytics.metrics`:
 - :func:`summary_keys`: the ``run.evaluation.<evaluator>.<dimension>`` keys to add
   to a comparison summary (``offensive`` first: "does the bridging feed lower the
   mean offensiveness of what agents write?");
-- :func:`fill_run_scalars`: fills those keys' values into a ``run_scalars`` frame
-  (whose SQL only knows ``run_metrics`` and ``turn_metrics``);
+- :func:`simlab.analytics.evaluations.fill_run_scalars`: fills those keys' values
+  into a ``run_scalars`` frame (whose SQL only knows ``run_metrics`` and
+  ``turn_metrics``); it lives in analytics so ``run_scalars`` can call it;
 - :func:`report_charts`: the report's evaluation charts, by file name (none when
   nothing was evaluated).
 """
@@ -17,12 +18,11 @@ from collections.abc import Iterable
 
 import altair as alt
 import duckdb
-import pandas as pd
 
 from simlab import charts_evaluations
 from simlab.analytics import evaluations
 
-PREFIX = "run.evaluation."
+PREFIX = evaluations.RUN_PREFIX
 # Shown first when present: the question a comparison most often asks of evaluations.
 PREFERRED = ("offensive.offensive", "sentiment.compound", "llm_judge.harm_enablement")
 
@@ -38,27 +38,6 @@ def summary_keys(con: duckdb.DuckDBPyConnection, everything: bool = False) -> li
     present = [f"{e}.{d}" for e, d in zip(dims["evaluator"], dims["dimension"], strict=True)]
     chosen = present if everything else [p for p in PREFERRED if p in present]
     return [PREFIX + key for key in chosen]
-
-
-def fill_run_scalars(
-    con: duckdb.DuckDBPyConnection,
-    scalars: pd.DataFrame,
-    comparison_id: str | None = None,
-    run_ids: Iterable[str] | None = None,
-) -> pd.DataFrame:
-    """``scalars`` (run_id, arm, replicate, key, value) with ``run.evaluation.*`` values filled.
-
-    Rows keep their order; an evaluation key with no scored texts in a run stays NaN.
-    """
-    wanted = scalars["key"].str.startswith(PREFIX)
-    if not wanted.any():
-        return scalars
-    means = evaluations.evaluation_metrics(con, comparison_id=comparison_id, run_ids=run_ids)
-    found = means.set_index(["run_id", "key"])["value"]
-    keys = pd.MultiIndex.from_frame(scalars.loc[wanted, ["run_id", "key"]])
-    filled = scalars.copy()
-    filled.loc[wanted, "value"] = found.reindex(keys).to_numpy()
-    return filled
 
 
 def report_charts(

@@ -118,9 +118,7 @@ def test_report_hooks_fill_the_comparison_table_and_draw_the_charts(evaluated, u
             con, comparison_id=result.comparison_id, keys=["run.engagement.rate", *keys]
         )
         assert scalars.loc[scalars["key"].isin(keys), "value"].isna().all()  # SQL alone: NaN
-        filled = evaluation_report.fill_run_scalars(
-            con, scalars, comparison_id=result.comparison_id
-        )
+        filled = analytics.fill_run_scalars(con, scalars, comparison_id=result.comparison_id)
         means = analytics.evaluation_metrics(con, comparison_id=result.comparison_id)
         expected = means.set_index(["run_id", "key"])["value"]
         for row in filled[filled["key"].isin(keys)].itertuples():

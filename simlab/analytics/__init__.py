@@ -35,6 +35,7 @@ from simlab.analytics.evaluations import (  # noqa: F401 (the lead adds these to
     evaluated_dimensions,
     evaluation_metrics,
     evaluation_turn_metrics,
+    fill_run_scalars,
     leaderboard,
     top_items,
 )

@@ -23,6 +23,8 @@ import pandas as pd
 from simlab.analytics._query import ARM_ORDER, SELECTION, selection
 from simlab.errors import InputError
 
+RUN_PREFIX = "run.evaluation."
+
 # ``versions``: the version read per evaluator: $version if given, else the newest;
 # $evaluators NULL means every evaluator.
 VERSIONS = """
@@ -391,3 +393,24 @@ def evaluated_dimensions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """,
         {},
     )
+
+
+def fill_run_scalars(
+    con: duckdb.DuckDBPyConnection,
+    scalars: pd.DataFrame,
+    comparison_id: str | None = None,
+    run_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """``scalars`` (run_id, arm, replicate, key, value) with ``run.evaluation.*`` values filled.
+
+    Rows keep their order; an evaluation key with no scored texts in a run stays NaN.
+    """
+    wanted = scalars["key"].str.startswith(RUN_PREFIX)
+    if not wanted.any():
+        return scalars
+    means = evaluation_metrics(con, comparison_id=comparison_id, run_ids=run_ids)
+    found = means.set_index(["run_id", "key"])["value"]
+    keys = pd.MultiIndex.from_frame(scalars.loc[wanted, ["run_id", "key"]])
+    filled = scalars.copy()
+    filled.loc[wanted, "value"] = found.reindex(keys).to_numpy()
+    return filled
