@@ -12,6 +12,7 @@ from rich.console import Console
 
 from simlab import db as database
 from simlab.errors import InputError
+from simlab.evaluate_cli import evaluate as evaluate_command
 
 app = typer.Typer(
     help="simlab: agent-based social-media simulation with recorded feeds.",
@@ -335,6 +336,8 @@ def list_runs(db: DbOption = None) -> None:
         )  # fmt: skip
     console.print(table)
 
+
+app.command("evaluate")(evaluate_command)
 
 # --------------------------------------------------------------------------
 # Comparisons

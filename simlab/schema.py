@@ -539,3 +539,86 @@ agent_stances = Table(
     CheckConstraint("status IN ('current', 'superseded')", name="status_valid"),
     Index(None, "run_id", "agent_handle", "topic", "turn_number"),
 )
+
+
+# --------------------------------------------------------------------------
+# Evaluation tables (revision 0008): content scores and per-agent histories.
+# Append-only: SQLite triggers (see APPEND_ONLY_TRIGGERS) abort UPDATE and DELETE.
+# --------------------------------------------------------------------------
+
+EVALUATION_TARGETS = ("comments", "agent_posts", "feed_posts")
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    _int("evaluation_id"),
+    _text("evaluator"),
+    _text("evaluator_version"),
+    _text("target_kind"),
+    _text("target_id"),
+    _text("run_id", nullable=True),
+    _int("turn_number", nullable=True),
+    _text("agent_handle", nullable=True),
+    _text("status"),
+    _text("scores", nullable=True),
+    _text("notes", nullable=True),
+    _text("model", nullable=True),
+    _real("latency_ms", nullable=True),
+    _text("created_at"),
+    PrimaryKeyConstraint("evaluation_id", name="pk_evaluations"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    UniqueConstraint("evaluator", "evaluator_version", "target_kind", "target_id"),
+    CheckConstraint(
+        "target_kind IN ('comments', 'agent_posts', 'feed_posts')", name="target_kind_valid"
+    ),
+    CheckConstraint(
+        "(status = 'ok' AND scores IS NOT NULL) OR (status = 'failed' AND scores IS NULL)",
+        name="status_scores_consistent",
+    ),
+    Index("idx_evaluations_run_turn_agent", "run_id", "turn_number", "agent_handle"),
+)
+
+agent_score_history = Table(
+    "agent_score_history",
+    metadata,
+    _int("history_id"),
+    _text("run_id"),
+    _int("turn_number"),
+    _text("agent_handle"),
+    _text("evaluator"),
+    _text("evaluator_version"),
+    _int("items"),
+    _text("dimension_means"),
+    _real("overall_mean"),
+    _text("top_dimension"),
+    _real("top_score"),
+    _text("high_flags"),
+    _text("created_at"),
+    PrimaryKeyConstraint("history_id", name="pk_agent_score_history"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    CheckConstraint("items > 0", name="items_gt_0"),
+    CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
+    Index("idx_agent_score_history_run_evaluator_turn", "run_id", "evaluator", "turn_number"),
+)
+
+
+def append_only_triggers(table: str) -> dict[str, str]:
+    """SQLite triggers that abort every UPDATE and DELETE on ``table``, by trigger name.
+
+    Triggers are not part of SQLAlchemy metadata (Alembic's autogenerate does not
+    see them); ``tests/test_evaluations_store.py`` compares these statements with
+    what revision 0008 creates.
+    """
+    return {
+        f"trg_{table}_no_{verb.lower()}": (
+            f"CREATE TRIGGER trg_{table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} is not allowed'); END"
+        )
+        for verb in ("UPDATE", "DELETE")
+    }
+
+
+APPEND_ONLY_TRIGGERS: dict[str, str] = {
+    **append_only_triggers("evaluations"),
+    **append_only_triggers("agent_score_history"),
+}

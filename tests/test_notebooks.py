@@ -33,8 +33,9 @@ from simlab.errors import InputError
 from simlab.population import SyntheticConfig, create_synthetic
 
 from .conftest import REPO, copy_database
+from .test_observatory import evaluate_comparison
 
-NOTEBOOKS = ("compare_feeds", "explore_run", "new_experiment")
+NOTEBOOKS = ("compare_feeds", "explore_run", "new_experiment", "observatory")
 ARMS = ["chronological", "popularity"]
 
 
@@ -54,6 +55,7 @@ def build_study(path: Path) -> Study:
     config = CompareConfig(feeds=ARMS, replicates=2, seed=1, run={"turns": 3})
     result = compare(config, str(path), jobs=1)
     assert not result.failures
+    evaluate_comparison(path, result.comparison_id)  # for the observatory notebook
     return Study(path, result.comparison_id, result.run_ids)
 
 

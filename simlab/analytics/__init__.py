@@ -45,6 +45,16 @@ from simlab.analytics.agents import (
     served_turns,
 )
 from simlab.analytics.connection import access_method, connect, snapshot_path
+from simlab.analytics.evaluations import (  # noqa: F401 (the lead adds these to __all__)
+    agent_state_at,
+    dimension_trends,
+    evaluated_dimensions,
+    evaluation_metrics,
+    evaluation_turn_metrics,
+    fill_run_scalars,
+    leaderboard,
+    top_items,
+)
 from simlab.analytics.metrics import (
     HEADLINE_METRICS,
     comparison_summary,
