@@ -73,14 +73,14 @@ def db_current(db: DbOption = None) -> None:
 @db_app.command("check")
 def db_check() -> None:
     """Fail when schema.py and the migrations disagree (check constraints included)."""
-    from simlab.drift import find_drift
+    from simlab.schema_check import find_differences
 
-    problems = find_drift()
+    problems = find_differences()
     if problems:
         for problem in problems:
-            console.print(f"drift: {problem}", highlight=False)
+            console.print(f"schema mismatch: {problem}", highlight=False)
         raise typer.Exit(1)
-    console.print("no drift: schema.py matches the migrations at head")
+    console.print("schema check passed: schema.py matches the migrations at head")
 
 
 @db_app.command("schema-doc")
@@ -171,7 +171,7 @@ def _print_registry(entries, with_params: bool) -> None:
 
     from rich.table import Table
 
-    from simlab.params import describe
+    from simlab.params import parameter_rows
 
     for entry in entries:
         name = getattr(entry, "name", None) or entry.key
@@ -179,7 +179,7 @@ def _print_registry(entries, with_params: bool) -> None:
         console.print(dedent(entry.doc).strip(), highlight=False, markup=False)
         if with_params:
             table = Table("parameter", "type", "default", "description", box=None, padding=(0, 2))
-            for row in describe(entry.params):
+            for row in parameter_rows(entry.params):
                 table.add_row(*(str(cell) for cell in row))
             console.print(table if table.row_count else "(no parameters)")
         console.print()
