@@ -165,8 +165,22 @@ def import_sqlite(
 # --------------------------------------------------------------------------
 
 
+def _metadata_line(entry) -> str:
+    """The entry's registry metadata in one line: label, range, randomness, LLM use, citations."""
+    parts = [getattr(entry, "axis_title", None) or getattr(entry, "label", None)]
+    if (bounds := getattr(entry, "value_range", None)) is not None:
+        parts.append(f"range [{bounds[0]:g}, {bounds[1]:g}]")
+    if hasattr(entry, "stochastic"):
+        parts.append("stochastic" if entry.stochastic else "deterministic")
+    if getattr(entry, "uses_llm", False):
+        parts.append("uses an LLM")
+    if citations := getattr(entry, "citations", ()):
+        parts.append("cites " + ", ".join(citations))
+    return " · ".join(part for part in parts if part)
+
+
 def _print_registry(entries, with_params: bool) -> None:
-    """Each entry: its name, its docstring as written (formulas keep their layout), its parameters."""
+    """Each entry: its name, metadata, docstring as written (formulas keep their layout), parameters."""
     from textwrap import dedent
 
     from rich.table import Table
@@ -176,6 +190,8 @@ def _print_registry(entries, with_params: bool) -> None:
     for entry in entries:
         name = getattr(entry, "name", None) or entry.key
         console.rule(f"[bold]{name}", align="left")
+        if metadata := _metadata_line(entry):
+            console.print(metadata, highlight=False, markup=False)
         console.print(dedent(entry.doc).strip(), highlight=False, markup=False)
         if with_params:
             table = Table("parameter", "type", "default", "description", box=None, padding=(0, 2))
