@@ -217,6 +217,14 @@ def list_policies() -> None:
     _print_registry(POLICIES, with_params=True)
 
 
+@app.command("opinions")
+def list_opinions() -> None:
+    """List the opinion models with their formulas and parameters."""
+    from simlab.opinion import OPINIONS
+
+    _print_registry(OPINIONS, with_params=True)
+
+
 @app.command("metrics")
 def list_metrics() -> None:
     """List the turn.* and run.* metrics with their formulas."""
@@ -270,6 +278,12 @@ def run_command(
     feed_param: Annotated[
         list[str] | None, typer.Option("--feed-param", help="KEY=VALUE, repeatable.")
     ] = None,
+    opinion: Annotated[
+        str | None, typer.Option(help="Opinion model (see `simlab opinions`).")
+    ] = None,
+    opinion_param: Annotated[
+        list[str] | None, typer.Option("--opinion-param", help="KEY=VALUE, repeatable.")
+    ] = None,
     turns: Annotated[int | None, typer.Option(help="Number of turns.")] = None,
     agents: Annotated[int | None, typer.Option(help="First N agents [default: all].")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
@@ -290,6 +304,10 @@ def run_command(
         overrides["feed"]["name"] = feed
     if feed_param:
         overrides["feed"]["params"] = parse_assignments(feed_param, "--feed-param")
+    if opinion is not None or opinion_param:
+        overrides["opinion"] = {"name": opinion} if opinion is not None else {}
+        if opinion_param:
+            overrides["opinion"]["params"] = parse_assignments(opinion_param, "--opinion-param")
     for key, value in (("turns", turns), ("agents", agents), ("seed", seed)):
         if value is not None:
             overrides[key] = value

@@ -2,7 +2,8 @@
 
 Randomness: turn ``t`` of a run with seed ``s`` draws from
 ``np.random.SeedSequence([s, t])``, spawned into independent streams for
-activity, feeds and the policy. A turn therefore depends only on the seed,
+activity, feeds, the policy and the opinion model (spawned children do not
+depend on how many are spawned, so adding a stream leaves the others as they were). A turn therefore depends only on the seed,
 the turn number and the state left by the previous turn, which is why
 :func:`resume` (rebuilding that state from the database) ends with exactly the
 rows an uninterrupted run writes.
@@ -21,19 +22,19 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from simlab import feeds, metrics, policies
+from simlab import feeds, metrics, opinion, policies
 from simlab.config import RunConfig
 from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.metrics.base import RunData, TurnData
 from simlab.policies.base import Action, FeedView
-from simlab.policies.opinion import update as update_opinions
+from simlab.opinion.base import OpinionInput
 from simlab.recorder import Membership, Recorder, TurnRows, TurnWriteError, TurnWriter
 from simlab.world import Population, SimState, load_population
 
 Progress = Callable[[int, int], None]
-N_STREAMS = 3  # activity, feed, policy
+N_STREAMS = 4  # activity, feed, policy, opinion
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Simulation:
         self.feed_params = self.feed.params.model_validate(config.feed.params)
         self.policy = policies.POLICIES.get(config.policy.name)
         self.policy_params = self.policy.params.model_validate(config.policy.params)
+        self.opinion = opinion.OPINIONS.get(config.opinion.name)
+        self.opinion_params = self.opinion.params.model_validate(config.opinion.params)
         self.state = state if state is not None else SimState.initial(pop)
         self.totals = Totals()
         self.start = float(np.quantile(pop.post_created, config.history_share))
@@ -65,7 +68,7 @@ class Simulation:
         return self.start + turn * self.config.turn_hours * SECONDS_PER_HOUR
 
     def streams(self, turn: int) -> list[np.random.Generator]:
-        """The turn's independent generators: activity, feed, policy."""
+        """The turn's independent generators: activity, feed, policy, opinion."""
         children = np.random.SeedSequence([self.config.seed, turn]).spawn(N_STREAMS)
         return [np.random.default_rng(child) for child in children]
 
@@ -103,16 +106,16 @@ class Simulation:
     def step(self, turn: int) -> TurnRows:
         """Play turn ``turn``: update the state in memory and return the rows to write."""
         pop, state = self.pop, self.state
-        activity_rng, feed_rng, policy_rng = self.streams(turn)
+        activity_rng, feed_rng, policy_rng, opinion_rng = self.streams(turn)
         agents = np.nonzero(activity_rng.random(pop.n_agents) < pop.activity_rate)[0]
         served, scores, n_visible = self.rank(turn, agents, feed_rng)
         view = FeedView(pop, state, turn, agents, served, scores)
         actions = self.policy.decide(view, self.policy_params, policy_rng)
         likes, comments, follows = _targets(view, actions)
         leaning_before = state.leaning
-        exposure = np.where(served >= 0, pop.post_leaning[np.maximum(served, 0)], np.nan)
         self._apply(likes, comments, follows)
-        state.leaning = update_opinions(leaning_before, agents, exposure, self.config.opinion)
+        exposed = OpinionInput(pop, state, turn, agents, served)
+        state.leaning = self.opinion.update(exposed, self.opinion_params, opinion_rng)
         impressions = int((served >= 0).sum())
         self._count(impressions, likes, comments, follows)
         data = TurnData(

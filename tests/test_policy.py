@@ -1,4 +1,4 @@
-"""The rule-based policy and the bounded-confidence opinion update."""
+"""The rule-based policy."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from simlab.policies import POLICIES
 from simlab.policies.base import FeedView
 from simlab.policies.comment_text import AGREE, DISAGREE
-from simlab.policies.opinion import OpinionParams, update
 from simlab.policies.rule_based import RuleBasedParams, decide
 from simlab.world import SimState
 
@@ -132,37 +131,3 @@ def test_actions_are_ordered_by_row_slot_kind():
     kinds = {"like": 0, "comment": 1, "follow": 2}
     keys = [(a.row, a.slot, kinds[a.kind]) for a in actions]
     assert keys == sorted(keys)
-
-
-# ---------------------------------------------------------------- opinion
-
-
-def test_bounded_confidence_hand_worked():
-    leaning = np.array([0.0, 0.5, -0.9])
-    exposure = np.array([[0.2, 0.4, -0.8, np.nan], [0.9, 0.1, np.nan, np.nan]])
-    params = OpinionParams(epsilon=0.5, mu=0.5)
-    new = update(leaning, np.array([0, 1]), exposure, params)
-    # agent 0: posts within 0.5 are 0.2 and 0.4 -> mean diff 0.3 -> +0.15
-    # agent 1: 0.9 (diff 0.4) and 0.1 (diff -0.4) -> mean 0 -> unchanged
-    assert new == pytest.approx([0.15, 0.5, -0.9])
-    assert leaning[0] == 0.0  # input untouched
-
-
-def test_backfire_pushes_away_and_disabled_freezes():
-    leaning = np.array([0.5])
-    exposure = np.array([[-0.9, -0.9]])
-    pushed = update(
-        leaning, np.array([0]), exposure, OpinionParams(mu=0.2, backfire=1.0, rejection=1.0)
-    )
-    # push = mean sign(-1.4) = -1 -> delta = -0.2 * 1 * (-1) * (1 - 0.5) = +0.1
-    assert pushed == pytest.approx([0.6])
-    assert update(leaning, np.array([0]), exposure, OpinionParams(enabled=False)) == pytest.approx(
-        [0.5]
-    )
-
-
-def test_leanings_stay_in_range():
-    leaning = np.array([0.99, -0.99])
-    exposure = np.array([[1.0] * 3, [-1.0] * 3])
-    new = update(leaning, np.array([0, 1]), exposure, OpinionParams(mu=1.0, epsilon=2.0))
-    assert np.all(np.abs(new) <= 1.0)
