@@ -28,9 +28,10 @@ from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.metrics.base import RunData, TurnData
-from simlab.policies.base import Action, FeedView
 from simlab.opinion.base import OpinionInput
+from simlab.policies.base import ACTION_KINDS, FeedView
 from simlab.recorder import Membership, Recorder, TurnRows, TurnWriteError, TurnWriter
+from simlab.replay import History, load_history, load_run
 from simlab.world import Population, SimState, load_population
 
 Progress = Callable[[int, int], None]
@@ -48,7 +49,11 @@ class Totals:
 
 
 class Simulation:
-    """One run's population, algorithms and evolving state; ``step`` plays one turn."""
+    """One run's population, algorithms and evolving state.
+
+    :meth:`step` plays one turn; :meth:`replay` applies turns recorded earlier
+    (for resume). Both change the state through the same :meth:`_apply`.
+    """
 
     def __init__(self, config: RunConfig, pop: Population, state: SimState | None = None) -> None:
         self.config = config
@@ -111,7 +116,7 @@ class Simulation:
         served, scores, n_visible = self.rank(turn, agents, feed_rng)
         view = FeedView(pop, state, turn, agents, served, scores)
         actions = self.policy.decide(view, self.policy_params, policy_rng)
-        likes, comments, follows = _targets(view, actions)
+        likes, comments, follows = (actions.targets(kind) for kind in ACTION_KINDS)
         leaning_before = state.leaning
         self._apply(likes, comments, follows)
         exposed = OpinionInput(pop, state, turn, agents, served)
@@ -122,11 +127,21 @@ class Simulation:
             pop, state, turn, agents, served, likes, comments, follows, leaning_before, n_visible
         )
         values = metrics.compute_turn(self.config.metrics, data)
-        return TurnRows(
-            turn, agents, served, scores, likes, comments, follows, actions, state.leaning, values
-        )
+        return TurnRows(turn, agents, served, scores, actions, state.leaning, values)
+
+    def replay(self, history: History) -> None:
+        """Bring a fresh simulation to the state after ``history.last_turn`` (for resume).
+
+        Applies the recorded likes, comments and follows as :meth:`step` does, sets
+        the recorded leanings and restores the running totals.
+        """
+        if history.leaning is not None:
+            self.state.leaning = history.leaning.copy()
+        self._apply(history.likes, history.comments, history.follows)
+        self._count(history.impressions, history.likes, history.comments, history.follows)
 
     def _apply(self, likes: np.ndarray, comments: np.ndarray, follows: np.ndarray) -> None:
+        """Add likes and comments (rows start agent, post) and follows (agent, account)."""
         state, n_posts = self.state, self.pop.n_posts
         state.sim_likes += np.bincount(likes[:, 1], minlength=n_posts)
         state.sim_comments += np.bincount(comments[:, 1], minlength=n_posts)
@@ -153,26 +168,6 @@ class Simulation:
             t.comments,
             t.follows,
         )
-
-
-def _targets(view: FeedView, actions: list[Action]):
-    """(L, 3) likes and (C, 3) comments as (agent, post, rank); (F, 2) follows as (agent, account).
-
-    Rows follow the order of ``actions`` within each kind.
-    """
-    rows = {kind: [] for kind in ("like", "comment", "follow")}
-    for action in actions:
-        agent = int(view.agents[action.row])
-        post = int(view.feeds[action.row, action.slot])
-        if action.kind == "follow":
-            rows["follow"].append((agent, int(view.pop.post_author[post])))
-        else:
-            rows[action.kind].append((agent, post, action.slot + 1))
-    return (
-        np.array(rows["like"], dtype=np.int64).reshape(-1, 3),
-        np.array(rows["comment"], dtype=np.int64).reshape(-1, 3),
-        np.array(rows["follow"], dtype=np.int64).reshape(-1, 2),
-    )
 
 
 def population_for(config: RunConfig, engine: Engine) -> Population:
@@ -248,15 +243,13 @@ def resume(run_id: str, db: str | Engine | None = None, progress: Progress | Non
     Raises:
         InputError: the run does not exist or has already completed.
     """
-    from simlab.replay import load_run, rebuild
-
     engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True)
     config, status, last_turn = load_run(engine, run_id)
     if status == "completed":
         raise InputError(f"run {run_id} has already completed; nothing to resume")
     pop = population_for(config, engine)
     sim = Simulation(config, pop)
-    rebuild(engine, run_id, sim, last_turn)
+    sim.replay(load_history(engine, run_id, pop, last_turn))
     recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
     recorder.reopen()
     _play(sim, recorder, last_turn + 1, progress)
