@@ -9,6 +9,9 @@ line below. ``assimilation`` is the default (see :class:`simlab.config.OpinionCo
 # Each import registers its module's model, in this order.
 from simlab.opinion import assimilation  # noqa: F401
 from simlab.opinion import no_dynamics  # noqa: F401
+from simlab.opinion import deffuant  # noqa: F401
+from simlab.opinion import hegselmann_krause  # noqa: F401
+from simlab.opinion import repulsive  # noqa: F401
 
 # isort: on
 from simlab.opinion.base import OPINIONS, OpinionInput, OpinionModel, register
