@@ -40,9 +40,10 @@ class Membership:
 
 @dataclass(frozen=True)
 class TurnRows:
-    """Everything one turn writes: feeds, the policy's :class:`~simlab.policies.base.Actions`, leanings, metrics.
+    """Everything one turn writes: feeds, the policy's actions, leanings, metrics.
 
-    :meth:`simlab.engine.Simulation.step` returns it; :meth:`Recorder.write_turn` writes it.
+    :meth:`simlab.engine.Simulation.step` returns it and :meth:`Recorder.write_turn`
+    writes it; ``actions`` is the policy's :class:`~simlab.policies.base.Actions`.
     """
 
     turn: int

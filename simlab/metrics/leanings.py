@@ -1,5 +1,8 @@
 """Where agents' leanings stand and how far they moved: level, spread, bimodality, shift.
 
+These are measurements of leanings (keys ``turn.opinion.*`` / ``run.opinion.*``);
+the models that move leanings are in :mod:`simlab.opinion`.
+
 Spread (variance) and bimodality are the usual measures of opinion
 polarization [DiMaggio1996]; the bimodality coefficient is Sarle's, with the
 bias-corrected moments of SAS [Pfister2011]. Every turn metric is taken over
