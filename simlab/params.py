@@ -45,7 +45,9 @@ def validate(model: type[BaseModel], values: dict[str, Any], owner: str) -> Base
             raise cause from None
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"]) or "?"
-        allowed = ", ".join(f"{n} ({t}, default {d})" for n, t, d, _ in parameter_rows(model)) or "none"
+        allowed = (
+            ", ".join(f"{n} ({t}, default {d})" for n, t, d, _ in parameter_rows(model)) or "none"
+        )
         if error["type"] == "extra_forbidden":
             raise InputError(f"{owner}: unknown parameter {key!r}; allowed: {allowed}") from None
         raise InputError(
