@@ -20,7 +20,6 @@ from __future__ import annotations
 import colorsys
 import zlib
 from collections.abc import Iterable
-from functools import cache
 
 import altair as alt
 
@@ -60,9 +59,8 @@ def palette(n: int) -> list[str]:
     return fixed[:n] + [generated_hue(i) for i in range(max(0, n - len(fixed)))]
 
 
-@cache
 def feed_colors() -> dict[str, str]:
-    """Each registered feed's colour, by registration order."""
+    """Each registered feed's colour, by registration order (read afresh, so late registrations count)."""
     from simlab.feeds import FEEDS
 
     order = FEEDS.registration_order()
