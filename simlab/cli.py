@@ -75,14 +75,14 @@ def db_current(db: DbOption = None) -> None:
 @db_app.command("check")
 def db_check() -> None:
     """Fail when schema.py and the migrations disagree (check constraints included)."""
-    from simlab.drift import find_drift
+    from simlab.schema_check import find_differences
 
-    problems = find_drift()
+    problems = find_differences()
     if problems:
         for problem in problems:
-            console.print(f"drift: {problem}", highlight=False)
+            console.print(f"schema mismatch: {problem}", highlight=False)
         raise typer.Exit(1)
-    console.print("no drift: schema.py matches the migrations at head")
+    console.print("schema check passed: schema.py matches the migrations at head")
 
 
 @db_app.command("schema-doc")
@@ -167,21 +167,37 @@ def import_sqlite(
 # --------------------------------------------------------------------------
 
 
+def _metadata_line(entry) -> str:
+    """The entry's registry metadata in one line: label, range, randomness, LLM use, citations."""
+    parts = [getattr(entry, "axis_title", None) or getattr(entry, "label", None)]
+    if (bounds := getattr(entry, "value_range", None)) is not None:
+        parts.append(f"range [{bounds[0]:g}, {bounds[1]:g}]")
+    if hasattr(entry, "stochastic"):
+        parts.append("stochastic" if entry.stochastic else "deterministic")
+    if getattr(entry, "uses_llm", False):
+        parts.append("uses an LLM")
+    if citations := getattr(entry, "citations", ()):
+        parts.append("cites " + ", ".join(citations))
+    return " · ".join(part for part in parts if part)
+
+
 def _print_registry(entries, with_params: bool) -> None:
-    """Each entry: its name, its docstring as written (formulas keep their layout), its parameters."""
+    """Each entry: its name, metadata, docstring as written (formulas keep their layout), parameters."""
     from textwrap import dedent
 
     from rich.table import Table
 
-    from simlab.params import describe
+    from simlab.params import parameter_rows
 
     for entry in entries:
         name = getattr(entry, "name", None) or entry.key
         console.rule(f"[bold]{name}", align="left")
+        if metadata := _metadata_line(entry):
+            console.print(metadata, highlight=False, markup=False)
         console.print(dedent(entry.doc).strip(), highlight=False, markup=False)
         if with_params:
             table = Table("parameter", "type", "default", "description", box=None, padding=(0, 2))
-            for row in describe(entry.params):
+            for row in parameter_rows(entry.params):
                 table.add_row(*(str(cell) for cell in row))
             console.print(table if table.row_count else "(no parameters)")
         console.print()
@@ -201,6 +217,14 @@ def list_policies() -> None:
     from simlab.policies import POLICIES
 
     _print_registry(POLICIES, with_params=True)
+
+
+@app.command("opinions")
+def list_opinions() -> None:
+    """List the opinion models with their formulas and parameters."""
+    from simlab.opinion import OPINIONS
+
+    _print_registry(OPINIONS, with_params=True)
 
 
 @app.command("metrics")
@@ -256,6 +280,12 @@ def run_command(
     feed_param: Annotated[
         list[str] | None, typer.Option("--feed-param", help="KEY=VALUE, repeatable.")
     ] = None,
+    opinion: Annotated[
+        str | None, typer.Option(help="Opinion model (see `simlab opinions`).")
+    ] = None,
+    opinion_param: Annotated[
+        list[str] | None, typer.Option("--opinion-param", help="KEY=VALUE, repeatable.")
+    ] = None,
     turns: Annotated[int | None, typer.Option(help="Number of turns.")] = None,
     agents: Annotated[int | None, typer.Option(help="First N agents [default: all].")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
@@ -276,6 +306,10 @@ def run_command(
         overrides["feed"]["name"] = feed
     if feed_param:
         overrides["feed"]["params"] = parse_assignments(feed_param, "--feed-param")
+    if opinion is not None or opinion_param:
+        overrides["opinion"] = {"name": opinion} if opinion is not None else {}
+        if opinion_param:
+            overrides["opinion"]["params"] = parse_assignments(opinion_param, "--opinion-param")
     for key, value in (("turns", turns), ("agents", agents), ("seed", seed)):
         if value is not None:
             overrides[key] = value

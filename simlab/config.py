@@ -14,10 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from simlab import feeds, metrics, policies
+from simlab import feeds, metrics, opinion, policies
 from simlab.errors import InputError
 from simlab.params import validate, wrapped_input_error
-from simlab.policies.opinion import OpinionParams
 
 
 class _Strict(BaseModel):
@@ -58,6 +57,44 @@ class PolicyConfig(_Strict):
         return self
 
 
+class OpinionConfig(_Strict):
+    """Which opinion model moves leanings, with what parameters.
+
+    The default, ``assimilation`` with its default parameters, is the model every
+    run used before opinion models became a registry. The older flat form
+    ``[opinion] enabled = ..., epsilon = ..., mu = ..., backfire = ..., rejection = ...``
+    still parses: ``enabled = false`` means ``name = "none"``; the other keys
+    become ``assimilation``'s parameters.
+    """
+
+    name: str = Field("assimilation", description="a registered opinion model")
+    params: dict[str, Any] = Field(default_factory=dict, description="the model's parameters")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_flat_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not LEGACY_OPINION_KEYS & set(data):
+            return data
+        data = dict(data)
+        flat = {key: data.pop(key) for key in LEGACY_OPINION_KEYS & set(data)}
+        enabled = flat.pop("enabled", True)
+        data.setdefault("name", "assimilation" if enabled else "none")
+        if data["name"] != "none":
+            data["params"] = {**flat, **data.get("params", {})}
+        return data
+
+    @model_validator(mode="after")
+    def _resolve(self) -> OpinionConfig:
+        model = opinion.OPINIONS.get(self.name)
+        self.params = validate(
+            model.params, self.params, f"opinion model {self.name!r}"
+        ).model_dump()
+        return self
+
+
+LEGACY_OPINION_KEYS = {"enabled", "epsilon", "mu", "backfire", "rejection"}
+
+
 class RunConfig(_Strict):
     """Everything that determines a run's rows (ids and wall-clock timestamps aside)."""
 
@@ -66,7 +103,7 @@ class RunConfig(_Strict):
     agents: int | None = Field(None, ge=2, description="first N agents by handle; None = all")
     feed: FeedConfig = Field(default_factory=FeedConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
-    opinion: OpinionParams = Field(default_factory=OpinionParams)
+    opinion: OpinionConfig = Field(default_factory=OpinionConfig)
     metrics: list[str] | None = Field(None, description="metric keys or groups; None = all")
     turn_hours: float = Field(1.0, gt=0, description="simulated hours per turn")
     history_share: float = Field(

@@ -2,7 +2,8 @@
 
 Randomness: turn ``t`` of a run with seed ``s`` draws from
 ``np.random.SeedSequence([s, t])``, spawned into independent streams for
-activity, feeds and the policy. A turn therefore depends only on the seed,
+activity, feeds, the policy and the opinion model (spawned children do not
+depend on how many are spawned, so adding a stream leaves the others as they were). A turn therefore depends only on the seed,
 the turn number and the state left by the previous turn, which is why
 :func:`resume` (rebuilding that state from the database) ends with exactly the
 rows an uninterrupted run writes.
@@ -21,19 +22,20 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from simlab import feeds, metrics, policies
+from simlab import feeds, metrics, opinion, policies
 from simlab.config import RunConfig
 from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.metrics.base import RunData, TurnData
-from simlab.policies.base import Action, FeedView
-from simlab.policies.opinion import update as update_opinions
+from simlab.opinion.base import OpinionInput
+from simlab.policies.base import ACTION_KINDS, FeedView
 from simlab.recorder import Membership, Recorder, TurnRows, TurnWriteError, TurnWriter
+from simlab.replay import History, load_history, load_run
 from simlab.world import Population, SimState, load_population
 
 Progress = Callable[[int, int], None]
-N_STREAMS = 3  # activity, feed, policy
+N_STREAMS = 4  # activity, feed, policy, opinion
 
 
 @dataclass
@@ -47,7 +49,11 @@ class Totals:
 
 
 class Simulation:
-    """One run's population, algorithms and evolving state; ``step`` plays one turn."""
+    """One run's population, algorithms and evolving state.
+
+    :meth:`step` plays one turn; :meth:`replay` applies turns recorded earlier
+    (for resume). Both change the state through the same :meth:`_apply`.
+    """
 
     def __init__(self, config: RunConfig, pop: Population, state: SimState | None = None) -> None:
         self.config = config
@@ -56,6 +62,8 @@ class Simulation:
         self.feed_params = self.feed.params.model_validate(config.feed.params)
         self.policy = policies.POLICIES.get(config.policy.name)
         self.policy_params = self.policy.params.model_validate(config.policy.params)
+        self.opinion = opinion.OPINIONS.get(config.opinion.name)
+        self.opinion_params = self.opinion.params.model_validate(config.opinion.params)
         self.state = state if state is not None else SimState.initial(pop)
         self.totals = Totals()
         self.start = float(np.quantile(pop.post_created, config.history_share))
@@ -65,7 +73,7 @@ class Simulation:
         return self.start + turn * self.config.turn_hours * SECONDS_PER_HOUR
 
     def streams(self, turn: int) -> list[np.random.Generator]:
-        """The turn's independent generators: activity, feed, policy."""
+        """The turn's independent generators: activity, feed, policy, opinion."""
         children = np.random.SeedSequence([self.config.seed, turn]).spawn(N_STREAMS)
         return [np.random.default_rng(child) for child in children]
 
@@ -103,27 +111,37 @@ class Simulation:
     def step(self, turn: int) -> TurnRows:
         """Play turn ``turn``: update the state in memory and return the rows to write."""
         pop, state = self.pop, self.state
-        activity_rng, feed_rng, policy_rng = self.streams(turn)
+        activity_rng, feed_rng, policy_rng, opinion_rng = self.streams(turn)
         agents = np.nonzero(activity_rng.random(pop.n_agents) < pop.activity_rate)[0]
         served, scores, n_visible = self.rank(turn, agents, feed_rng)
         view = FeedView(pop, state, turn, agents, served, scores)
         actions = self.policy.decide(view, self.policy_params, policy_rng)
-        likes, comments, follows = _targets(view, actions)
+        likes, comments, follows = (actions.targets(kind) for kind in ACTION_KINDS)
         leaning_before = state.leaning
-        exposure = np.where(served >= 0, pop.post_leaning[np.maximum(served, 0)], np.nan)
         self._apply(likes, comments, follows)
-        state.leaning = update_opinions(leaning_before, agents, exposure, self.config.opinion)
+        exposed = OpinionInput(pop, state, turn, agents, served)
+        state.leaning = self.opinion.update(exposed, self.opinion_params, opinion_rng)
         impressions = int((served >= 0).sum())
         self._count(impressions, likes, comments, follows)
         data = TurnData(
             pop, state, turn, agents, served, likes, comments, follows, leaning_before, n_visible
         )
         values = metrics.compute_turn(self.config.metrics, data)
-        return TurnRows(
-            turn, agents, served, scores, likes, comments, follows, actions, state.leaning, values
-        )
+        return TurnRows(turn, agents, served, scores, actions, state.leaning, values)
+
+    def replay(self, history: History) -> None:
+        """Bring a fresh simulation to the state after ``history.last_turn`` (for resume).
+
+        Applies the recorded likes, comments and follows as :meth:`step` does, sets
+        the recorded leanings and restores the running totals.
+        """
+        if history.leaning is not None:
+            self.state.leaning = history.leaning.copy()
+        self._apply(history.likes, history.comments, history.follows)
+        self._count(history.impressions, history.likes, history.comments, history.follows)
 
     def _apply(self, likes: np.ndarray, comments: np.ndarray, follows: np.ndarray) -> None:
+        """Add likes and comments (rows start agent, post) and follows (agent, account)."""
         state, n_posts = self.state, self.pop.n_posts
         state.sim_likes += np.bincount(likes[:, 1], minlength=n_posts)
         state.sim_comments += np.bincount(comments[:, 1], minlength=n_posts)
@@ -150,26 +168,6 @@ class Simulation:
             t.comments,
             t.follows,
         )
-
-
-def _targets(view: FeedView, actions: list[Action]):
-    """(L, 3) likes and (C, 3) comments as (agent, post, rank); (F, 2) follows as (agent, account).
-
-    Rows follow the order of ``actions`` within each kind.
-    """
-    rows = {kind: [] for kind in ("like", "comment", "follow")}
-    for action in actions:
-        agent = int(view.agents[action.row])
-        post = int(view.feeds[action.row, action.slot])
-        if action.kind == "follow":
-            rows["follow"].append((agent, int(view.pop.post_author[post])))
-        else:
-            rows[action.kind].append((agent, post, action.slot + 1))
-    return (
-        np.array(rows["like"], dtype=np.int64).reshape(-1, 3),
-        np.array(rows["comment"], dtype=np.int64).reshape(-1, 3),
-        np.array(rows["follow"], dtype=np.int64).reshape(-1, 2),
-    )
 
 
 def population_for(config: RunConfig, engine: Engine) -> Population:
@@ -245,15 +243,13 @@ def resume(run_id: str, db: str | Engine | None = None, progress: Progress | Non
     Raises:
         InputError: the run does not exist or has already completed.
     """
-    from simlab.replay import load_run, rebuild
-
     engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True)
     config, status, last_turn = load_run(engine, run_id)
     if status == "completed":
         raise InputError(f"run {run_id} has already completed; nothing to resume")
     pop = population_for(config, engine)
     sim = Simulation(config, pop)
-    rebuild(engine, run_id, sim, last_turn)
+    sim.replay(load_history(engine, run_id, pop, last_turn))
     recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
     recorder.reopen()
     _play(sim, recorder, last_turn + 1, progress)

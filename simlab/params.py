@@ -15,7 +15,7 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def describe(model: type[BaseModel]) -> list[tuple[str, str, Any, str]]:
+def parameter_rows(model: type[BaseModel]) -> list[tuple[str, str, Any, str]]:
     """(name, type, default, description) for each field of a Params model."""
     rows = []
     for name, field in model.model_fields.items():
@@ -45,7 +45,9 @@ def validate(model: type[BaseModel], values: dict[str, Any], owner: str) -> Base
             raise cause from None
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"]) or "?"
-        allowed = ", ".join(f"{n} ({t}, default {d})" for n, t, d, _ in describe(model)) or "none"
+        allowed = (
+            ", ".join(f"{n} ({t}, default {d})" for n, t, d, _ in parameter_rows(model)) or "none"
+        )
         if error["type"] == "extra_forbidden":
             raise InputError(f"{owner}: unknown parameter {key!r}; allowed: {allowed}") from None
         raise InputError(

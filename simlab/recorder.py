@@ -20,9 +20,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from simlab import __version__
 from simlab.config import RunConfig
+from simlab.policies.base import ACTION_KINDS, Actions
 from simlab.world import Population
-
-ACTION_KINDS = ("like", "comment", "follow")
 
 
 def utc_now() -> str:
@@ -41,16 +40,17 @@ class Membership:
 
 @dataclass(frozen=True)
 class TurnRows:
-    """Everything one turn writes, as arrays and action records (see engine.TurnOutcome)."""
+    """Everything one turn writes: feeds, the policy's actions, leanings, metrics.
+
+    :meth:`simlab.engine.Simulation.step` returns it and :meth:`Recorder.write_turn`
+    writes it; ``actions`` is the policy's :class:`~simlab.policies.base.Actions`.
+    """
 
     turn: int
     agents: np.ndarray  # (n,) active agent indices
     feeds: np.ndarray  # (n, k) post indices, -1 padding
     scores: np.ndarray  # (n, k)
-    likes: np.ndarray  # (L, 3) agent, post, rank
-    comments: np.ndarray  # (C, 3) agent, post, rank
-    follows: np.ndarray  # (F, 2) agent, account
-    actions: Sequence  # policy Action records, aligned with likes/comments/follows by kind
+    actions: Actions  # the policy's record, unchanged
     leaning: np.ndarray  # (n_agents,) leanings after the turn
     metrics: dict[str, float]
 
@@ -159,10 +159,8 @@ class Recorder:
                     for h, x in zip(handles, rows.leaning.tolist(), strict=True)
                 ],
             )
-            totals = {kind: 0 for kind in ACTION_KINDS}
-            for action in rows.actions:
-                totals[action.kind] += 1
-            totals["total"] = sum(totals.values())
+            totals = rows.actions.counts()
+            totals["total"] = len(rows.actions)
             _insert(
                 connection,
                 "turn_metadata",
@@ -211,33 +209,32 @@ class Recorder:
         )
 
     def _write_actions(self, connection: Connection, rows: TurnRows, now: str) -> None:
-        by_kind: dict[str, list[tuple]] = {kind: [] for kind in ACTION_KINDS}
-        targets = {"like": rows.likes, "comment": rows.comments, "follow": rows.follows}
-        position = dict.fromkeys(ACTION_KINDS, 0)
-        handles, post_ids, accounts = self.pop.handles, self.pop.post_ids, self.pop.accounts
-        for action in rows.actions:
-            target = targets[action.kind][position[action.kind]]
-            n = position[action.kind]
-            position[action.kind] += 1
-            action_id = f"{self.run_id}-{rows.turn}-{action.kind[0]}{n}"
-            agent = handles[target[0]]
-            what = accounts[target[1]] if action.kind == "follow" else post_ids[target[1]]
-            extra = (action.text,) if action.kind == "comment" else ()
-            by_kind[action.kind].append(
+        """Likes, comments and follows; ids number each kind in the policy's order."""
+        actions, by_kind = rows.actions, {}
+        handles = self.pop.handles
+        for kind in ACTION_KINDS:
+            at = actions.of(kind)
+            names = self.pop.accounts if kind == "follow" else self.pop.post_ids
+            agents, targets = (
+                handles[actions.agent[at]].tolist(),
+                names[actions.target[at]].tolist(),
+            )
+            by_kind[kind] = [
                 (
-                    action_id,
+                    f"{self.run_id}-{rows.turn}-{kind[0]}{n}",
                     self.run_id,
                     rows.turn,
-                    agent,
-                    what,
-                    *extra,
+                    agents[n],
+                    targets[n],
+                    *((actions.text[i],) if kind == "comment" else ()),
                     now,
-                    action.explanation,
+                    actions.explanation[i],
                     self.model_used,
-                    action.metadata_json,
+                    actions.metadata_json[i],
                     now,
                 )
-            )
+                for n, i in enumerate(at.tolist())
+            ]
         tail = (
             "created_at",
             "explanation",

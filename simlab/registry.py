@@ -51,6 +51,10 @@ class Registry(Generic[T]):
         """Registered names, sorted."""
         return sorted(self._entries)
 
+    def registration_order(self) -> list[str]:
+        """Registered names in the order they were registered (charts key colours by it)."""
+        return list(self._entries)
+
     def __iter__(self) -> Iterator[T]:
         return iter(self._entries[name] for name in self.names())
 

@@ -1,8 +1,9 @@
-"""Rebuilding a run's state from its rows, so an interrupted run can continue exactly."""
+"""Reading a run back: its stored config, and its recorded turns for an exact resume."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import text
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from simlab.config import RunConfig, build
 from simlab.errors import InputError
+from simlab.world import Population
 
 
 def load_run(engine: Engine, run_id: str) -> tuple[RunConfig, str, int]:
@@ -34,9 +36,27 @@ def load_run(engine: Engine, run_id: str) -> tuple[RunConfig, str, int]:
     return build(json.loads(row.config_json)), row.status, -1 if last is None else int(last)
 
 
-def rebuild(engine: Engine, run_id: str, sim, last_turn: int) -> None:
-    """Set ``sim.state`` and ``sim.totals`` to what they were after ``last_turn``."""
-    pop, state = sim.pop, sim.state
+@dataclass(frozen=True)
+class History:
+    """What a run's turns up to ``last_turn`` recorded, as index arrays.
+
+    :meth:`simlab.engine.Simulation.replay` applies it to a fresh simulation.
+    """
+
+    last_turn: int
+    likes: np.ndarray  # (L, 2) int rows (agent, post)
+    comments: np.ndarray  # (C, 2) int rows (agent, post)
+    follows: np.ndarray  # (F, 2) int rows (agent, followed account)
+    leaning: np.ndarray | None  # (n_agents,) leanings after last_turn; None before turn 0
+    impressions: int  # feed items served up to last_turn
+
+
+def load_history(engine: Engine, run_id: str, pop: Population, last_turn: int) -> History:
+    """Read the actions, leanings and impressions of ``run_id`` up to ``last_turn``.
+
+    Raises:
+        InputError: ``last_turn`` has no complete leaning record.
+    """
     post_index = {p: i for i, p in enumerate(pop.post_ids.tolist())}
     agent_index = {h: i for i, h in enumerate(pop.handles.tolist())}
     account_index = {h: i for i, h in enumerate(pop.accounts.tolist())}
@@ -75,18 +95,11 @@ def rebuild(engine: Engine, run_id: str, sim, last_turn: int) -> None:
             ),
             params,
         ).scalar()
-    if last_turn >= 0 and len(leanings) != pop.n_agents:
-        raise InputError(f"run {run_id}: turn {last_turn} has no complete leaning record")
-    for handle, value in leanings:
-        state.leaning[agent_index[handle]] = value
-    state.sim_likes += np.bincount(likes[:, 1], minlength=pop.n_posts)
-    state.sim_comments += np.bincount(comments[:, 1], minlength=pop.n_posts)
-    state.acted[likes[:, 0], likes[:, 1]] = True
-    state.acted[comments[:, 0], comments[:, 1]] = True
-    state.add_follows(follows)
-    sim.totals.impressions = int(impressions)
-    sim.totals.likes, sim.totals.comments, sim.totals.follows = (
-        len(likes),
-        len(comments),
-        len(follows),
-    )
+    leaning = None
+    if last_turn >= 0:
+        if len(leanings) != pop.n_agents:
+            raise InputError(f"run {run_id}: turn {last_turn} has no complete leaning record")
+        leaning = pop.leaning.astype(float).copy()
+        for handle, value in leanings:
+            leaning[agent_index[handle]] = value
+    return History(last_turn, likes, comments, follows, leaning, int(impressions))

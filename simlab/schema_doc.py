@@ -47,7 +47,7 @@ def _names(columns) -> str:
     return ", ".join(_code(c) for c in columns)
 
 
-def describe(engine: Engine) -> dict[str, TableDoc]:
+def reflect_tables(engine: Engine) -> dict[str, TableDoc]:
     """Reflect every table (except Alembic's own) into TableDocs, sorted by name."""
     inspector = inspect(engine)
     names = sorted(n for n in inspector.get_table_names() if n != "alembic_version")
@@ -123,7 +123,7 @@ def _section(title: str, table: str, items: list[str]) -> list[str]:
 
 def render(engine: Engine) -> str:
     """The Markdown document for the database behind ``engine``."""
-    docs = describe(engine)
+    docs = reflect_tables(engine)
     lines = [TITLE, "", "## Mermaid Diagram", "", *_mermaid(list(docs), engine), "", PROVENANCE, ""]
     for name, doc in docs.items():
         lines += [f"## `{name}`", "", f"### Columns (`{name}`)", ""]

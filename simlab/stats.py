@@ -17,8 +17,8 @@ from scipy.special import stdtrit  # Student-t quantile; scipy.stats costs secon
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval: x̄ ± t_{1−α/2, n−1} · s / √n.
 
-    NaN values are dropped. With one value the interval is that value's point
-    (no spread can be estimated); with none, all three are NaN.
+    NaN values are dropped. With one value the mean is that value and both
+    bounds are NaN (no spread can be estimated); with none, all three are NaN.
     """
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]

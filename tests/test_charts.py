@@ -7,12 +7,14 @@ to find encodings in layered, faceted and concatenated charts.
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
 
-from simlab import charts, feeds
+from simlab import charts, feeds, metrics
 
 ARMS = ["chronological", "personalized", "bridging"]
 TURNS = range(6)
@@ -228,7 +230,7 @@ def test_metric_over_turns_refuses_two_metrics():
 
 
 def test_metric_labels_carry_units():
-    labels = charts.METRIC_LABELS
+    labels = {key: charts.metric_label(key) for key in metrics.METRICS.names()}
     assert labels["turn.exposure.cross_cutting_share"] == "Cross-cutting exposure (share of items)"
     assert all(label.endswith(")") and " (" in label for label in labels.values())
     assert all("nats" in labels[k] for k in labels if "entropy" in k)
@@ -355,10 +357,28 @@ def test_feed_scores_wants_one_feed():
 # --- colours and theme ----------------------------------------------------------------
 
 
-def test_every_registered_feed_has_its_own_colour():
-    assert set(feeds.names()) <= set(charts.FEED_COLORS)
-    assert len(set(charts.FEED_COLORS.values())) == len(charts.FEED_COLORS)
-    assert not set(charts.FEED_COLORS.values()) & set(charts.EXTRA_COLORS)
+def test_every_registered_feed_has_its_own_colour_in_registration_order():
+    colors = charts.feed_colors()
+    assert list(colors) == feeds.FEEDS.registration_order()
+    assert list(colors.values()) == charts.palette(len(colors))
+    assert len(set(colors.values())) == len(colors)
+    assert not set(colors.values()) & set(charts.extra_colors())
+
+
+def test_the_palette_never_repeats_a_colour():
+    colors = charts.palette(60)
+    assert len(set(colors)) == 60
+    assert colors[:7] == [
+        "#000000",
+        "#E69F00",
+        "#0072B2",
+        "#56B4E9",
+        "#009E73",
+        "#CC79A7",
+        "#D55E00",
+    ]
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colors)
+    assert charts.palette(3) == colors[:3]
 
 
 def test_an_arm_keeps_its_colour_across_charts_with_different_arm_sets():
@@ -368,18 +388,26 @@ def test_an_arm_keeps_its_colour_across_charts_with_different_arm_sets():
     second = arm_colors_of(charts.follow_growth(follows_frame(arms=two)).to_dict())
     for arm in set(one) & set(two):
         assert first[arm] == second[arm]
-    assert first["personalized"] == charts.FEED_COLORS["personalized"]
-    assert first["my_variant"] in charts.EXTRA_COLORS
+    assert first["personalized"] == charts.feed_colors()["personalized"]
+    assert first["my_variant"] in charts.extra_colors()
     scale = charts.color_scale(two)
     assert scale.domain == two and scale.range == [second[arm] for arm in two]
 
 
 def test_unknown_arms_get_distinct_deterministic_colours():
-    arms = [f"variant_{i}" for i in range(len(charts.EXTRA_COLORS))]
+    extra = charts.extra_colors()
+    arms = [f"variant_{i}" for i in range(len(extra))]
     colors = charts.arm_colors(arms)
-    assert sorted(colors) == sorted(charts.EXTRA_COLORS)  # no collision while colours remain
+    assert sorted(colors) == sorted(extra)  # no collision while colours remain
     assert charts.arm_colors(arms) == colors
     assert charts.arm_colors(["chronological", "chronological"]) == ["#000000"]
+
+
+def test_more_unknown_arms_than_extra_colours_still_get_distinct_colours():
+    arms = [*feeds.names(), *(f"variant_{i}" for i in range(3 * len(charts.extra_colors())))]
+    colors = charts.arm_colors(arms)
+    assert len(set(colors)) == len(arms)
+    assert charts.arm_colors(arms) == colors
 
 
 def test_the_simlab_theme_is_enabled_and_applied():

@@ -1,4 +1,4 @@
-"""`simlab init / run / resume / runs / feeds / metrics` through the real command line."""
+"""`simlab init / run / resume / runs / feeds / policies / opinions / metrics` through the real command line."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ import pytest
 
 from simlab import engine as simulation
 from simlab.db import make_engine
+from simlab.feeds import FEEDS
+from simlab.metrics import METRICS
+from simlab.opinion import OPINIONS
+from simlab.policies import POLICIES
 from simlab.replay import load_run
 
 from .conftest import REPO, copy_database, init_database, run_simlab
@@ -70,6 +74,9 @@ def test_config_file_with_flag_overrides(small_db, tmp_path):
         (["--turns", "0"], "turns"),
         (["--config", "/nonexistent/run.toml"], "does not exist"),
         (["--metrics", "turn.bogus.metric"], "unknown metric"),
+        (["--opinion", "bogus"], "unknown opinion model 'bogus'; allowed: "),
+        (["--opinion-param", "mu=5"], "opinion model 'assimilation': parameter 'mu'"),
+        (["--opinion", "none", "--opinion-param", "mu=0.1"], "unknown parameter 'mu'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_run_row(small_db, args, fragment):
@@ -96,21 +103,36 @@ def test_run_on_a_database_without_agents_is_refused(tmp_path):
     assert _count(empty, "SELECT count(*) FROM runs") == 0
 
 
-def test_feeds_policies_and_metrics_list_their_entries():
-    feeds = run_simlab("feeds")
-    for name in (
-        "chronological",
-        "popularity",
-        "personalized",
-        "random",
-        "in_network",
-        "bridging",
-        "diverse",
-    ):
-        assert name in feeds.stdout
-    assert "rule_based" in run_simlab("policies").stdout
-    metrics = run_simlab("metrics").stdout
-    assert "turn.exposure.cross_cutting_share" in metrics and "run." in metrics
+@pytest.mark.parametrize(
+    ("command", "registry"),
+    [("feeds", FEEDS), ("policies", POLICIES), ("opinions", OPINIONS), ("metrics", METRICS)],
+)
+def test_listings_show_every_registered_entry_with_its_metadata(command, registry):
+    listing = run_simlab(command)
+    assert listing.returncode == 0, listing.stderr
+    for entry in registry:
+        assert (getattr(entry, "name", None) or entry.key) in listing.stdout
+        label = getattr(entry, "axis_title", None) or getattr(entry, "label", None)
+        assert label is None or label in listing.stdout
+        assert all(key in listing.stdout for key in getattr(entry, "citations", ()))
+
+
+def test_run_with_an_opinion_model_and_its_parameters(small_db):
+    frozen = run_simlab("run", "--turns", "2", "--opinion", "none", "--db", str(small_db))
+    assert frozen.returncode == 0, frozen.stderr
+    frozen_id = frozen.stdout.strip().splitlines()[-1]
+    moved = run_simlab("run", "--turns", "2", "--opinion-param", "mu=0.4", "--db", str(small_db))
+    assert moved.returncode == 0, moved.stderr
+    moved_id = moved.stdout.strip().splitlines()[-1]
+    changed = (
+        "SELECT count(*) FROM agent_leanings l JOIN agent a ON a.handle = l.agent_handle "
+        "JOIN agent_traits t ON t.agent_id = a.agent_id "
+        "WHERE l.run_id = ? AND l.turn_number = 1 AND l.leaning != t.leaning"
+    )
+    assert _count(small_db, changed, frozen_id) == 0
+    assert _count(small_db, changed, moved_id) > 0
+    config = load_run(make_engine(small_db), moved_id)[0]
+    assert config.opinion.name == "assimilation" and config.opinion.params["mu"] == 0.4
 
 
 def test_resume_after_kill_equals_an_uninterrupted_run(small_db, tmp_path):

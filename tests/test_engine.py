@@ -11,6 +11,8 @@ import pytest
 from simlab import engine as simulation
 from simlab.config import RunConfig
 from simlab.db import make_engine, migrate
+from simlab.feeds import FEEDS
+from simlab.opinion import OPINIONS
 from simlab.population import SyntheticConfig, create_synthetic
 from simlab.recorder import Recorder
 
@@ -175,13 +177,20 @@ def test_crash_leaves_whole_turns_and_a_failed_run(db, monkeypatch):
     assert {row[0] for row in _rows(db, "crashy", "turn_metadata")} == {0, 1}
 
 
-def test_resume_after_a_crash_equals_an_uninterrupted_run(db, monkeypatch):
+# Every registered feed (default opinion model) and every opinion model (default feed).
+PLUG_INS = [{"feed": {"name": name}} for name in FEEDS.names()] + [
+    {"opinion": {"name": name}} for name in OPINIONS.names()
+]
+
+
+@pytest.mark.parametrize("plug_in", PLUG_INS, ids=lambda p: next(iter(p.values()))["name"])
+def test_resume_after_a_crash_equals_an_uninterrupted_run(db, monkeypatch, plug_in):
     with monkeypatch.context() as patch:
         _fail_on_turn(patch, 2)
         with pytest.raises(RuntimeError):
-            simulation.run(_config(), db, run_id="resumed")
+            simulation.run(_config(**plug_in), db, run_id="resumed")
     simulation.resume("resumed", db)
-    clean = simulation.run(_config(), db)
+    clean = simulation.run(_config(**plug_in), db)
     assert _one(db, "SELECT status FROM runs WHERE run_id = 'resumed'") == ("completed",)
     assert _content(db, "resumed") == _content(db, clean)
     resumed_metrics = _one(db, "SELECT metrics FROM run_metrics WHERE run_id = 'resumed'")

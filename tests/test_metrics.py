@@ -26,7 +26,7 @@ from simlab.world import Population, SimState
 REFERENCES = Path(__file__).resolve().parent.parent / "docs" / "references.md"
 N_TOPICS = 12
 
-# Metrics that are plain tallies: their docstrings need a formula but no citation.
+# Plain tallies (registered like any metric; they cite nothing).
 COUNTS = {
     "turn.actions.likes",
     "turn.actions.comments",
@@ -140,7 +140,11 @@ def make_run(pop: Population, initial: SimState, final: SimState, **totals) -> R
 
 
 def random_world(seed: int) -> tuple[TurnData, RunData]:
-    """A small random world with padded feeds, actions, follows and likes (for contract tests)."""
+    """A small random world with padded feeds, actions, follows and likes (for contract tests).
+
+    It is consistent the way a run is: every post is visible (so coverage <= 1) and
+    follows only grow from the initial graph.
+    """
     rng = np.random.default_rng(seed)
     n_agents, n_outsiders, n_posts, k = 12, 3, 30, 5
     n_accounts = n_agents + n_outsiders
@@ -163,10 +167,10 @@ def random_world(seed: int) -> tuple[TurnData, RunData]:
     after = with_state(
         pop,
         leaning=np.clip(before + rng.normal(0, 0.1, n_agents), -1, 1),
-        follows=rng.random((n_agents, n_accounts)) < 0.3,
+        follows=SimState.initial(pop).follows | (rng.random((n_agents, n_accounts)) < 0.3),
         sim_likes=rng.integers(0, 5, n_posts),
     )
-    turn = make_turn(pop, after, agents, feeds, likes, comments, [(0, 1), (2, 3)], before, 25)
+    turn = make_turn(pop, after, agents, feeds, likes, comments, [(0, 1), (2, 3)], before, n_posts)
     run = make_run(pop, SimState.initial(pop), after, impressions=37, likes=14, comments=3)
     return turn, run
 
@@ -583,17 +587,24 @@ def test_every_required_metric_is_registered():
 
 @pytest.mark.parametrize("key", metrics.names())
 def test_metric_contract(key):
+    """A float, the same twice, inside its declared range (or NaN); documented; labelled."""
     entry = METRICS.get(key)
-    data = TURN_DATA if entry.scope == "turn" else RUN_DATA
-    first, second = entry.compute(data), entry.compute(data)
-    assert type(first) is float
-    assert first == second or (math.isnan(first) and math.isnan(second))
-    json.dumps(first)
+    low, high = entry.value_range
+    assert low < high
+    for seed in (7, 8, 9):
+        turn, run = (TURN_DATA, RUN_DATA) if seed == 7 else random_world(seed=seed)
+        data = turn if entry.scope == "turn" else run
+        first, second = entry.compute(data), entry.compute(data)
+        assert type(first) is float
+        assert first == second or (math.isnan(first) and math.isnan(second))
+        assert math.isnan(first) or low <= first <= high, (seed, first)
+        json.dumps(first)
     assert entry.summary, "the first docstring line summarises the metric"
     assert any("=" in line for line in entry.doc.splitlines()[1:]), "a formula line"
     assert "Range:" in entry.doc
-    if key not in COUNTS:
-        assert re.search(r"\[[A-Z][A-Za-z]+\d{4}\]", entry.doc), "a [Citation] key"
+    cited = set(re.findall(r"\[([A-Z][A-Za-z]+\d{4})\]", entry.doc))
+    assert set(entry.citations) == cited, "declared citations are the docstring's"
+    assert entry.label and entry.unit and entry.axis_title == f"{entry.label} ({entry.unit})"
 
 
 def test_cited_keys_are_in_references():

@@ -1,19 +1,22 @@
-"""The rule-based policy and the bounded-confidence opinion update."""
+"""The rule-based policy."""
 
 from __future__ import annotations
 
 import json
+import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from simlab.params import validate
 from simlab.policies import POLICIES
-from simlab.policies.base import FeedView
+from simlab.policies.base import ACTION_KINDS, Actions, FeedView
 from simlab.policies.comment_text import AGREE, DISAGREE
-from simlab.policies.opinion import OpinionParams, update
 from simlab.policies.rule_based import RuleBasedParams, decide
 from simlab.world import SimState
 
+from .conftest import REPO
 from .factories import make_population
 
 ZERO = RuleBasedParams(**dict.fromkeys(RuleBasedParams.model_fields, 0.0))
@@ -33,8 +36,100 @@ def _big_view(agent_leaning, post_leaning, n_agents=400, k=10, propensity=0.3):
     return _view(pop, np.tile(np.arange(k), (n_agents, 1)))
 
 
+def _records(actions: Actions) -> list[SimpleNamespace]:
+    """One object per action, read from the columns (kind as its name)."""
+    return [
+        SimpleNamespace(
+            kind=ACTION_KINDS[actions.kind[i]],
+            row=int(actions.row[i]),
+            slot=int(actions.slot[i]),
+            text=actions.text[i],
+            explanation=actions.explanation[i],
+            metadata_json=actions.metadata_json[i],
+        )
+        for i in range(len(actions))
+    ]
+
+
 def _rate(actions, kind, view):
-    return sum(a.kind == kind for a in actions) / view.feeds.size
+    return len(actions.of(kind)) / view.feeds.size
+
+
+# --- the contract every registered policy keeps -------------------------------------------
+
+
+def contract_view() -> FeedView:
+    """30 agents of mixed leaning, feeds of 8 over 40 posts by 3 authors; some rows padded."""
+    rng = np.random.default_rng(11)
+    pop = make_population(
+        rng.uniform(-1, 1, 30),
+        rng.uniform(-1, 1, 40),
+        rng.integers(0, 4, 40),
+        post_author=rng.integers(30, 33, 40),
+        n_outsiders=3,
+        propensity=0.4,
+    )
+    agents = np.sort(rng.choice(30, 20, replace=False))
+    feeds = np.stack([rng.choice(40, 8, replace=False) for _ in agents])
+    feeds[::4, 6:] = -1
+    return FeedView(pop, SimState.initial(pop), 3, agents, feeds, rng.random(feeds.shape))
+
+
+@pytest.mark.parametrize("name", POLICIES.names())
+def test_every_policy_keeps_the_contract(name):
+    """Defaults validate; columns agree; actions sit on served slots; the state is untouched."""
+    policy = POLICIES.get(name)
+    assert validate(policy.params, {}, f"policy {name!r}") == policy.params()
+    view = contract_view()
+    before = [a.copy() for a in (view.state.leaning, view.state.follows, view.state.acted)]
+    actions = policy.decide(view, policy.params(), np.random.default_rng(5))
+    m = len(actions)
+    for column in ("kind", "row", "slot", "agent", "post", "target"):
+        assert getattr(actions, column).shape == (m,)
+    assert len(actions.text) == len(actions.explanation) == len(actions.metadata_json) == m
+    assert set(actions.kind.tolist()) <= set(range(len(ACTION_KINDS)))
+    np.testing.assert_array_equal(actions.agent, view.agents[actions.row])
+    np.testing.assert_array_equal(actions.post, view.feeds[actions.row, actions.slot])
+    assert (actions.post >= 0).all()
+    follows = actions.of("follow")
+    np.testing.assert_array_equal(
+        actions.target[follows], view.pop.post_author[actions.post[follows]]
+    )
+    engaged = np.setdiff1d(np.arange(m), follows)
+    np.testing.assert_array_equal(actions.target[engaged], actions.post[engaged])
+    comments = set(actions.of("comment").tolist())
+    for i in range(m):
+        assert (actions.text[i] is not None) == (i in comments)
+        assert actions.explanation[i]
+        json.loads(actions.metadata_json[i])
+    assert sum(actions.counts().values()) == m
+    pairs = {(int(a), int(b)) for a, b in actions.targets("like")[:, :2]}
+    assert len(pairs) == len(actions.of("like"))  # an agent likes a post once per turn
+    after = (view.state.leaning, view.state.follows, view.state.acted)
+    assert all(np.array_equal(x, y) for x, y in zip(before, after, strict=True))
+    again = policy.decide(view, policy.params(), np.random.default_rng(5))
+    assert _records(again) == _records(actions)
+
+
+@pytest.mark.parametrize("name", [p.name for p in POLICIES if p.stochastic])
+def test_stochastic_policies_depend_on_the_seed(name):
+    policy = POLICIES.get(name)
+    view = contract_view()
+    first = policy.decide(view, policy.params(), np.random.default_rng(1))
+    assert _records(first) != _records(
+        policy.decide(view, policy.params(), np.random.default_rng(2))
+    )
+
+
+@pytest.mark.parametrize("name", POLICIES.names())
+def test_every_policy_documents_itself_and_its_parameters(name):
+    policy = POLICIES.get(name)
+    references = (REPO / "docs" / "references.md").read_text()
+    keys = re.findall(r"\[([A-Z][A-Za-z]+\d{4})\]", policy.doc)
+    assert policy.citations and set(policy.citations) <= set(keys)
+    assert all(f"[{key}]" in references for key in keys)
+    assert all(field.description for field in policy.params.model_fields.values())
+    assert policy.model_used.startswith(f"{name}/")
 
 
 def test_registered_with_metadata():
@@ -66,15 +161,15 @@ def test_agreement_raises_like_rate():
 def test_lower_ranks_are_liked_less():
     view = _big_view(0.0, 0.0, n_agents=2000)
     actions = decide(view, RuleBasedParams(like_position=3.0), np.random.default_rng(3))
-    slots = np.array([a.slot for a in actions if a.kind == "like"])
+    slots = actions.slot[actions.of("like")]
     assert (slots == 0).sum() > 2 * (slots == 9).sum()
 
 
 def test_metadata_records_probability_draw_and_terms():
     view = _big_view(0.2, 0.5, n_agents=50)
     actions = decide(view, RuleBasedParams(), np.random.default_rng(4))
-    assert actions
-    for action in actions:
+    assert len(actions)
+    for action in _records(actions):
         meta = json.loads(action.metadata_json)
         assert meta["draw"] < meta["p"]
         logit = sum(meta["logit_terms"].values())
@@ -91,8 +186,8 @@ def test_comments_agree_or_disagree_with_the_post():
     def _matches(text, templates):
         return any(text.startswith(t.split("{")[0]) for t in templates)
 
-    agree_texts = [a.text for a in agree if a.kind == "comment"]
-    oppose_texts = [a.text for a in oppose if a.kind == "comment"]
+    agree_texts = [a.text for a in _records(agree) if a.kind == "comment"]
+    oppose_texts = [a.text for a in _records(oppose) if a.kind == "comment"]
     assert agree_texts and oppose_texts
     assert all(_matches(t, AGREE) for t in agree_texts)
     assert all(_matches(t, DISAGREE) for t in oppose_texts)
@@ -105,7 +200,7 @@ def test_follows_each_author_once_and_never_a_followed_one():
     )
     view = _view(pop, np.tile(np.arange(5), (3, 1)))
     actions = decide(view, RuleBasedParams(), np.random.default_rng(6))
-    follows = [a for a in actions if a.kind == "follow"]
+    follows = [a for a in _records(actions) if a.kind == "follow"]
     assert sorted(a.row for a in follows) == [0, 2]
     assert all(a.slot == 0 for a in follows)
 
@@ -114,7 +209,7 @@ def test_padding_slots_never_act():
     pop = make_population([0.0] * 20, [0.0] * 2, [0, 1], propensity=0.99)
     view = _view(pop, np.tile([0, 1, -1, -1], (20, 1)))
     actions = decide(view, RuleBasedParams(), np.random.default_rng(7))
-    assert actions and all(a.slot < 2 for a in actions)
+    assert len(actions) and (actions.slot < 2).all()
 
 
 def test_same_seed_same_actions_different_seed_differs():
@@ -122,47 +217,13 @@ def test_same_seed_same_actions_different_seed_differs():
     first = decide(view, RuleBasedParams(), np.random.default_rng(8))
     second = decide(view, RuleBasedParams(), np.random.default_rng(8))
     other = decide(view, RuleBasedParams(), np.random.default_rng(9))
-    assert first == second
-    assert first != other
+    assert _records(first) == _records(second)
+    assert _records(first) != _records(other)
 
 
 def test_actions_are_ordered_by_row_slot_kind():
     view = _big_view(0.3, 0.3, n_agents=30, propensity=0.6)
     actions = decide(view, RuleBasedParams(), np.random.default_rng(10))
     kinds = {"like": 0, "comment": 1, "follow": 2}
-    keys = [(a.row, a.slot, kinds[a.kind]) for a in actions]
+    keys = [(a.row, a.slot, kinds[a.kind]) for a in _records(actions)]
     assert keys == sorted(keys)
-
-
-# ---------------------------------------------------------------- opinion
-
-
-def test_bounded_confidence_hand_worked():
-    leaning = np.array([0.0, 0.5, -0.9])
-    exposure = np.array([[0.2, 0.4, -0.8, np.nan], [0.9, 0.1, np.nan, np.nan]])
-    params = OpinionParams(epsilon=0.5, mu=0.5)
-    new = update(leaning, np.array([0, 1]), exposure, params)
-    # agent 0: posts within 0.5 are 0.2 and 0.4 -> mean diff 0.3 -> +0.15
-    # agent 1: 0.9 (diff 0.4) and 0.1 (diff -0.4) -> mean 0 -> unchanged
-    assert new == pytest.approx([0.15, 0.5, -0.9])
-    assert leaning[0] == 0.0  # input untouched
-
-
-def test_backfire_pushes_away_and_disabled_freezes():
-    leaning = np.array([0.5])
-    exposure = np.array([[-0.9, -0.9]])
-    pushed = update(
-        leaning, np.array([0]), exposure, OpinionParams(mu=0.2, backfire=1.0, rejection=1.0)
-    )
-    # push = mean sign(-1.4) = -1 -> delta = -0.2 * 1 * (-1) * (1 - 0.5) = +0.1
-    assert pushed == pytest.approx([0.6])
-    assert update(leaning, np.array([0]), exposure, OpinionParams(enabled=False)) == pytest.approx(
-        [0.5]
-    )
-
-
-def test_leanings_stay_in_range():
-    leaning = np.array([0.99, -0.99])
-    exposure = np.array([[1.0] * 3, [-1.0] * 3])
-    new = update(leaning, np.array([0, 1]), exposure, OpinionParams(mu=1.0, epsilon=2.0))
-    assert np.all(np.abs(new) <= 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simlab.schema import SEED_TABLES
-from simlab.schema_doc import describe, parse
+from simlab.schema_doc import parse, reflect_tables
 
 from .conftest import REPO, SPEC
 
@@ -32,11 +32,11 @@ def _seed_view(docs):
 def test_migrated_database_matches_the_spec(engine):
     spec = parse(SPEC.read_text())
     assert sorted(spec) == sorted(SEED_TABLES)
-    assert _seed_view(describe(engine)) == _seed_view(spec)
+    assert _seed_view(reflect_tables(engine)) == _seed_view(spec)
 
 
 def test_parse_reads_every_section_of_the_spec_form(engine):
-    docs = describe(engine)
+    docs = reflect_tables(engine)
     runs = docs["runs"]
     assert runs.primary_key == (None, ("run_id",))
     assert ("`feed_algorithm`", "`TEXT`", "no", "`'chronological'`", "``") in runs.columns
@@ -52,4 +52,4 @@ def test_parse_reads_every_section_of_the_spec_form(engine):
 
 def test_committed_doc_describes_the_seed_tables_like_the_spec(engine):
     committed = parse((REPO / "docs" / "db" / "schema.md").read_text())
-    assert _seed_view(committed) == _seed_view(describe(engine))
+    assert _seed_view(committed) == _seed_view(reflect_tables(engine))

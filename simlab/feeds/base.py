@@ -113,12 +113,23 @@ RankFunction = Callable[[FeedInput, Params, np.random.Generator], Ranked]
 
 @dataclass(frozen=True)
 class FeedAlgorithm:
-    """A registered feed: its name, parameter model, ranking function and formula docstring."""
+    """A registered feed: name, parameter model, ranking function, formula docstring, metadata.
+
+    ``label`` is the display name, ``stochastic`` says whether the ranking draws
+    from ``rng`` (a deterministic feed ranks each agent the same in any block),
+    ``citations`` are keys into ``docs/references.md``; ``monotone_scores`` is
+    False for a feed whose scores may rise along the feed (one that concatenates
+    parts scored on different scales).
+    """
 
     name: str
     params: type[Params]
     rank: RankFunction
     doc: str
+    label: str
+    stochastic: bool
+    citations: tuple[str, ...]
+    monotone_scores: bool = True
 
     @property
     def summary(self) -> str:
@@ -129,16 +140,34 @@ class FeedAlgorithm:
 FEEDS: Registry[FeedAlgorithm] = Registry("feed")
 
 
-def register(name: str, params: type[Params]) -> Callable[[RankFunction], RankFunction]:
-    """Decorator: register a ranking function under ``name`` with its Params model.
+def register(
+    name: str,
+    params: type[Params],
+    *,
+    label: str,
+    citations: tuple[str, ...],
+    stochastic: bool = False,
+    monotone_scores: bool = True,
+) -> Callable[[RankFunction], RankFunction]:
+    """Decorator: register a ranking function under ``name`` with its Params model and metadata.
 
     The formula documentation is the docstring of the module defining the function.
+
+    Args:
+        name: the registry name (``--feed NAME``).
+        params: the feed's Params model.
+        label: display name, e.g. ``"Popularity (hot)"``.
+        citations: reference keys the docstring cites (``docs/references.md``).
+        stochastic: whether the ranking draws from ``rng``.
+        monotone_scores: whether scores never increase along a ranked feed.
     """
 
     def build(function: RankFunction) -> FeedAlgorithm:
         import sys
 
         doc = sys.modules[function.__module__].__doc__ or function.__doc__ or ""
-        return FeedAlgorithm(name, params, function, doc)
+        return FeedAlgorithm(
+            name, params, function, doc, label, stochastic, tuple(citations), monotone_scores
+        )
 
     return FEEDS.decorator(name, build)

@@ -52,7 +52,7 @@ def engagement_by_side(feed: FeedInput) -> tuple[np.ndarray, np.ndarray]:
     return left, right
 
 
-@register("bridging", BridgingParams)
+@register("bridging", BridgingParams, label="Bridging", citations=("Tornberg2023", "Ovadya2023"))
 def rank(feed: FeedInput, params: BridgingParams, rng: np.random.Generator) -> Ranked:
     """Rank candidates by cross-side engagement with time decay."""
     pop = feed.pop

@@ -18,7 +18,7 @@ class ChronologicalParams(Params):
     """The chronological feed has no parameters."""
 
 
-@register("chronological", ChronologicalParams)
+@register("chronological", ChronologicalParams, label="Chronological", citations=("Guess2023",))
 def rank(feed: FeedInput, params: ChronologicalParams, rng: np.random.Generator) -> Ranked:
     """Rank candidates newest first."""
     scores = np.broadcast_to(-feed.age_hours, feed.candidates.shape)

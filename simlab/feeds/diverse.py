@@ -39,7 +39,7 @@ class DiverseParams(PersonalizedParams):
     )
 
 
-@register("diverse", DiverseParams)
+@register("diverse", DiverseParams, label="Diverse (MMR)", citations=("Carbonell1998",))
 def rank(feed: FeedInput, params: DiverseParams, rng: np.random.Generator) -> Ranked:
     """Re-rank each agent's most relevant candidates greedily by MMR."""
     k = feed.feed_size

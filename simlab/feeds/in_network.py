@@ -42,7 +42,13 @@ class InNetworkParams(Params):
     half_life_hours: float = Field(6.0, gt=0, description="h: half-life of the hot score, in hours")
 
 
-@register("in_network", InNetworkParams)
+@register(
+    "in_network",
+    InNetworkParams,
+    label="In-network",
+    citations=("Tornberg2023",),
+    monotone_scores=False,  # in-network part, then out-of-network part
+)
 def rank(feed: FeedInput, params: InNetworkParams, rng: np.random.Generator) -> Ranked:
     """Fill the in-network share of each feed, then the rest from out-of-network posts."""
     k = feed.feed_size

@@ -68,7 +68,7 @@ def max_relevance(params: PersonalizedParams) -> float:
     )
 
 
-@register("personalized", PersonalizedParams)
+@register("personalized", PersonalizedParams, label="Personalized", citations=("Chaney2018",))
 def rank(feed: FeedInput, params: PersonalizedParams, rng: np.random.Generator) -> Ranked:
     """Rank candidates by personalized relevance."""
     return Ranked.top_k(relevance(feed, params), feed.candidates, feed.feed_size)

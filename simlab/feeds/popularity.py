@@ -50,7 +50,7 @@ def hot(feed: FeedInput, params: PopularityParams) -> np.ndarray:
     return np.log1p(engagement(feed, params)) + decay(feed, params.half_life_hours)
 
 
-@register("popularity", PopularityParams)
+@register("popularity", PopularityParams, label="Popularity (hot)", citations=("Reddit2009",))
 def rank(feed: FeedInput, params: PopularityParams, rng: np.random.Generator) -> Ranked:
     """Rank candidates by hot score."""
     scores = np.broadcast_to(hot(feed, params), feed.candidates.shape)

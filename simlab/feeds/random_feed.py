@@ -19,7 +19,7 @@ class RandomParams(Params):
     """The random feed has no parameters."""
 
 
-@register("random", RandomParams)
+@register("random", RandomParams, label="Random", citations=("Chaney2018",), stochastic=True)
 def rank(feed: FeedInput, params: RandomParams, rng: np.random.Generator) -> Ranked:
     """Rank candidates by independent uniform draws."""
     scores = rng.random(feed.candidates.shape)

@@ -4,7 +4,7 @@ Turn metrics (``turn.<group>.<name>``) take a :class:`TurnData`, run metrics
 (``run.<group>.<name>``) a :class:`RunData`; each returns one float. Importing
 this package registers every metric. Modules are split by concept:
 :mod:`~simlab.metrics.actions`, :mod:`~simlab.metrics.exposure`,
-:mod:`~simlab.metrics.attention`, :mod:`~simlab.metrics.opinion`,
+:mod:`~simlab.metrics.attention`, :mod:`~simlab.metrics.leanings` (keys ``*.opinion.*``),
 :mod:`~simlab.metrics.network`.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from simlab.metrics import actions, attention, exposure, network, opinion  # noqa: F401  (register)
+from simlab.metrics import actions, attention, exposure, leanings, network  # noqa: F401  (register)
 from simlab.metrics.base import METRICS, Metric, RunData, TurnData, metric
 
 __all__ = [

@@ -20,7 +20,13 @@ def rate(actions: int, impressions: int) -> float:
     return actions / impressions if impressions > 0 else math.nan
 
 
-@metric("turn.actions.likes")
+@metric(
+    "turn.actions.likes",
+    label="Likes",
+    unit="count per turn",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def likes(data: TurnData) -> float:
     """Likes given this turn.
 
@@ -31,7 +37,13 @@ def likes(data: TurnData) -> float:
     return float(len(data.likes))
 
 
-@metric("turn.actions.comments")
+@metric(
+    "turn.actions.comments",
+    label="Comments",
+    unit="count per turn",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def comments(data: TurnData) -> float:
     """Comments written this turn.
 
@@ -42,7 +54,13 @@ def comments(data: TurnData) -> float:
     return float(len(data.comments))
 
 
-@metric("turn.actions.follows")
+@metric(
+    "turn.actions.follows",
+    label="Follows",
+    unit="count per turn",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def follows(data: TurnData) -> float:
     """New follows this turn.
 
@@ -53,7 +71,13 @@ def follows(data: TurnData) -> float:
     return float(len(data.follows))
 
 
-@metric("turn.actions.total")
+@metric(
+    "turn.actions.total",
+    label="Actions",
+    unit="count per turn",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def total(data: TurnData) -> float:
     """All actions this turn.
 
@@ -64,7 +88,13 @@ def total(data: TurnData) -> float:
     return float(len(data.likes) + len(data.comments) + len(data.follows))
 
 
-@metric("turn.feed.impressions")
+@metric(
+    "turn.feed.impressions",
+    label="Impressions",
+    unit="items served per turn",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def impressions(data: TurnData) -> float:
     """Feed items served this turn.
 
@@ -75,7 +105,13 @@ def impressions(data: TurnData) -> float:
     return float(np.count_nonzero(data.feeds >= 0))
 
 
-@metric("turn.engagement.rate")
+@metric(
+    "turn.engagement.rate",
+    label="Engagement rate",
+    unit="actions per impression",
+    value_range=(0, math.inf),
+    citations=("Guess2023",),
+)
 def engagement_rate(data: TurnData) -> float:
     """Actions per served item this turn, compared across feed arms in [Guess2023].
 
@@ -86,7 +122,13 @@ def engagement_rate(data: TurnData) -> float:
     return rate(int(total(data)), int(impressions(data)))
 
 
-@metric("turn.feed.mean_liked_rank")
+@metric(
+    "turn.feed.mean_liked_rank",
+    label="Mean rank of liked items",
+    unit="rank, 1 = top",
+    value_range=(1, math.inf),
+    citations=("Joachims2005",),
+)
 def mean_liked_rank(data: TurnData) -> float:
     """Mean feed position of liked items: low values mean position bias [Joachims2005].
 
@@ -97,7 +139,13 @@ def mean_liked_rank(data: TurnData) -> float:
     return float(data.likes[:, 2].mean()) if len(data.likes) else math.nan
 
 
-@metric("run.actions.likes")
+@metric(
+    "run.actions.likes",
+    label="Likes",
+    unit="count per run",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def run_likes(data: RunData) -> float:
     """Likes given over the run.
 
@@ -108,7 +156,13 @@ def run_likes(data: RunData) -> float:
     return float(data.likes)
 
 
-@metric("run.actions.comments")
+@metric(
+    "run.actions.comments",
+    label="Comments",
+    unit="count per run",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def run_comments(data: RunData) -> float:
     """Comments written over the run.
 
@@ -119,7 +173,13 @@ def run_comments(data: RunData) -> float:
     return float(data.comments)
 
 
-@metric("run.actions.follows")
+@metric(
+    "run.actions.follows",
+    label="Follows",
+    unit="count per run",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def run_follows(data: RunData) -> float:
     """Follows made over the run.
 
@@ -130,7 +190,13 @@ def run_follows(data: RunData) -> float:
     return float(data.follows)
 
 
-@metric("run.actions.total")
+@metric(
+    "run.actions.total",
+    label="Actions",
+    unit="count per run",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def run_total(data: RunData) -> float:
     """All actions over the run.
 
@@ -141,7 +207,13 @@ def run_total(data: RunData) -> float:
     return float(data.likes + data.comments + data.follows)
 
 
-@metric("run.engagement.rate")
+@metric(
+    "run.engagement.rate",
+    label="Engagement rate",
+    unit="actions per impression",
+    value_range=(0, math.inf),
+    citations=("Guess2023",),
+)
 def run_engagement_rate(data: RunData) -> float:
     """Actions per served item over the run, compared across feed arms in [Guess2023].
 

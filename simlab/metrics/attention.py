@@ -43,7 +43,13 @@ def author_likes(pop: Population, state: SimState) -> np.ndarray:
     return per_account[np.unique(pop.post_author)]
 
 
-@metric("turn.attention.like_gini_posts")
+@metric(
+    "turn.attention.like_gini_posts",
+    label="Like concentration over posts",
+    unit="Gini, 0–1",
+    value_range=(0, 1),
+    citations=("Gini1912",),
+)
 def like_gini_posts(data: TurnData) -> float:
     """Inequality of in-run likes over all posts, cumulative to this turn [Gini1912].
 
@@ -55,7 +61,13 @@ def like_gini_posts(data: TurnData) -> float:
     return gini(data.state.sim_likes)
 
 
-@metric("turn.attention.like_gini_authors")
+@metric(
+    "turn.attention.like_gini_authors",
+    label="Like concentration over authors",
+    unit="Gini, 0–1",
+    value_range=(0, 1),
+    citations=("Gini1912",),
+)
 def like_gini_authors(data: TurnData) -> float:
     """Inequality of in-run likes over authors, cumulative to this turn [Gini1912].
 
@@ -67,7 +79,13 @@ def like_gini_authors(data: TurnData) -> float:
     return gini(author_likes(data.pop, data.state))
 
 
-@metric("run.attention.like_gini_posts")
+@metric(
+    "run.attention.like_gini_posts",
+    label="Like concentration over posts",
+    unit="Gini, 0–1",
+    value_range=(0, 1),
+    citations=("Gini1912",),
+)
 def run_like_gini_posts(data: RunData) -> float:
     """Inequality of in-run likes over all posts at the end of the run [Gini1912].
 
@@ -78,7 +96,13 @@ def run_like_gini_posts(data: RunData) -> float:
     return gini(data.final.sim_likes)
 
 
-@metric("run.attention.like_gini_authors")
+@metric(
+    "run.attention.like_gini_authors",
+    label="Like concentration over authors",
+    unit="Gini, 0–1",
+    value_range=(0, 1),
+    citations=("Gini1912",),
+)
 def run_like_gini_authors(data: RunData) -> float:
     """Inequality of in-run likes over authors at the end of the run [Gini1912].
 

@@ -52,11 +52,26 @@ class RunData:
 
 @dataclass(frozen=True)
 class Metric:
-    """A registered metric: its dotted key, function and formula docstring."""
+    """A registered metric: dotted key, function, formula docstring and display metadata.
+
+    ``label`` and ``unit`` make the axis title ``"label (unit)"``; ``unit`` is
+    what a reader needs in the parentheses (``"count per turn"``, ``"Gini, 0–1"``).
+    ``value_range`` is the closed interval every defined value lies in (the
+    metric may also return NaN); ``citations`` are keys into ``docs/references.md``.
+    """
 
     key: str
     compute: Callable
     doc: str
+    label: str
+    unit: str
+    value_range: tuple[float, float]
+    citations: tuple[str, ...]
+
+    @property
+    def axis_title(self) -> str:
+        """``"label (unit)"``, the title charts give the metric's axis."""
+        return f"{self.label} ({self.unit})"
 
     @property
     def scope(self) -> str:
@@ -72,11 +87,33 @@ class Metric:
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def metric(key: str) -> Callable[[Callable], Callable]:
-    """Decorator: register ``function`` under ``key`` (``turn.x.y`` or ``run.x.y``)."""
+def metric(
+    key: str,
+    *,
+    label: str,
+    unit: str,
+    value_range: tuple[float, float],
+    citations: tuple[str, ...] = (),
+) -> Callable[[Callable], Callable]:
+    """Decorator: register ``function`` under ``key`` (``turn.x.y`` or ``run.x.y``).
+
+    Args:
+        key: the dotted metric key.
+        label: display name, e.g. ``"Engagement rate"``.
+        unit: the axis unit, e.g. ``"actions per impression"``.
+        value_range: (low, high) bounds of every defined value (``math.inf`` allowed).
+        citations: reference keys the docstring cites.
+    """
     scope = key.split(".", 1)[0]
     if scope not in ("turn", "run") or key.count(".") != 2:
         raise ValueError(
             f"metric key {key!r} must look like turn.<group>.<name> or run.<group>.<name>"
         )
-    return METRICS.decorator(key, lambda function: Metric(key, function, function.__doc__ or ""))
+
+    def build(function: Callable) -> Metric:
+        low, high = value_range
+        return Metric(
+            key, function, function.__doc__ or "", label, unit, (low, high), tuple(citations)
+        )
+
+    return METRICS.decorator(key, build)

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from simlab.metrics.base import TurnData, metric
+from simlab.population.topics import TOPIC_NAMES
 
 LEANING_BINS = np.linspace(-1.0, 1.0, 6)  # 5 equal-width leaning bins on [-1, 1]
 NEUTRAL = 0.1  # |leaning| <= NEUTRAL counts as neither side for cross-cutting exposure
@@ -42,7 +43,13 @@ def served(data: TurnData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, data.agents[rows], data.feeds[rows, cols]
 
 
-@metric("turn.feed.unique_posts")
+@metric(
+    "turn.feed.unique_posts",
+    label="Unique posts served",
+    unit="count per turn",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def unique_posts(data: TurnData) -> float:
     """Distinct posts served this turn, over all feeds.
 
@@ -53,7 +60,13 @@ def unique_posts(data: TurnData) -> float:
     return float(len(np.unique(served(data)[2])))
 
 
-@metric("turn.feed.coverage")
+@metric(
+    "turn.feed.coverage",
+    label="Catalog coverage",
+    unit="share of visible posts",
+    value_range=(0, 1),
+    citations=("Ge2010",),
+)
 def coverage(data: TurnData) -> float:
     """Share of the visible posts that reached at least one feed (catalog coverage) [Ge2010].
 
@@ -64,7 +77,13 @@ def coverage(data: TurnData) -> float:
     return unique_posts(data) / data.n_visible if data.n_visible > 0 else math.nan
 
 
-@metric("turn.exposure.topic_entropy")
+@metric(
+    "turn.exposure.topic_entropy",
+    label="Topic entropy of all feeds",
+    unit="nats",
+    value_range=(0, math.log(len(TOPIC_NAMES))),
+    citations=("Shannon1948",),
+)
 def topic_entropy(data: TurnData) -> float:
     """Topic diversity of everything served this turn, pooled over agents [Shannon1948].
 
@@ -76,7 +95,13 @@ def topic_entropy(data: TurnData) -> float:
     return float(entropy(np.bincount(topics, minlength=len(data.pop.topics))))
 
 
-@metric("turn.exposure.topic_entropy_per_agent")
+@metric(
+    "turn.exposure.topic_entropy_per_agent",
+    label="Topic entropy per agent",
+    unit="nats",
+    value_range=(0, math.log(len(TOPIC_NAMES))),
+    citations=("Shannon1948",),
+)
 def topic_entropy_per_agent(data: TurnData) -> float:
     """Topic diversity of what one person sees, averaged over active agents [Shannon1948].
 
@@ -93,7 +118,13 @@ def topic_entropy_per_agent(data: TurnData) -> float:
     return float(np.nanmean(per_agent)) if np.isfinite(per_agent).any() else math.nan
 
 
-@metric("turn.exposure.leaning_entropy")
+@metric(
+    "turn.exposure.leaning_entropy",
+    label="Leaning entropy of feeds",
+    unit="nats",
+    value_range=(0, math.log(5)),
+    citations=("Shannon1948",),
+)
 def leaning_entropy(data: TurnData) -> float:
     """Leaning diversity of everything served this turn, pooled over agents [Shannon1948].
 
@@ -106,7 +137,13 @@ def leaning_entropy(data: TurnData) -> float:
     return float(entropy(counts))
 
 
-@metric("turn.exposure.cross_cutting_share")
+@metric(
+    "turn.exposure.cross_cutting_share",
+    label="Cross-cutting exposure",
+    unit="share of items",
+    value_range=(0, 1),
+    citations=("Bakshy2015",),
+)
 def cross_cutting_share(data: TurnData) -> float:
     """Share of served items from the other side of the divide [Bakshy2015].
 

@@ -70,7 +70,13 @@ def assortativity(state: SimState) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-@metric("turn.network.follow_edges")
+@metric(
+    "turn.network.follow_edges",
+    label="Follow edges",
+    unit="count",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def follow_edges(data: TurnData) -> float:
     """Agent→agent follow edges after the turn.
 
@@ -81,7 +87,13 @@ def follow_edges(data: TurnData) -> float:
     return float(edge_count(data.state))
 
 
-@metric("turn.network.ei_index")
+@metric(
+    "turn.network.ei_index",
+    label="E-I index of follows",
+    unit="−1 to 1",
+    value_range=(-1, 1),
+    citations=("Krackhardt1988",),
+)
 def turn_ei_index(data: TurnData) -> float:
     """E-I index of agent→agent follows by current leaning side [Krackhardt1988].
 
@@ -92,7 +104,13 @@ def turn_ei_index(data: TurnData) -> float:
     return ei_index(data.state)
 
 
-@metric("turn.network.leaning_assortativity")
+@metric(
+    "turn.network.leaning_assortativity",
+    label="Leaning assortativity",
+    unit="r, −1 to 1",
+    value_range=(-1, 1),
+    citations=("Newman2003",),
+)
 def leaning_assortativity(data: TurnData) -> float:
     """Pearson correlation of leaning across agent→agent follow edges [Newman2003].
 
@@ -103,18 +121,30 @@ def leaning_assortativity(data: TurnData) -> float:
     return assortativity(data.state)
 
 
-@metric("run.network.new_follow_edges")
+@metric(
+    "run.network.new_follow_edges",
+    label="New follow edges",
+    unit="count per run",
+    value_range=(0, math.inf),
+    citations=(),
+)
 def new_follow_edges(data: RunData) -> float:
     """Net agent→agent follow edges added over the run.
 
     new = edges(final) − edges(initial), agent→agent follows only.
 
-    Range: integers; > 0 when agents followed each other.
+    Range: 0, 1, 2, … (follows are never removed); > 0 when agents followed each other.
     """
     return float(edge_count(data.final) - edge_count(data.initial))
 
 
-@metric("run.network.final_ei_index")
+@metric(
+    "run.network.final_ei_index",
+    label="Final E-I index of follows",
+    unit="−1 to 1",
+    value_range=(-1, 1),
+    citations=("Krackhardt1988",),
+)
 def final_ei_index(data: RunData) -> float:
     """E-I index of the final agent→agent follows by final leaning side [Krackhardt1988].
 
@@ -125,7 +155,13 @@ def final_ei_index(data: RunData) -> float:
     return ei_index(data.final)
 
 
-@metric("run.network.ei_index_change")
+@metric(
+    "run.network.ei_index_change",
+    label="Change in E-I index",
+    unit="−2 to 2",
+    value_range=(-2, 2),
+    citations=("Krackhardt1988",),
+)
 def ei_index_change(data: RunData) -> float:
     """Change of the E-I index over the run: < 0 means ties closed into camps [Krackhardt1988].
 
@@ -137,7 +173,13 @@ def ei_index_change(data: RunData) -> float:
     return final_ei_index(data) - initial
 
 
-@metric("run.network.final_assortativity")
+@metric(
+    "run.network.final_assortativity",
+    label="Final leaning assortativity",
+    unit="r, −1 to 1",
+    value_range=(-1, 1),
+    citations=("Newman2003",),
+)
 def final_assortativity(data: RunData) -> float:
     """Leaning assortativity of the final agent→agent follow graph [Newman2003].
 

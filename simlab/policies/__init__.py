@@ -1,9 +1,9 @@
 """Policies: how agents decide. Importing this package registers every policy."""
 
 from simlab.policies import rule_based  # noqa: F401  (registers the policy)
-from simlab.policies.base import POLICIES, Action, FeedView, Policy
+from simlab.policies.base import ACTION_KINDS, POLICIES, Actions, FeedView, Policy
 
-__all__ = ["POLICIES", "Action", "FeedView", "Policy", "names"]
+__all__ = ["ACTION_KINDS", "POLICIES", "Actions", "FeedView", "Policy", "names"]
 
 
 def names() -> list[str]:

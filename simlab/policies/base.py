@@ -1,10 +1,11 @@
 """The policy interface: how agents decide what to do with the feed they were served.
 
-A policy is a function ``decide(view: FeedView, params, rng) -> list[Action]``
-over every active agent of a turn at once, returning actions in a deterministic
-order. Shapes: ``n`` active agents, ``k`` feed size. Each action carries the
-explanation and generation metadata that end up in the action tables; the
-registered policy's ``model_used`` names who decided.
+A policy is a function ``decide(view: FeedView, params, rng) -> Actions``
+over every active agent of a turn at once, returning its actions in a
+deterministic order as one columnar record (:class:`Actions`), which travels
+unchanged to the recorder. Shapes: ``n`` active agents, ``k`` feed size, ``m``
+actions. Each action carries the explanation and generation metadata that end
+up in the action tables; the registered policy's ``model_used`` names who decided.
 """
 
 from __future__ import annotations
@@ -31,24 +32,88 @@ class FeedView:
     scores: np.ndarray  # (n, k) feed scores (NaN for padding)
 
 
+ACTION_KINDS = ("like", "comment", "follow")
+
+
 @dataclass(frozen=True)
-class Action:
-    """One like, comment or follow, with its provenance."""
+class Actions:
+    """One turn's likes, comments and follows as columns, in the policy's order.
 
-    kind: str  # "like" | "comment" | "follow"
-    row: int  # row in FeedView.agents / feeds
-    slot: int  # 0-based position in the feed (rank - 1)
-    text: str | None  # comment text
-    explanation: str
-    metadata_json: str
+    Build it with :meth:`from_choices`, which resolves each (row, slot) choice to
+    the agent, the served post and the action's target once; the engine, the
+    metrics and the recorder all read these columns.
+    """
+
+    kind: np.ndarray  # (m,) int: index into ACTION_KINDS
+    row: np.ndarray  # (m,) int: row in FeedView.agents / feeds
+    slot: np.ndarray  # (m,) int: 0-based position in the feed (rank - 1)
+    agent: np.ndarray  # (m,) int: agent index
+    post: np.ndarray  # (m,) int: the served post acted on (for a follow: whose author)
+    target: np.ndarray  # (m,) int: the post liked / commented on, or the account followed
+    text: list[str | None]  # (m,) comment text; None for likes and follows
+    explanation: list[str]  # (m,) one sentence each
+    metadata_json: list[str]  # (m,) generation metadata, JSON
+
+    @classmethod
+    def from_choices(
+        cls,
+        view: FeedView,
+        kind: np.ndarray,
+        row: np.ndarray,
+        slot: np.ndarray,
+        text: list[str | None],
+        explanation: list[str],
+        metadata_json: list[str],
+    ) -> Actions:
+        """The record of ``m`` chosen actions on ``view``'s feeds.
+
+        Args:
+            view: the feeds the actions were chosen from.
+            kind: (m,) indices into :data:`ACTION_KINDS`.
+            row: (m,) feed rows.
+            slot: (m,) 0-based feed positions (each must hold a post).
+            text: comment text per action (None where not a comment).
+            explanation: one sentence per action.
+            metadata_json: generation metadata per action, as JSON.
+        """
+        kind, row, slot = (np.asarray(a, dtype=np.int64).reshape(-1) for a in (kind, row, slot))
+        post = view.feeds[row, slot]
+        target = np.where(kind == ACTION_KINDS.index("follow"), view.pop.post_author[post], post)
+        columns = (list(text), list(explanation), list(metadata_json))
+        if any(len(column) != len(kind) for column in columns):
+            raise ValueError("every Actions column needs one entry per action")
+        return cls(kind, row, slot, view.agents[row], post, target, *columns)
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def of(self, kind: str) -> np.ndarray:
+        """(m_kind,) positions of the actions of ``kind``, in the policy's order."""
+        return np.flatnonzero(self.kind == ACTION_KINDS.index(kind))
+
+    def counts(self) -> dict[str, int]:
+        """Actions per kind, in :data:`ACTION_KINDS` order."""
+        tally = np.bincount(self.kind, minlength=len(ACTION_KINDS))
+        return dict(zip(ACTION_KINDS, tally.tolist(), strict=True))
+
+    def targets(self, kind: str) -> np.ndarray:
+        """Likes or comments as (L, 3) rows (agent, post, rank); follows as (F, 2) (agent, account)."""
+        at = self.of(kind)
+        if kind == "follow":
+            return np.stack([self.agent[at], self.target[at]], axis=1).reshape(-1, 2)
+        return np.stack([self.agent[at], self.target[at], self.slot[at] + 1], axis=1).reshape(-1, 3)
 
 
-DecideFunction = Callable[[FeedView, Params, np.random.Generator], list[Action]]
+DecideFunction = Callable[[FeedView, Params, np.random.Generator], Actions]
 
 
 @dataclass(frozen=True)
 class Policy:
-    """A registered policy: name, parameters, decide function, and classifier metadata."""
+    """A registered policy: name, parameters, decide function, and classifier metadata.
+
+    ``stochastic`` says whether ``decide`` draws from ``rng``, ``uses_llm`` whether
+    it calls a language model; ``citations`` are keys into ``docs/references.md``.
+    """
 
     name: str
     version: str
@@ -57,6 +122,7 @@ class Policy:
     doc: str
     stochastic: bool = True
     uses_llm: bool = False
+    citations: tuple[str, ...] = ()
 
     @property
     def model_used(self) -> str:
@@ -79,6 +145,7 @@ def register(
     *,
     stochastic: bool = True,
     uses_llm: bool = False,
+    citations: tuple[str, ...] = (),
 ) -> Callable[[DecideFunction], DecideFunction]:
     """Decorator: register a decide function as policy ``name`` (its module docstring documents it)."""
 
@@ -86,6 +153,6 @@ def register(
         import sys
 
         doc = sys.modules[function.__module__].__doc__ or ""
-        return Policy(name, version, params, function, doc, stochastic, uses_llm)
+        return Policy(name, version, params, function, doc, stochastic, uses_llm, tuple(citations))
 
     return POLICIES.decorator(name, build)

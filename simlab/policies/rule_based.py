@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field
 
 from simlab.params import Params
-from simlab.policies.base import Action, FeedView, register
+from simlab.policies.base import ACTION_KINDS, Actions, FeedView, register
 from simlab.policies.comment_text import comment
 from simlab.population.topics import TOPIC_NAMES
 
@@ -92,8 +92,8 @@ def _first_unfollowed_author(view: FeedView, post: np.ndarray, valid: np.ndarray
     return valid & ~already & first
 
 
-@register("rule_based", "1.0", RuleBasedParams)
-def decide(view: FeedView, params: RuleBasedParams, rng: np.random.Generator) -> list[Action]:
+@register("rule_based", "1.0", RuleBasedParams, citations=("McPherson2001", "Salganik2006"))
+def decide(view: FeedView, params: RuleBasedParams, rng: np.random.Generator) -> Actions:
     """Draw likes, comments and follows for every active agent's feed (module docstring)."""
     f = _features(view)
     rows = view.agents
@@ -139,23 +139,23 @@ def decide(view: FeedView, params: RuleBasedParams, rng: np.random.Generator) ->
     return _actions(view, f, terms, chosen, rng)
 
 
-def _actions(view, f, terms, chosen, rng) -> list[Action]:
-    """Action records in (row, slot, kind) order, with explanations and metadata.
+def _actions(view, f, terms, chosen, rng) -> Actions:
+    """The chosen actions in (row, slot, kind) order, with explanations and metadata.
 
     Strings are formatted with per-kind templates over column lists (not through
     ``json.dumps``): this runs for every action of every turn.
     """
-    kinds = ("like", "comment", "follow")
+    kinds = ACTION_KINDS
     mask = np.stack([chosen[kind][0] for kind in kinds])  # (3, n, k)
     kind_idx, rows, slots = np.nonzero(mask)
     order = np.lexsort((kind_idx, slots, rows))
     kind_idx, rows, slots = kind_idx[order], rows[order], slots[order]
-    records: list[tuple[str, str]] = [("", "")] * len(order)
+    explanations, metadata = [""] * len(order), [""] * len(order)
     for k, kind in enumerate(kinds):
         at = np.nonzero(kind_idx == k)[0]
         r, s = rows[at], slots[at]
         names = list(terms[kind])
-        metadata = (
+        template = (
             '{"p": %r, "draw": %r, "logit_terms": {'
             + ", ".join(f'"{name}": %r' for name in names)
             + '}, "rank": %d}'
@@ -176,16 +176,13 @@ def _actions(view, f, terms, chosen, rng) -> list[Action]:
                 f"{interest[j]:+.2f}, agent {stance} (agreement {agreement[j]:+.2f}); "
                 f"p={values[0]:.3f} > draw {values[1]:.3f}"
             )
-            records[at[j]] = (explanation, metadata % values)
-    actions = []
-    for i, (k, row, slot) in enumerate(
-        zip(kind_idx.tolist(), rows.tolist(), slots.tolist(), strict=True)
-    ):
-        text = None
-        if k == 1:  # comments draw their wording from the policy stream, in action order
-            agrees = f["x_agree"][row, slot] > 0
-            text = comment(
-                int(f["topic"][row, slot]), float(view.state.leaning[view.agents[row]]), agrees, rng
-            )
-        actions.append(Action(kinds[k], row, slot, text, *records[i]))
-    return actions
+            explanations[at[j]], metadata[at[j]] = explanation, template % values
+    texts: list[str | None] = [None] * len(order)
+    for i in np.flatnonzero(kind_idx == kinds.index("comment")).tolist():
+        # comments draw their wording from the policy stream, in action order
+        row, slot = int(rows[i]), int(slots[i])
+        agrees = f["x_agree"][row, slot] > 0
+        texts[i] = comment(
+            int(f["topic"][row, slot]), float(view.state.leaning[view.agents[row]]), agrees, rng
+        )
+    return Actions.from_choices(view, kind_idx, rows, slots, texts, explanations, metadata)

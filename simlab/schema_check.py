@@ -1,4 +1,6 @@
-"""Drift between ``simlab.schema`` and what the Alembic migrations create.
+"""Schema check: differences between ``simlab.schema`` and what the Alembic migrations create.
+
+`simlab db check` runs it. (Named for the schema, not for leaning drift.)
 
 Alembic's autogenerate compares tables, columns, types, nullability, defaults,
 keys and indexes but ignores CHECK constraints, so those are compared here by
@@ -36,7 +38,7 @@ def _declared_checks() -> dict[str, set[tuple[str, str]]]:
     return declared
 
 
-def check_constraint_drift(engine: Engine) -> list[str]:
+def check_constraint_differences(engine: Engine) -> list[str]:
     """Check constraints declared in schema.py but not in the database, and vice versa."""
     inspector = inspect(engine)
     problems = []
@@ -56,10 +58,10 @@ def check_constraint_drift(engine: Engine) -> list[str]:
     return problems
 
 
-def find_drift() -> list[str]:
+def find_differences() -> list[str]:
     """Every difference between schema.py and a database migrated to head, as sentences."""
     with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(Path(folder) / "drift.db")
+        engine = make_engine(Path(folder) / "schema_check.db")
         try:
             migrate(engine)
             with engine.connect() as connection:
@@ -67,13 +69,13 @@ def find_drift() -> list[str]:
                     connection, opts={"compare_type": True, "render_as_batch": True}
                 )
                 diffs = compare_metadata(context, metadata)
-            return [_describe(diff) for diff in diffs] + check_constraint_drift(engine)
+            return [_sentence(diff) for diff in diffs] + check_constraint_differences(engine)
         finally:
             engine.dispose()
 
 
-def _describe(diff) -> str:
+def _sentence(diff) -> str:
     if isinstance(diff, list):  # column modifications come grouped
-        return "; ".join(_describe(d) for d in diff)
+        return "; ".join(_sentence(d) for d in diff)
     kind, *rest = diff
     return f"{kind}: " + ", ".join(str(getattr(r, "name", r)) for r in rest if r is not None)

@@ -1,5 +1,8 @@
 """Where agents' leanings stand and how far they moved: level, spread, bimodality, shift.
 
+These are measurements of leanings (keys ``turn.opinion.*`` / ``run.opinion.*``);
+the models that move leanings are in :mod:`simlab.opinion`.
+
 Spread (variance) and bimodality are the usual measures of opinion
 polarization [DiMaggio1996]; the bimodality coefficient is Sarle's, with the
 bias-corrected moments of SAS [Pfister2011]. Every turn metric is taken over
@@ -43,7 +46,13 @@ def bimodality(values: np.ndarray) -> float:
     return float((skewness**2 + 1) / (kurtosis + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
 
 
-@metric("turn.opinion.mean_leaning")
+@metric(
+    "turn.opinion.mean_leaning",
+    label="Mean leaning",
+    unit="scale −1 to 1",
+    value_range=(-1, 1),
+    citations=("DiMaggio1996",),
+)
 def mean_leaning(data: TurnData) -> float:
     """Mean leaning of all agents after the turn [DiMaggio1996].
 
@@ -54,7 +63,13 @@ def mean_leaning(data: TurnData) -> float:
     return float(data.state.leaning.mean())
 
 
-@metric("turn.opinion.leaning_std")
+@metric(
+    "turn.opinion.leaning_std",
+    label="Leaning spread",
+    unit="std, scale −1 to 1",
+    value_range=(0, 1),
+    citations=("DiMaggio1996",),
+)
 def leaning_std(data: TurnData) -> float:
     """Standard deviation of all agents' leanings after the turn [DiMaggio1996].
 
@@ -65,7 +80,13 @@ def leaning_std(data: TurnData) -> float:
     return float(data.state.leaning.std())
 
 
-@metric("turn.opinion.leaning_variance")
+@metric(
+    "turn.opinion.leaning_variance",
+    label="Leaning variance",
+    unit="0–1",
+    value_range=(0, 1),
+    citations=("DiMaggio1996",),
+)
 def leaning_variance(data: TurnData) -> float:
     """Variance of all agents' leanings after the turn: polarization as spread [DiMaggio1996].
 
@@ -76,7 +97,13 @@ def leaning_variance(data: TurnData) -> float:
     return float(data.state.leaning.var())
 
 
-@metric("turn.opinion.bimodality")
+@metric(
+    "turn.opinion.bimodality",
+    label="Bimodality coefficient",
+    unit="0–1",
+    value_range=(0, 1),
+    citations=("Pfister2011",),
+)
 def turn_bimodality(data: TurnData) -> float:
     """Bimodality coefficient of all agents' leanings after the turn [Pfister2011].
 
@@ -88,7 +115,13 @@ def turn_bimodality(data: TurnData) -> float:
     return bimodality(data.state.leaning)
 
 
-@metric("turn.opinion.mean_abs_shift")
+@metric(
+    "turn.opinion.mean_abs_shift",
+    label="Mean leaning shift",
+    unit="|Δ| per turn, 0–2",
+    value_range=(0, 2),
+    citations=("Hegselmann2002",),
+)
 def mean_abs_shift(data: TurnData) -> float:
     """Mean absolute leaning change this turn; 0 once bounded-confidence dynamics settle [Hegselmann2002].
 
@@ -99,7 +132,13 @@ def mean_abs_shift(data: TurnData) -> float:
     return float(np.abs(data.state.leaning - data.leaning_before).mean())
 
 
-@metric("run.opinion.variance_change")
+@metric(
+    "run.opinion.variance_change",
+    label="Change in leaning variance",
+    unit="−1 to 1",
+    value_range=(-1, 1),
+    citations=("DiMaggio1996",),
+)
 def variance_change(data: RunData) -> float:
     """Change of leaning variance over the run: > 0 means more polarized [DiMaggio1996].
 
@@ -110,7 +149,13 @@ def variance_change(data: RunData) -> float:
     return float(data.final.leaning.var() - data.initial.leaning.var())
 
 
-@metric("run.opinion.mean_abs_drift")
+@metric(
+    "run.opinion.mean_abs_drift",
+    label="Mean leaning drift",
+    unit="|Δ| over the run, 0–2",
+    value_range=(0, 2),
+    citations=("Hegselmann2002",),
+)
 def mean_abs_drift(data: RunData) -> float:
     """Mean absolute leaning change from the start to the end of the run [Hegselmann2002].
 
@@ -121,7 +166,13 @@ def mean_abs_drift(data: RunData) -> float:
     return float(np.abs(data.final.leaning - data.initial.leaning).mean())
 
 
-@metric("run.opinion.final_bimodality")
+@metric(
+    "run.opinion.final_bimodality",
+    label="Final bimodality coefficient",
+    unit="0–1",
+    value_range=(0, 1),
+    citations=("Pfister2011",),
+)
 def final_bimodality(data: RunData) -> float:
     """Bimodality coefficient of the final leanings [Pfister2011].
 

@@ -1,0 +1,142 @@
+"""Behaviour lock: fixed configs give exactly the rows they gave before the issue-7 refactor.
+
+Each case runs a small fixed config on a fresh database and hashes the sorted
+content rows (ids and wall-clock timestamps excluded) of every table a run
+writes. The digests were recorded from the code before the plug-in/engine
+reshape (commit 591bf89; the explicit ``LOCKED_METRICS`` list gives the same
+digests there as the default "every metric" did), so a refactor that changes
+any like, comment, follow, feed, score, leaning or metric value changes a
+digest, while a metric, feed or opinion model added later does not. A deliberate behaviour
+change must update the digest in the same commit and say why.
+
+The digests hash ``repr`` of SQLite values, floats included, so they assume
+the same numpy build and platform as the recording (the project's locked
+environment).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+
+from simlab import engine as simulation
+from simlab.config import RunConfig
+from simlab.db import make_engine, migrate
+from simlab.population import SyntheticConfig, create_synthetic
+
+from .conftest import copy_database
+
+# Everything that defines a run's behaviour, per table (no ids, no wall-clock times).
+CONTENT = {
+    "likes": "turn_number, agent_handle, post_id, explanation, model_used, "
+    "generation_metadata_json",
+    "comments": "turn_number, agent_handle, post_id, text, explanation, model_used, "
+    "generation_metadata_json",
+    "follows": "turn_number, agent_handle, user_id, explanation, model_used, "
+    "generation_metadata_json",
+    "generated_feeds": "turn_number, agent_handle, post_ids",
+    "feed_scores": "turn_number, agent_handle, scores",
+    "agent_leanings": "turn_number, agent_handle, leaning",
+    "turn_metadata": "turn_number, total_actions",
+    "turn_metrics": "turn_number, metrics",
+    "run_metrics": "metrics",
+}
+
+# Every metric registered when the digests were recorded: a metric added later leaves them alone.
+LOCKED_METRICS = [
+    "run.actions.comments",
+    "run.actions.follows",
+    "run.actions.likes",
+    "run.actions.total",
+    "run.attention.like_gini_authors",
+    "run.attention.like_gini_posts",
+    "run.engagement.rate",
+    "run.network.ei_index_change",
+    "run.network.final_assortativity",
+    "run.network.final_ei_index",
+    "run.network.new_follow_edges",
+    "run.opinion.final_bimodality",
+    "run.opinion.mean_abs_drift",
+    "run.opinion.variance_change",
+    "turn.actions.comments",
+    "turn.actions.follows",
+    "turn.actions.likes",
+    "turn.actions.total",
+    "turn.attention.like_gini_authors",
+    "turn.attention.like_gini_posts",
+    "turn.engagement.rate",
+    "turn.exposure.cross_cutting_share",
+    "turn.exposure.leaning_entropy",
+    "turn.exposure.topic_entropy",
+    "turn.exposure.topic_entropy_per_agent",
+    "turn.feed.coverage",
+    "turn.feed.impressions",
+    "turn.feed.mean_liked_rank",
+    "turn.feed.unique_posts",
+    "turn.network.ei_index",
+    "turn.network.follow_edges",
+    "turn.network.leaning_assortativity",
+    "turn.opinion.bimodality",
+    "turn.opinion.leaning_std",
+    "turn.opinion.leaning_variance",
+    "turn.opinion.mean_abs_shift",
+    "turn.opinion.mean_leaning",
+]
+
+CASES = {
+    "personalized": (
+        {
+            "seed": 11,
+            "turns": 4,
+            "agents": 60,
+            "feed": {"name": "personalized"},
+            "metrics": LOCKED_METRICS,
+        },
+        "9ce39a90cf2246355e1b3c327d99efea132cb8f4a439251a5a4832afae920d58",
+    ),
+    "bridging_backfire": (
+        {
+            "seed": 5,
+            "turns": 3,
+            "agents": 60,
+            "feed": {"name": "bridging", "size": 8},
+            "opinion": {"epsilon": 0.4, "mu": 0.2, "backfire": 0.5, "rejection": 1.0},
+            "metrics": LOCKED_METRICS,
+        },
+        "f9fab66232d2bb06d1f01810e47f49d391b413ee78b206cc9715e6cf8d0b6a6a",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def population_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lock") / "pop.db"
+    migrate(path)
+    engine = make_engine(path)
+    create_synthetic(engine, SyntheticConfig(agents=80, posts=400, seed=2))
+    engine.dispose()
+    return path
+
+
+def content_digest(db, run_id: str) -> str:
+    """SHA-256 over every table's sorted content rows of ``run_id``."""
+    digest = hashlib.sha256()
+    with sqlite3.connect(db) as connection:
+        for table, columns in CONTENT.items():
+            rows = connection.execute(
+                f"SELECT {columns} FROM {table} WHERE run_id = ?", (run_id,)
+            ).fetchall()
+            digest.update(table.encode())
+            for row in sorted(rows, key=repr):
+                digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixed_config_rows_are_unchanged(case, population_db, tmp_path):
+    values, expected = CASES[case]
+    db = copy_database(population_db, tmp_path / "run.db")
+    run_id = simulation.run(RunConfig.model_validate(values), db)
+    assert content_digest(db, run_id) == expected
