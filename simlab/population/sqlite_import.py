@@ -28,7 +28,7 @@ from simlab.population.importing import (
     import_population,
     utc_timestamp,
 )
-from simlab.population.writer import Summary
+from simlab.population.writer import OnDuplicate, Summary
 from simlab.schema import agent_bios, bluesky_profiles, feed_posts
 
 SOURCE_TABLES: tuple[Table, ...] = (bluesky_profiles, feed_posts, agent_bios)
@@ -128,8 +128,12 @@ def read_source(path: str | os.PathLike) -> tuple[list[Profile], list[Post], lis
     return profiles, posts, bios
 
 
-def import_sqlite(engine: Engine, path: str | os.PathLike) -> Summary:
+def import_sqlite(
+    engine: Engine, path: str | os.PathLike, on_duplicate: OnDuplicate = "skip"
+) -> Summary:
     """Import the profiles, posts and agent bios of another SQLite database, all or nothing.
+
+    Rows seen before follow ``on_duplicate`` ('error', 'skip' or 'update').
 
     Raises:
         InputError: a bad source (see :func:`read_source`) or a re-import (naming the
@@ -137,4 +141,6 @@ def import_sqlite(engine: Engine, path: str | os.PathLike) -> Summary:
     """
     profiles, posts, bios = read_source(path)
     config = {"path": os.fspath(path), "labeller": "simlab.population.labels"}
-    return import_population(engine, profiles, posts, "sqlite", config, bios)
+    return import_population(
+        engine, profiles, posts, "sqlite", config, bios, on_duplicate=on_duplicate
+    )
