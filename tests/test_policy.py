@@ -9,7 +9,7 @@ import pytest
 
 from simlab.policies import POLICIES
 from simlab.policies.base import FeedView
-from simlab.policies.comment_text import AGREE, DISAGREE
+from simlab.population.comments import AGREE, DISAGREE
 from simlab.policies.opinion import OpinionParams, update
 from simlab.policies.rule_based import RuleBasedParams, decide
 from simlab.world import SimState

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from simlab.params import Params
 from simlab.policies.base import Action, FeedView, register
-from simlab.policies.comment_text import comment
+from simlab.population.comments import comment
 from simlab.population.topics import TOPIC_NAMES
 
 POPULARITY_SCALE = np.log1p(1000.0)
@@ -184,8 +184,11 @@ def _actions(view, f, terms, chosen, rng) -> list[Action]:
         text = None
         if k == 1:  # comments draw their wording from the policy stream, in action order
             agrees = f["x_agree"][row, slot] > 0
+            post = int(f["post"][row, slot])
+            post_text = view.pop.post_text[post] if view.pop.post_text is not None else ""
             text = comment(
-                int(f["topic"][row, slot]), float(view.state.leaning[view.agents[row]]), agrees, rng
-            )
+                int(f["topic"][row, slot]), post_text, float(view.state.leaning[view.agents[row]]),
+                agrees, rng,
+            )  # fmt: skip
         actions.append(Action(kinds[k], row, slot, text, *records[i]))
     return actions

@@ -158,14 +158,17 @@ def _stored_texts(connection: Connection, handles: list[str]) -> dict[str, list[
     return texts
 
 
-def _agent_rows(profile: Profile, labels: list[PostLabel], bio: str | None, stamp: str) -> dict:
-    """One row per table for the agent made from ``profile``."""
+def _agent_rows(
+    profile: Profile, labels: list[PostLabel], bio: str | None, stamp: str, source: str
+) -> dict:
+    """One row per table for the agent made from ``profile`` (persona source: 'oasis' or 'bluesky')."""
+    origin = "oasis" if source == "oasis" else "bluesky"
     own_bio = bio if bio is not None else profile.bio
     traits, inference = infer_agent(labels, label_post(own_bio) if own_bio.strip() else None)
     if bio is not None:
         bio_source = "agent_bios"
     elif profile.bio.strip():
-        bio, bio_source = profile.bio, "bluesky"
+        bio, bio_source = profile.bio, origin
     else:
         interests = traits["interests"]
         top = sorted((k for k in interests if interests[k] > min(interests.values())),
@@ -177,7 +180,7 @@ def _agent_rows(profile: Profile, labels: list[PostLabel], bio: str | None, stam
         key: getattr(profile, key) for key in ("followers_count", "follows_count", "posts_count")
     }
     return {
-        "agent": {"agent_id": did, "handle": profile.handle, "persona_source": "bluesky",
+        "agent": {"agent_id": did, "handle": profile.handle, "persona_source": origin,
                   "display_name": profile.display_name, **stamps},
         "agent_persona_bios": {"id": f"{did}#persona", "agent_id": did, "persona_bio": bio,
                                "persona_bio_source": bio_source, **stamps},
@@ -275,7 +278,9 @@ def import_population(
     for profile in profiles:
         old = [t for post_id, t in stored.get(profile.handle, []) if post_id not in new_ids]
         own = by_author[profile.handle] + [label_post(t) for t in old]
-        for table, row in _agent_rows(profile, own, bios.get(profile.handle), stamp).items():
+        for table, row in _agent_rows(
+            profile, own, bios.get(profile.handle), stamp, source
+        ).items():
             rows[table].append(row)
     rows["agent_bios"] = list(generated_bios)
     for post, label in zip(posts, post_labels, strict=True):

@@ -35,7 +35,12 @@ SOURCE_TABLES: tuple[Table, ...] = (bluesky_profiles, feed_posts, agent_bios)
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def _open(path: Path, name: str) -> sqlite3.Connection:
+def open_readonly(path: Path, name: str) -> sqlite3.Connection:
+    """Open ``path`` read-only after checking it is a SQLite file.
+
+    Raises:
+        InputError: missing, a directory, unreadable or not SQLite (named ``name``).
+    """
     if not path.exists():
         raise InputError(f"import: {name}: no such file")
     if path.is_dir():
@@ -107,7 +112,7 @@ def read_source(path: str | os.PathLike) -> tuple[list[Profile], list[Post], lis
             holds a NULL or mistyped value (naming table, row and column).
     """
     name = os.fspath(path)
-    connection = _open(Path(path), name)
+    connection = open_readonly(Path(path), name)
     try:
         _check_layout(connection, name)
         profiles_rows, post_rows, bios = (_rows(connection, t, name) for t in SOURCE_TABLES)

@@ -253,6 +253,10 @@ def write_population(
             _update(connection, table, seen)
             if fresh:
                 connection.execute(table.insert(), fresh)
+    new_details = next((fresh for table, fresh, _ in plan if table is post_details), [])
+    extra = {"reposts": inserted.get("reposts", 0),
+             "labelled posts not served": sum(1 for r in new_details if not r["served"]),
+             **(extra or {})}  # fmt: skip
     mode_counts = on_duplicate != "error" and any((*skipped.values(), *updated.values()))
     return Summary(
         population_id=result.inserted_primary_key[0],
@@ -263,5 +267,5 @@ def write_population(
         profiles=inserted.get("bluesky_profiles", 0),
         skipped={k: v for k, v in skipped.items() if v} if mode_counts else {},
         updated={k: v for k, v in updated.items() if v} if mode_counts else {},
-        extra=dict(extra or {}),
+        extra=extra,
     )
