@@ -96,8 +96,7 @@ def _table(connection: sqlite3.Connection, name: str, file: str) -> list[sqlite3
     lacking = [c for c in REQUIRED[name] if c not in columns]
     if lacking:
         raise InputError(f"import: {file}: table {name} lacks column(s) {', '.join(lacking)}")
-    key = REQUIRED[name][0]
-    return list(connection.execute(f'SELECT * FROM "{name}" ORDER BY "{key}"'))
+    return list(connection.execute(f'SELECT * FROM "{name}" ORDER BY rowid'))
 
 
 def _handles(users: list[sqlite3.Row]) -> dict[int, str]:
