@@ -1,4 +1,4 @@
-"""Import Bluesky API responses saved as JSON files [Bluesky2024].
+"""Import Bluesky API responses saved as JSON files [Bluesky2024] [Atproto2024].
 
 Each file is recognised by its shape (camelCase as the lexicons define it, or
 the atproto Python SDK's snake_case dump, see :mod:`simlab.population.bluesky_json`):

@@ -51,7 +51,7 @@ COUNT_FIELDS = ("like_count", "repost_count", "reply_count", "quote_count", "boo
 HIDING_LABELS = frozenset(
     {"!hide", "!warn", "porn", "sexual", "nudity", "graphic-media", "gore", "nsfl"}
 )
-"""Label values the Bluesky app hides or blurs by default [Bluesky2024]."""
+"""Label values the Bluesky app hides or blurs by default [Atproto2024]."""
 LABEL_MODES = ("serve", "exclude")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 """Timestamps before this (e.g. Go's zero time ``0001-01-01T00:00:00Z``) mean *missing*."""
