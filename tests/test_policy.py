@@ -9,9 +9,9 @@ import pytest
 
 from simlab.policies import POLICIES
 from simlab.policies.base import FeedView
-from simlab.population.comments import AGREE, DISAGREE
 from simlab.policies.opinion import OpinionParams, update
 from simlab.policies.rule_based import RuleBasedParams, decide
+from simlab.population.comments import AGREE, DISAGREE
 from simlab.world import SimState
 
 from .factories import make_population
