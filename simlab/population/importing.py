@@ -13,7 +13,8 @@ and calls :func:`import_population`, which
 - labels every post with :func:`simlab.population.labels.label_post`
   (``post_annotations`` with ``label_source = 'inferred'`` and the topic
   confidence; ``post_inferences`` with the leaning, NULL when unknown, and its
-  confidence);
+  confidence); a post whose ``langs`` name no English gets an unknown leaning,
+  since the leaning cues are English;
 - infers each agent's leaning and interests from its own posts (stored and
   new) and bio (:mod:`simlab.population.inference`);
 - marks posts with a hiding moderation label (:data:`HIDING_LABELS`) as not
@@ -118,6 +119,15 @@ def utc_timestamp(value: str) -> str | None:
     if moment < EARLIEST:
         return None
     return moment.astimezone(UTC).isoformat()
+
+
+def _label(post: Post) -> PostLabel:
+    """The post's label; a post whose ``langs`` exclude English gets an unknown leaning."""
+    label = label_post(post.text)
+    langs = json.loads((post.details or {}).get("langs") or "null")
+    if langs and not any(str(lang).lower().startswith("en") for lang in langs):
+        return label._replace(leaning=None, leaning_confidence=0.0)  # the cues are English
+    return label
 
 
 def _unique(items: list, key: str) -> list:
@@ -268,7 +278,7 @@ def import_population(
         for p in posts
     ]
     stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
-    post_labels = [label_post(post.text) for post in posts]
+    post_labels = [_label(post) for post in posts]
     by_author: dict[str, list[PostLabel]] = defaultdict(list)
     new_ids = {post.post_id for post in posts}
     for post, label in zip(posts, post_labels, strict=True):

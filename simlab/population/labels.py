@@ -4,8 +4,8 @@ Vocabulary: per topic, the generator's words (:mod:`simlab.population.topics`)
 and the wider everyday vocabulary of :mod:`simlab.population.lexicon`; per
 side, the topics' stance phrases and the general partisan cues of the lexicon.
 Matching counts whole-word matches in the lower-cased text (a final ``s`` is
-optional, punctuation and ``#`` count as spaces, so ``#Climate`` matches
-``climate``):
+optional, accents are dropped, punctuation and ``#`` count as spaces, so
+``#Climate`` matches ``climate`` and ``inmigración`` matches ``inmigracion``):
 
     hits[k]    = topic-word hits of topic k + stance hits (either side) of topic k
     topic      = argmax_k hits[k]; ties go to the topic listed first in TOPICS
@@ -33,7 +33,7 @@ lower than in-sample.
 
 Limits: a bag of phrases, not a model. It misses sarcasm, negation ("no
 carbon tax" counts as left) and quotes of the other side, knows only the
-twelve topics and English, and its leaning takes a few discrete values. The
+twelve topics, English and a few Spanish topic words (no Spanish cues), and its leaning takes a few discrete values. The
 samples were written by the same engineer who widened the lexicon; treat
 labels of real posts as a prior, and the hold-out figures as the estimate.
 """
@@ -41,6 +41,7 @@ labels of real posts as a prior, and the hold-out figures as the estimate.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 from typing import NamedTuple
 
@@ -85,7 +86,10 @@ class PostLabel(NamedTuple):
 
 
 def _normalise(text: str) -> str:
-    return " " + _NON_WORD.sub(" ", text.lower()).strip() + " "
+    folded = "".join(
+        c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)
+    )
+    return " " + _NON_WORD.sub(" ", folded).strip() + " "
 
 
 def _stem(phrase: str) -> str:

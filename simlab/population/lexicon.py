@@ -15,6 +15,8 @@ writes with. Real posts use many more, so the labeller
   the side (party and office names, "election"): a text with them but with no
   cue gets an *unknown* leaning rather than a neutral one.
 
+Each topic also lists a few Spanish words (written without accents: the
+labeller drops accents), so Spanish posts get a topic; the cues are English only.
 Matching is on whole words, lower case, a final ``s`` optional (see labels).
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 # fmt: off
 TOPIC_WORDS: dict[str, tuple[str, ...]] = {
     "climate": (
+        "clima", "calor", "sequia", "inundacion", "incendio", "contaminacion",  # Spanish
         "rain", "thunderstorm", "snow", "tornado", "basement flooded", "plastic", "recycling",
         "beach cleanup", "cleanup", "conservation", "wildlife", "deforestation", "emission",
         "electric car", "carbon capture", "fracking", "greenhouse", "ice caps", "glacier",
@@ -34,6 +37,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "smoke", "power outage", "power", "nuclear", "reactor", "gas stove",
     ),
     "economy": (
+        "economia", "empleo", "salario", "impuestos", "precios", "trabajadores", "sindicato",  # Spanish
         "daycare", "groceries", "rent hike", "bills", "savings", "401k", "earnings", "quarterly",
         "gdp", "economist", "bank", "loan", "credit card", "mortgage", "wealth", "poverty",
         "middle class", "labor", "employer", "gig", "overtime pay", "benefits", "pension",
@@ -46,6 +50,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "paid leave", "price", "afford",
     ),
     "health": (
+        "salud", "hospital", "medico", "vacuna", "sanidad", "enfermedad",  # Spanish
         "sick", "illness", "bankrupt", "medical bill", "single payer", "dental", "dentist",
         "physical therapy", "physio", "injury", "knee", "back pain", "pandemic", "masks",
         "vaccination", "booster", "measles", "hospital bill", "medication", "pills", "pharma",
@@ -57,6 +62,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "disease", "surgery", "rationing", "coverage", "prescription",
     ),
     "immigration": (
+        "inmigracion", "inmigrantes", "frontera", "migrantes", "refugiados", "asilo",  # Spanish
         "migrant", "released", "interior", "sponsor", "sponsored", "visa lottery", "work permit",
         "border patrol", "cbp", "caravan", "green card holder", "newcomer", "resettlement",
         "foreign born", "h1b", "amnesty",
@@ -65,6 +71,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "open borders", "fentanyl", "cross", "crossing", "detention", "daca",
     ),
     "technology": (
+        "tecnologia", "internet", "redes sociales", "inteligencia artificial",  # Spanish
         "headphones", "gadget", "smartphone", "iphone", "android", "tablet", "encryption",
         "encrypted", "backdoor", "hack", "hacker", "cybersecurity", "password", "cloud",
         "server", "startup", "silicon valley", "ai", "llm", "machine learning", "automation",
@@ -76,6 +83,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "microsoft", "openai", "hallucinate",
     ),
     "education": (
+        "escuela", "educacion", "maestros", "estudiantes", "universidad",  # Spanish
         "substitute teacher", "semester", "charter", "voucher", "curriculum", "textbook",
         "principal", "pta", "school lunch", "recess", "exam", "test scores", "scholarship",
         "student", "preschool", "homeschool", "literacy", "lecture", "thesis", "phd",
@@ -85,6 +93,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "professor", "campus", "kindergarten",
     ),
     "crime": (
+        "policia", "crimen", "delito", "carcel", "justicia",  # Spanish
         "stolen", "steal", "doorbell camera", "burglary", "carjacking", "assault", "victim",
         "victims", "kneeling", "incarceration", "parole", "prison reform", "sheriff", "detective",
         "fraud", "scam", "police", "cops", "crime rate", "gang", "drugs", "overdose",
@@ -94,6 +103,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "jail", "verdict", "trial", "lawsuit",
     ),
     "sports": (
+        "futbol", "partido", "equipo", "gol", "liga",  # Spanish
         "little league", "county title", "title", "tournament", "match day", "kickoff", "inning",
         "touchdown", "home run", "world cup", "super bowl", "nba", "nfl", "mlb", "nhl", "f1",
         "cycling", "swim", "gym", "workout", "training", "5k", "10k", "fan", "fans", "refs",
@@ -104,6 +114,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "women's team", "compete",
     ),
     "culture": (
+        "musica", "pelicula", "libro", "familia", "cafe", "fiesta",  # Spanish
         "cinnamon rolls", "baked", "baking", "cookies", "cake", "pizza", "tacos", "soup",
         "neighbors", "nursery", "soundtrack", "exhibit", "artist", "artists", "gallery",
         "poetry", "podcast", "tv", "episode", "season finale", "celebrity", "fashion", "brand",
@@ -121,6 +132,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "anime", "game night", "video game",
     ),
     "science": (
+        "ciencia", "investigacion", "estudio", "cientificos",  # Spanish
         "gene therapy", "gene", "dna", "sickle cell", "clinical trial", "trial results",
         "saturn", "jupiter", "mars", "moon", "stars", "asteroid", "climate model", "fossil",
         "dinosaur", "archaeology", "neuroscience", "vaccine research", "study finds",
@@ -131,6 +143,7 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "peer review", "journal", "evidence", "the science",
     ),
     "housing": (
+        "vivienda", "alquiler", "alquileres", "desahucio", "inquilinos", "hipoteca",  # Spanish
         "corporate landlords", "rents", "rent", "neighborhood", "homeowner", "homeowners",
         "condo", "realtor", "real estate", "down payment", "property", "housing costs",
         "shelter", "affordable", "units", "developer", "density", "homes",
@@ -139,11 +152,12 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
         "hedge fund", "build", "yimby", "nimby", "housing market", "mortgage rate",
     ),
     "foreign_policy": (
+        "guerra", "paz", "aliados", "diplomacia",  # Spanish
         "sanctions", "endless wars", "overseas", "veterans", "war", "wars", "allies", "ally",
         "peace talks", "ceasefire deal", "hostages", "refugee camp", "summit", "g7", "foreign policy",
         "state department", "pentagon", "defense budget", "drone strike", "occupation",
         "ukraine", "russia", "putin", "china", "israel", "gaza", "palestine", "iran", "nato",
-        "un", "united nations", "foreign minister", "minister", "talks", "geneva", "sanction",
+        "united nations", "foreign minister", "minister", "talks", "geneva", "sanction",
         "troops", "bombs", "missile", "invasion", "foreign aid", "embassy", "treaty",
         "democracies",
     ),
