@@ -272,3 +272,39 @@ def test_unknown_leaning_stays_unknown(engine, tmp_path):
     assert _one(engine, "SELECT leaning FROM agent_traits")[0] == 0
     bio = _one(engine, "SELECT persona_bio FROM agent_persona_bios")[0]
     assert "left" not in bio and "right" not in bio and "no side" in bio
+
+
+def test_quote_with_media_links_the_quote_and_uses_the_media_alt(engine, tmp_path):
+    """``app.bsky.embed.recordWithMedia`` (record + images), in record and view form."""
+    quoted_uri = "at://did:plc:maps2v5k7q3rx4wz6yb8nc9dp/app.bsky.feed.post/3lbqw4k2m3s2b"
+    author = {"did": AVA, "handle": "ava.example.com"}
+    item = {"post": {
+        "uri": f"at://{AVA}/app.bsky.feed.post/3lbv9aa2bb22c", "cid": "bafyreiquotemedia",
+        "author": author, "indexedAt": "2025-03-07T09:00:01.000Z", "likeCount": 4,
+        "record": {"$type": "app.bsky.feed.post", "text": "", "createdAt": "2025-03-07T09:00:00.000Z",
+                   "embed": {"$type": "app.bsky.embed.recordWithMedia",
+                             "record": {"$type": "app.bsky.embed.record", "record": {"uri": quoted_uri, "cid": "bafyreiq"}},
+                             "media": {"$type": "app.bsky.embed.images",
+                                       "images": [{"alt": "Chart of rents rising 40% since 2019", "image": {"$type": "blob"}}]}}},
+        "embed": {"$type": "app.bsky.embed.recordWithMedia#view",
+                  "record": {"record": {"$type": "app.bsky.embed.record#viewRecord", "uri": quoted_uri, "cid": "bafyreiq",
+                                        "author": {"did": "did:plc:maps2v5k7q3rx4wz6yb8nc9dp", "handle": "maps.example.org"},
+                                        "value": {"$type": "app.bsky.feed.post", "text": "Zoning map, 1990-2024.",
+                                                  "createdAt": "2025-03-04T20:00:00.000Z"},
+                                        "indexedAt": "2025-03-04T20:00:01.500Z"}},
+                  "media": {"$type": "app.bsky.embed.images#view",
+                            "images": [{"thumb": "https://cdn.example/t", "fullsize": "https://cdn.example/f",
+                                        "alt": "Chart of rents rising 40% since 2019"}]}},
+    }}  # fmt: skip
+    path = tmp_path / "quote_media.json"
+    path.write_text(json.dumps({"feed": [item]}))
+    assert import_bluesky(engine, [path]).posts == 2
+    post_id = f"bluesky:{item['post']['uri']}"
+    details = _one(engine, "SELECT * FROM post_details WHERE post_id = :p", p=post_id)
+    assert (details.quote_uri, details.text_source) == (quoted_uri, "alt")
+    assert _one(engine, "SELECT text FROM feed_posts WHERE post_id = :p", p=post_id)[0] == (
+        "Chart of rents rising 40% since 2019"
+    )
+    assert _one(
+        engine, "SELECT text FROM feed_posts WHERE post_id = :p", p=f"bluesky:{quoted_uri}"
+    )[0] == ("Zoning map, 1990-2024.")
