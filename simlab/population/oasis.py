@@ -117,7 +117,98 @@ def _record(connection: sqlite3.Connection, path: Path) -> dict[str, Any]:
     return {"rows": counts, "trace_actions": actions, "rec_rows": counts.get("rec", 0)}
 
 
-def read_oasis(path: str | os.PathLike, start: datetime, step_hours: float):  # noqa: C901
+class _Run:
+    """The rows of one OASIS database, mapped table by table (module docstring)."""
+
+    def __init__(self, name: str, tag: str, users: list, posts: list, clock: _Clock) -> None:
+        self.name, self.clock, self.users, self.posts = name, clock, users, posts
+        self.prefix, self.handles = f"oasis:{tag[:8]}", _handles(users)
+        self.uri = f"oasis://{tag[:8]}/post/{{}}"
+        self.ids = {u["user_id"]: f"{self.prefix}:user:{u['user_id']}" for u in users}
+        self.post_ids = {p["post_id"]: f"{self.prefix}:post:{p['post_id']}" for p in posts}
+        self.extras = Extras()
+        self.engagement: Counter = Counter()  # (post id, kind) -> n
+        self.shares: Counter = Counter()  # (post id, is a quote) -> n
+
+    def user(self, value, where: str) -> str:
+        if value not in self.handles:
+            raise InputError(f"import: {self.name}: {where}.user_id: {value!r} is not a user")
+        return self.handles[value]
+
+    def post(self, value, where: str) -> str:
+        if value not in self.post_ids:
+            raise InputError(f"import: {self.name}: {where}.post_id: {value!r} is not a post")
+        return self.post_ids[value]
+
+    def engage(self, kind: str, rows: list) -> None:
+        for i, row in enumerate(rows):
+            where = f"{kind}[{i}]"
+            target = self.post(row["post_id"], where)
+            self.engagement[(target, kind)] += 1
+            key = row["comment_id"] if kind == "comment" else i
+            self.extras.engagement.append({
+                "engagement_id": f"{self.prefix}:{kind}:{key}", "post_id": target, "kind": kind,
+                "account_handle": self.user(row["user_id"], where),
+                "text": row["content"] if kind == "comment" else None,
+                "created_at": self.clock(row["created_at"], where)})  # fmt: skip
+
+    def follow(self, rows: list) -> None:
+        for i, row in enumerate(rows):
+            where = f"follow[{i}]"
+            follower = self.user(row["follower_id"], where)
+            followee = self.user(row["followee_id"], where)
+            if follower != followee:
+                self.extras.follows.append({"agent_handle": follower, "followed_handle": followee,
+                                            "created_at": self.clock(row["created_at"], where)})  # fmt: skip
+
+    def _posts(self) -> list[tuple]:
+        """(row, author, time, text, quoted row id) of posts and quotes; reposts become rows."""
+        kept = []
+        for row in self.posts:
+            where, original = f"post[{row['post_id']}]", row["original_post_id"]
+            author, created = self.user(row["user_id"], where), self.clock(row["created_at"], where)
+            if original is not None:
+                quote = row["quote_content"] is not None
+                self.shares[(self.post(original, f"{where}.original"), quote)] += 1
+                if not quote:
+                    self.extras.reposts.append({"post_id": self.post_ids[original],
+                                                "reposter_did": self.ids[row["user_id"]],
+                                                "reposter_handle": author, "reposted_at": created})  # fmt: skip
+                    continue
+            text = row["quote_content"] if original is not None else (row["content"] or "")
+            kept.append((row, author, created, text, original))
+        return kept
+
+    def posts_and_profiles(self) -> tuple[list[Post], list[Profile]]:
+        built = []
+        for row, author, created, text, original in self._posts():
+            post_id = self.post_ids[row["post_id"]]
+            counts = {
+                "like_count": max(int(row["num_likes"] or 0), self.engagement[(post_id, "like")]),
+                "reply_count": self.engagement[(post_id, "comment")],
+                "repost_count": self.shares[(post_id, False)],
+                "quote_count": self.shares[(post_id, True)],
+                "bookmark_count": 0,
+            }
+            details = {"quote_uri": self.uri.format(original) if original is not None else None,
+                       "text_source": "text" if text.strip() else "empty"}  # fmt: skip
+            built.append(Post(post_id=post_id, source="oasis", uri=self.uri.format(row["post_id"]),
+                              author_handle=author, author_display_name=author, text=text,
+                              created_at=created, counts=counts,
+                              author_did=self.ids[row["user_id"]], details=details))  # fmt: skip
+        n_posts = Counter(p.author_handle for p in built)
+        profiles = [
+            Profile(handle=self.handles[u["user_id"]], did=self.ids[u["user_id"]],
+                    display_name=str(u["name"] or self.handles[u["user_id"]]),
+                    bio=str(u["bio"] or ""), followers_count=int(u["num_followers"] or 0),
+                    follows_count=int(u["num_followings"] or 0),
+                    posts_count=n_posts[self.handles[u["user_id"]]])
+            for u in self.users
+        ]  # fmt: skip
+        return built, profiles
+
+
+def read_oasis(path: str | os.PathLike, start: datetime, step_hours: float):
     """Profiles, posts, extras and the source-run record of an OASIS database (module docstring).
 
     Raises:
@@ -127,7 +218,6 @@ def read_oasis(path: str | os.PathLike, start: datetime, step_hours: float):  # 
     connection = open_readonly(file, name)
     connection.row_factory = sqlite3.Row
     tag = hashlib.sha256(file.read_bytes()).hexdigest()
-    clock = _Clock(name, start, step_hours)
     try:
         users, posts = _table(connection, "user", name), _table(connection, "post", name)
         tables = {t: _table(connection, t, name) or [] for t in OPTIONAL}
@@ -137,77 +227,13 @@ def read_oasis(path: str | os.PathLike, start: datetime, step_hours: float):  # 
         raise InputError(f"import: {name}: cannot read ({exc})") from None
     finally:
         connection.close()
-    prefix, handles = f"oasis:{tag[:8]}", _handles(users)
-    ids = {u["user_id"]: f"{prefix}:user:{u['user_id']}" for u in users}
-    post_ids = {p["post_id"]: f"{prefix}:post:{p['post_id']}" for p in posts}
-
-    def user(value, where: str) -> str:
-        if value not in handles:
-            raise InputError(f"import: {name}: {where}.user_id: {value!r} is not a user")
-        return handles[value]
-
-    def post(value, where: str) -> str:
-        if value not in post_ids:
-            raise InputError(f"import: {name}: {where}.post_id: {value!r} is not a post")
-        return post_ids[value]
-
-    extras = Extras()
-    engagement: Counter = Counter()
-    for kind, table in (("like", "like"), ("dislike", "dislike"), ("comment", "comment")):
-        for i, row in enumerate(tables[table]):
-            where = f"{table}[{i}]"
-            target = post(row["post_id"], where)
-            engagement[(target, kind)] += 1
-            key = row["comment_id"] if kind == "comment" else i
-            extras.engagement.append({
-                "engagement_id": f"{prefix}:{kind}:{key}", "post_id": target, "kind": kind,
-                "account_handle": user(row["user_id"], where),
-                "text": row["content"] if kind == "comment" else None,
-                "created_at": clock(row["created_at"], where)})  # fmt: skip
-    for i, row in enumerate(tables["follow"]):
-        follower, followee = (
-            user(row["follower_id"], f"follow[{i}]"),
-            user(row["followee_id"], f"follow[{i}]"),
-        )
-        if follower != followee:
-            extras.follows.append({"agent_handle": follower, "followed_handle": followee,
-                                   "created_at": clock(row["created_at"], f"follow[{i}]")})  # fmt: skip
-    shares: Counter = Counter()
-    out = []
-    for row in posts:
-        where, original = f"post[{row['post_id']}]", row["original_post_id"]
-        author, created = user(row["user_id"], where), clock(row["created_at"], where)
-        if original is not None:
-            shares[(post(original, f"{where}.original"), row["quote_content"] is not None)] += 1
-            if row["quote_content"] is None:
-                extras.reposts.append({"post_id": post_ids[original], "reposter_did": ids[row["user_id"]],
-                                       "reposter_handle": author, "reposted_at": created})  # fmt: skip
-                continue
-        text = row["quote_content"] if original is not None else (row["content"] or "")
-        out.append((row, author, created, text, post_ids.get(original)))
-    built = [
-        Post(post_id=post_ids[row["post_id"]], source="oasis",
-             uri=f"oasis://{tag[:8]}/post/{row['post_id']}", author_handle=author,
-             author_display_name=author, text=text, created_at=created,
-             counts={"like_count": max(int(row["num_likes"] or 0), engagement[(post_ids[row["post_id"]], "like")]),
-                     "reply_count": engagement[(post_ids[row["post_id"]], "comment")],
-                     "repost_count": shares[(post_ids[row["post_id"]], False)],
-                     "quote_count": shares[(post_ids[row["post_id"]], True)], "bookmark_count": 0},
-             author_did=ids[row["user_id"]],
-             details={"quote_uri": f"oasis://{tag[:8]}/post/{quoted.rsplit(':', 1)[1]}" if quoted else None,
-                      "text_source": "text" if text.strip() else "empty"})
-        for row, author, created, text, quoted in out
-    ]  # fmt: skip
-    n_posts = Counter(p.author_handle for p in built)
-    profiles = [
-        Profile(handle=handles[u["user_id"]], did=ids[u["user_id"]],
-                display_name=str(u["name"] or handles[u["user_id"]]), bio=str(u["bio"] or ""),
-                followers_count=int(u["num_followers"] or 0), follows_count=int(u["num_followings"] or 0),
-                posts_count=n_posts[handles[u["user_id"]]])
-        for u in users
-    ]  # fmt: skip
-    record["dislikes"] = sum(n for (_, kind), n in engagement.items() if kind == "dislike")
-    return profiles, built, extras, record
+    run = _Run(name, tag, users, posts, _Clock(name, start, step_hours))
+    for kind in ("like", "dislike", "comment"):
+        run.engage(kind, tables[kind])
+    run.follow(tables["follow"])
+    built, profiles = run.posts_and_profiles()
+    record["dislikes"] = len(tables["dislike"])
+    return profiles, built, run.extras, record
 
 
 def import_oasis(
