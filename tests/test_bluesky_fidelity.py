@@ -308,3 +308,32 @@ def test_quote_with_media_links_the_quote_and_uses_the_media_alt(engine, tmp_pat
     assert _one(
         engine, "SELECT text FROM feed_posts WHERE post_id = :p", p=f"bluesky:{quoted_uri}"
     )[0] == ("Zoning map, 1990-2024.")
+
+
+def test_a_new_account_with_a_taken_handle_is_refused(imported, tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text(
+        json.dumps({"did": "did:plc:other2k5q7r3vx4wz6yb8nc9", "handle": "ava.example.com"})
+    )
+    with pytest.raises(
+        InputError,
+        match=r"agent handle='ava\.example\.com' is already in the database.*another account",
+    ):
+        import_bluesky(imported, [other])
+    assert len(_rows(imported, "SELECT * FROM agent")) == 1
+
+
+def test_update_refreshes_the_profile_and_keeps_the_handle(imported, tmp_path):
+    newer = tmp_path / "newer.json"
+    newer.write_text(
+        json.dumps(
+            {**json.loads(PROFILE.read_text()), "followersCount": 2000, "displayName": "Ava L."}
+        )
+    )
+    summary = import_bluesky(imported, [newer], on_duplicate="update")
+    assert summary.updated["agent"] == 1 and "1 agent updated" in str(summary)
+    agent = _one(imported, "SELECT * FROM agent")
+    assert (agent.handle, agent.display_name) == ("ava.example.com", "Ava L.")
+    assert _one(imported, "SELECT followers_count FROM user_agent_profile_metadata")[0] == 2000
+    # the stored posts still count for the re-inferred leaning (no new posts came with it)
+    assert _one(imported, "SELECT posts_used FROM agent_inferences")[0] == 6
