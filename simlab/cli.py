@@ -121,45 +121,124 @@ def _migrated_engine(db: str | None):
     return engine
 
 
+OnDuplicateOption = Annotated[
+    str,
+    typer.Option(
+        "--on-duplicate", help="Rows seen before: error, skip (keep the stored row) or update."
+    ),
+]
+
+
+def _print_import(engine, summary) -> None:
+    """The one-line summary, and a one-line warning when sources do not overlap in time."""
+    from simlab.population.timeline import source_windows
+
+    console.print(f"{engine.url.render_as_string()}: {summary}", highlight=False, soft_wrap=True)
+    windows = source_windows(engine)
+    if len(windows) > 1:
+        spans = sorted(windows, key=lambda w: w.first)
+        gaps = [(a, b) for a, b in zip(spans, spans[1:], strict=False) if a.last < b.first]
+        if gaps:
+            a, b = gaps[0]
+            console.print(
+                f"warning: {a.source} posts ({a.first[:10]}..{a.last[:10]}) end before {b.source} "
+                f"posts ({b.first[:10]}..{b.last[:10]}) begin; feeds of the newest posts will "
+                "serve one source only (see `simlab doctor`)",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
 @app.command("init")
 def init(
     agents: Annotated[int, typer.Option(help="Number of agents.")] = 1000,
     posts: Annotated[int, typer.Option(help="Number of posts.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed of the population.")] = 0,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="ISO 8601 time of the first synthetic post [default: the first imported post, "
+            "else 2026-01-05T00:00:00+00:00]."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Create (or upgrade) the database and fill it with a synthetic population."""
     from simlab.params import validate
     from simlab.population import SyntheticConfig, create_synthetic
+    from simlab.population.timeline import imported_start
 
-    config = validate(SyntheticConfig, {"agents": agents, "posts": posts, "seed": seed}, "init")
+    values: dict = {"agents": agents, "posts": posts, "seed": seed}
+    if start is not None:
+        values["start"] = start
+    config = validate(SyntheticConfig, values, "init")  # bad input: nothing is written
     engine = _migrated_engine(db)
+    aligned = imported_start(engine) if start is None else None
+    if aligned is not None:
+        config = validate(SyntheticConfig, {**values, "start": aligned.isoformat()}, "init")
     summary = create_synthetic(engine, config)
-    console.print(f"{engine.url.render_as_string()}: {summary}")
+    if aligned is not None:
+        console.print(f"synthetic posts start at the first imported post: {aligned.isoformat()}")
+    _print_import(engine, summary)
 
 
 @import_app.command("bluesky")
 def import_bluesky(
-    files: Annotated[list[Path], typer.Argument(help="getProfile / getAuthorFeed JSON files.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="getProfile(s) / getAuthorFeed / getTimeline / getPostThread JSON."),
+    ],
+    on_duplicate: OnDuplicateOption = "skip",
+    labels: Annotated[
+        str,
+        typer.Option(help="Posts with hiding moderation labels: exclude (not served) or serve."),
+    ] = "exclude",
     db: DbOption = None,
 ) -> None:
-    """Import Bluesky profiles and author feeds (public API JSON) as agents and posts."""
+    """Import Bluesky profiles, feeds and threads (public API JSON) as agents and posts."""
     from simlab.population import import_bluesky as run_import
 
     engine = _migrated_engine(db)
-    console.print(f"{engine.url.render_as_string()}: {run_import(engine, files)}")
+    _print_import(engine, run_import(engine, files, on_duplicate=on_duplicate, labels=labels))
 
 
 @import_app.command("sqlite")
 def import_sqlite(
     path: Annotated[Path, typer.Argument(help="A SQLite database with the seed tables.")],
+    on_duplicate: OnDuplicateOption = "skip",
     db: DbOption = None,
 ) -> None:
     """Import bluesky_profiles, feed_posts and agent_bios from another simlab-schema database."""
     from simlab.population import import_sqlite as run_import
 
     engine = _migrated_engine(db)
-    console.print(f"{engine.url.render_as_string()}: {run_import(engine, path)}")
+    _print_import(engine, run_import(engine, path, on_duplicate=on_duplicate))
+
+
+@import_app.command("oasis")
+def import_oasis(
+    path: Annotated[Path, typer.Argument(help="An OASIS simulation database (SQLite).")],
+    step_hours: Annotated[
+        float, typer.Option(help="Hours per OASIS time step (numeric created_at).")
+    ] = 1.0,
+    start: Annotated[
+        str, typer.Option(help="ISO 8601 time of OASIS step 0.")
+    ] = "2025-01-01T00:00:00+00:00",
+    on_duplicate: OnDuplicateOption = "skip",
+    db: DbOption = None,
+) -> None:
+    """Import an OASIS run (user, post, follow, like, dislike, comment, rec, trace)."""
+    from datetime import datetime
+
+    from simlab.population.oasis import import_oasis as run_import
+
+    try:
+        moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"--start: {start!r} is not an ISO 8601 time") from None
+    engine = _migrated_engine(db)
+    summary = run_import(engine, path, step_hours, moment, on_duplicate=on_duplicate)
+    _print_import(engine, summary)
 
 
 # --------------------------------------------------------------------------
@@ -274,6 +353,20 @@ def _run_with_progress(label: str, start, total_turns: int) -> str:
         return start(lambda done, total: update(task, completed=done, total=total))
 
 
+def _warn_unserved(engine, resolved) -> None:
+    """One line when the run would never offer the posts of a source (time alignment)."""
+    from simlab.population import timeline
+
+    feed = resolved.feed  # a chronological feed serves exactly its `size` newest candidates
+    pool = feed.size if feed.name == "chronological" else feed.candidate_pool
+    sources = timeline.unserved_sources(
+        engine, resolved.turns, resolved.turn_hours, resolved.history_share, pool
+    )
+    line = timeline.unserved_warning(sources, timeline.source_windows(engine))
+    if line:
+        Console(stderr=True).print(line, highlight=False, soft_wrap=True)
+
+
 @app.command("run")
 def run_command(
     feed: Annotated[str | None, typer.Option(help="Feed algorithm (see `simlab feeds`).")] = None,
@@ -317,6 +410,7 @@ def run_command(
         overrides["metrics"] = [m.strip() for m in metrics.split(",") if m.strip()]
     resolved = run_config.build(run_config.merge(values, overrides))
     engine = database.make_engine(db, must_exist=True)
+    _warn_unserved(engine, resolved)
     label = f"{resolved.feed.name} x {resolved.turns} turns"
     run_id = _run_with_progress(
         label,
@@ -509,6 +603,13 @@ def doctor(db: DbOption = None) -> None:
             for table in ("agent", "feed_posts", "runs", "comparisons")
         }
     console.print("  " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    from simlab.population.timeline import source_windows
+
+    for window in source_windows(engine):
+        console.print(
+            f"  posts from {window.source}: {window.posts}, {window.first} .. {window.last}",
+            highlight=False,
+        )
     from simlab import analytics
 
     con = analytics.connect(db)

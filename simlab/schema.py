@@ -276,7 +276,7 @@ populations = Table(
     _text("config_json"),
     _text("created_at"),
     PrimaryKeyConstraint("population_id", name="pk_populations"),
-    CheckConstraint("source IN ('synthetic', 'bluesky', 'sqlite')", name="source_valid"),
+    CheckConstraint("source IN ('synthetic', 'bluesky', 'sqlite', 'oasis')", name="source_valid"),
 )
 
 agent_traits = Table(
@@ -409,6 +409,122 @@ comparison_runs = Table(
     UniqueConstraint("comparison_id", "arm", "replicate"),
     CheckConstraint("replicate >= 0", name="replicate_gte_0"),
     Index(None, "run_id"),
+)
+
+
+# --------------------------------------------------------------------------
+# Import fidelity tables (revision 0005): what real data carries beyond the
+# seed columns (identity history, reply/quote/repost structure, labels,
+# languages, facets), label confidences and the record of imported engagement.
+# --------------------------------------------------------------------------
+
+account_handles = Table(
+    "account_handles",
+    metadata,
+    _text("did"),
+    _text("handle"),
+    _text("first_seen_at"),
+    _text("last_seen_at"),
+    PrimaryKeyConstraint("did", "handle", name="pk_account_handles"),
+    Index(None, "handle"),
+)
+
+post_details = Table(
+    "post_details",
+    metadata,
+    _text("post_id"),
+    _text("author_did", nullable=True),
+    _text("cid", nullable=True),
+    _text("indexed_at", nullable=True),
+    _text("langs", nullable=True),
+    _text("reply_parent_uri", nullable=True),
+    _text("reply_root_uri", nullable=True),
+    _text("quote_uri", nullable=True),
+    _text("alt_text", nullable=True),
+    _text("text_source"),
+    _text("facets_json", nullable=True),
+    _int("served"),
+    PrimaryKeyConstraint("post_id", name="pk_post_details"),
+    ForeignKeyConstraint(["post_id"], ["feed_posts.post_id"]),
+    CheckConstraint("text_source IN ('text', 'alt', 'empty')", name="text_source_valid"),
+    CheckConstraint("served IN (0, 1)", name="served_bool"),
+    Index(None, "author_did"),
+    Index(None, "reply_parent_uri"),
+)
+
+post_labels = Table(
+    "post_labels",
+    metadata,
+    _text("post_id"),
+    _text("src"),
+    _text("val"),
+    _text("kind"),
+    _text("created_at", nullable=True),
+    PrimaryKeyConstraint("post_id", "src", "val", name="pk_post_labels"),
+    ForeignKeyConstraint(["post_id"], ["feed_posts.post_id"]),
+    CheckConstraint("kind IN ('self', 'moderation')", name="kind_valid"),
+)
+
+reposts = Table(
+    "reposts",
+    metadata,
+    _text("post_id"),
+    _text("reposter_did"),
+    _text("reposter_handle"),
+    _text("reposted_at"),
+    PrimaryKeyConstraint("post_id", "reposter_did", name="pk_reposts"),
+    ForeignKeyConstraint(["post_id"], ["feed_posts.post_id"]),
+    Index(None, "reposter_handle"),
+)
+
+post_inferences = Table(
+    "post_inferences",
+    metadata,
+    _text("post_id"),
+    _real("topic_confidence"),
+    _real("leaning", nullable=True),
+    _real("leaning_confidence"),
+    _text("method"),
+    PrimaryKeyConstraint("post_id", name="pk_post_inferences"),
+    ForeignKeyConstraint(["post_id"], ["feed_posts.post_id"]),
+    CheckConstraint("leaning IS NULL OR leaning BETWEEN -1 AND 1", name="leaning_range"),
+    CheckConstraint(
+        "topic_confidence BETWEEN 0 AND 1 AND leaning_confidence BETWEEN 0 AND 1",
+        name="confidence_range",
+    ),
+)
+
+agent_inferences = Table(
+    "agent_inferences",
+    metadata,
+    _text("agent_id"),
+    _real("leaning", nullable=True),
+    _real("leaning_confidence"),
+    _real("interests_confidence"),
+    _int("posts_used"),
+    _text("method"),
+    PrimaryKeyConstraint("agent_id", name="pk_agent_inferences"),
+    ForeignKeyConstraint(["agent_id"], ["agent.agent_id"]),
+    CheckConstraint("leaning IS NULL OR leaning BETWEEN -1 AND 1", name="leaning_range"),
+    CheckConstraint(
+        "leaning_confidence BETWEEN 0 AND 1 AND interests_confidence BETWEEN 0 AND 1",
+        name="confidence_range",
+    ),
+)
+
+imported_engagement = Table(
+    "imported_engagement",
+    metadata,
+    _text("engagement_id"),
+    _text("post_id"),
+    _text("kind"),
+    _text("account_handle"),
+    _text("text", nullable=True),
+    _text("created_at"),
+    PrimaryKeyConstraint("engagement_id", name="pk_imported_engagement"),
+    ForeignKeyConstraint(["post_id"], ["feed_posts.post_id"]),
+    CheckConstraint("kind IN ('like', 'dislike', 'comment')", name="kind_valid"),
+    Index(None, "post_id"),
 )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from simlab.errors import InputError
+from simlab.population.labels_served import SERVED_POSTS
 from simlab.population.topics import TOPIC_NAMES
 
 
@@ -50,6 +51,7 @@ class Population:
     post_comments: np.ndarray  # (n_posts,) int reply_count at import/generation
     post_reposts: np.ndarray  # (n_posts,) int repost_count + quote_count
     follow_pairs: np.ndarray  # (n_edges, 2) int (agent, account): the initial follow graph
+    post_text: np.ndarray | None = None  # (n_posts,) str, for comment text; None = not loaded
 
     @property
     def n_agents(self) -> int:
@@ -89,6 +91,8 @@ class Population:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         for name in POST_FIELDS:
             fields[name] = fields[name][columns]
+        if self.post_text is not None:
+            fields["post_text"] = self.post_text[columns]
         return Population(**fields)
 
 
@@ -222,8 +226,9 @@ def load_population(connection: Connection) -> Population:
     posts = connection.execute(
         text(
             "SELECT p.post_id, p.author_handle, p.created_at, p.like_count, p.reply_count, "
-            "p.repost_count + p.quote_count AS reposts, n.topic, n.leaning "
-            "FROM feed_posts p JOIN post_annotations n ON n.post_id = p.post_id ORDER BY p.post_id"
+            "p.repost_count + p.quote_count AS reposts, n.topic, n.leaning, p.text "
+            "FROM feed_posts p JOIN post_annotations n ON n.post_id = p.post_id "
+            f"WHERE {SERVED_POSTS} ORDER BY p.post_id"
         )
     ).all()
     handles = np.array([row.handle for row in agents], dtype=object)
@@ -279,4 +284,5 @@ def load_population(connection: Connection) -> Population:
         post_comments=np.array([row.reply_count for row in posts], dtype=np.int64),
         post_reposts=np.array([row.reposts for row in posts], dtype=np.int64),
         follow_pairs=follow_pairs,
+        post_text=np.array([row.text for row in posts], dtype=object),
     )

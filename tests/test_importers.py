@@ -6,7 +6,6 @@ import json
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +18,8 @@ from simlab.population import (
     import_bluesky,
     import_sqlite,
     importing,
-    label_text,
 )
+from simlab.population.labels import PostLabel, label_post
 from simlab.population.topics import TOPIC_NAMES
 from simlab.population.traits import TRAIT_MEANS
 from simlab.schema import agent_bios, bluesky_profiles, feed_posts
@@ -104,25 +103,27 @@ def test_bluesky_import_writes_profiles_agents_posts_and_labels(engine):
     )
     for row in labels:
         assert row.label_source == "inferred"
-        assert (row.topic, row.leaning, row.label_confidence) == tuple(label_text(row.text))
+        assert (row.topic, row.leaning, row.label_confidence) == tuple(label_post(row.text).label)
 
 
 def test_imported_traits_come_from_own_posts(engine):
     import_bluesky(engine, [FEED, PROFILE])  # order of files does not matter
     traits = _rows(engine, "SELECT * FROM agent_traits")[0]
     own = [
-        label_text(item["post"]["record"]["text"])
+        label_post(item["post"]["record"]["text"])
         for item in _feed()["feed"]
         if item["post"]["author"]["handle"] == MIRA
-    ]
-    assert traits.leaning == pytest.approx(np.mean([label.leaning for label in own]))
+    ] + [label_post(json.loads(PROFILE.read_text())["description"])]
+    # independent computation of the confidence-weighted mean over texts that take a side
+    sided = [(lb.leaning, lb.leaning_confidence) for lb in own if lb.leaning]
+    expected = sum(v * c for v, c in sided) / sum(c for _, c in sided)
+    assert traits.leaning == pytest.approx(expected, abs=1e-6)
     assert traits.leaning < 0  # renewables, carbon tax, rent control, climate justice
     interests = json.loads(traits.interests)
     assert set(interests) == set(TOPIC_NAMES)
     assert sum(interests.values()) == pytest.approx(1, abs=1e-5)
     assert max(interests, key=interests.get) == "climate"
     assert interests["climate"] > interests["housing"] > interests["sports"] > 0
-    assert interests["culture"] == interests["sports"]  # the unlabelled post (fallback) counts not
     assert traits.activity_rate == pytest.approx(TRAIT_MEANS["activity_rate"])
     with engine.connect() as conn:
         pop = load_population(conn)
@@ -167,8 +168,9 @@ def _bad_feed(tmp_path: Path, index: int, change) -> Path:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda p: p["record"].pop("createdAt"), "feed[3].post.record.createdAt: missing"),
-        (lambda p: p["record"].update(createdAt="yesterday"), "feed[3].post.record.createdAt: not an ISO 8601"),
+        (lambda p: (p["record"].pop("createdAt"), p.pop("indexedAt")), "feed[3].post.record.createdAt: missing"),
+        (lambda p: (p["record"].update(createdAt="yesterday"), p.pop("indexedAt")), 'feed[3].post.record.createdAt: "yesterday" is not a usable time'),
+        (lambda p: (p["record"].update(createdAt="0001-01-01T00:00:00Z"), p.pop("indexedAt")), 'feed[3].post.record.createdAt: "0001-01-01T00:00:00Z" is not a usable time'),
         (lambda p: p.update(likeCount="many"), 'feed[3].post.likeCount: expected a non-negative integer, got "many"'),
         (lambda p: p.update(replyCount=-1), "feed[3].post.replyCount: expected a non-negative integer"),
         (lambda p: p["author"].pop("handle"), "feed[3].post.author.handle: missing"),
@@ -197,7 +199,10 @@ def test_bad_record_names_file_record_and_field_and_writes_nothing(
     [
         ('{"feed": [', "not valid JSON (line 1, column 11"),
         ("[1, 2]", "not a JSON object"),
-        ('{"hello": 1}', "not a getProfile, getProfiles or getAuthorFeed response"),
+        (
+            '{"hello": 1}',
+            "not a getProfile, getProfiles, getAuthorFeed, getTimeline or getPostThread response",
+        ),
         ('{"feed": {"post": 1}}', "feed: expected a list"),
         ('{"feed": [1]}', "feed[0]: expected an object"),
         ('{"did": "plc:x", "handle": "x.example.com"}', "did: not a DID"),
@@ -228,14 +233,15 @@ def test_missing_and_binary_files(engine, tmp_path):
         import_bluesky(engine, [])
 
 
-def test_reimport_is_refused_and_writes_nothing(engine, tmp_path):
+def test_reimport_with_error_is_refused_and_writes_nothing(engine, tmp_path):
     import_bluesky(engine, [PROFILE, FEED])
     before = _counts(engine)
     with pytest.raises(
         InputError,
-        match=r"^import: agent handle='mira\.example\.com' is already in the database \(1 of 1 new rows clash\); re-imports are refused",
+        match=r"^import: agent agent_id='did:plc:miraexample0000000000001' is already in the "
+        r"database \(1 of 1 new rows clash\); re-imports are refused with --on-duplicate error",
     ):
-        import_bluesky(engine, [PROFILE])
+        import_bluesky(engine, [PROFILE], on_duplicate="error")
     # new profile, but the posts clash: nothing of it is written either
     other = _write_json(
         tmp_path / "p.json", {"did": "did:plc:other000000000000000001", "handle": "o.example.com"}
@@ -243,7 +249,12 @@ def test_reimport_is_refused_and_writes_nothing(engine, tmp_path):
     with pytest.raises(
         InputError, match=r"feed_posts post_id='bluesky:at://.*already in the database \(5 of 5"
     ):
-        import_bluesky(engine, [other, FEED])
+        import_bluesky(engine, [other, FEED], on_duplicate="error")
+    assert _counts(engine) == before
+    with pytest.raises(
+        InputError, match=r"^--on-duplicate: 'merge' is not one of error, skip, update"
+    ):
+        import_bluesky(engine, [other], on_duplicate="merge")
     assert _counts(engine) == before
 
 
@@ -264,9 +275,9 @@ def test_a_failing_insert_rolls_everything_back(engine, monkeypatch):
     """A row the database rejects mid-write (here an out-of-range leaning) undoes every insert."""
 
     def label(text):  # only the outside account's post: agent rows are fine, annotations are not
-        return importing.Label("climate", 2.0 if "drilling" in text else 0.0, 0.5)
+        return PostLabel("climate", 0.5, 2.0 if "drilling" in text else 0.0, 0.5)
 
-    monkeypatch.setattr(importing, "label_text", label)
+    monkeypatch.setattr(importing, "label_post", label)
     with pytest.raises(IntegrityError):
         import_bluesky(engine, [PROFILE, FEED])
     assert _counts(engine) == dict.fromkeys(TABLES, 0)
@@ -351,10 +362,10 @@ def test_sqlite_import_copies_rows_and_builds_agents(engine, tmp_path):
     with engine.connect() as conn:
         pop = load_population(conn)
     assert pop.n_agents == 2 and pop.n_accounts == 3 and pop.n_posts == 3
-    with pytest.raises(
-        InputError, match="agent handle='ana.example.com' is already in the database"
-    ):
-        import_sqlite(engine, source)
+    with pytest.raises(InputError, match="agent agent_id='did:plc:ana' is already in the database"):
+        import_sqlite(engine, source, on_duplicate="error")
+    again = import_sqlite(engine, source)  # default: skip what was imported before
+    assert (again.agents, again.posts, again.skipped["feed_posts"]) == (0, 0, 3)
 
 
 def test_sqlite_source_missing_tables(engine, tmp_path):

@@ -12,8 +12,8 @@ import pytest
 from simlab.params import validate
 from simlab.policies import POLICIES
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView
-from simlab.policies.comment_text import AGREE, DISAGREE
 from simlab.policies.rule_based import RuleBasedParams, decide
+from simlab.population.comments import AGREE, DISAGREE
 from simlab.world import SimState
 
 from .conftest import REPO

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from simlab.params import Params
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView, register
-from simlab.policies.comment_text import comment
+from simlab.population.comments import comment
 from simlab.population.topics import TOPIC_NAMES
 
 POPULARITY_SCALE = np.log1p(1000.0)
@@ -182,7 +182,13 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
         # comments draw their wording from the policy stream, in action order
         row, slot = int(rows[i]), int(slots[i])
         agrees = f["x_agree"][row, slot] > 0
+        post = int(f["post"][row, slot])
+        post_text = view.pop.post_text[post] if view.pop.post_text is not None else ""
         texts[i] = comment(
-            int(f["topic"][row, slot]), float(view.state.leaning[view.agents[row]]), agrees, rng
+            int(f["topic"][row, slot]),
+            post_text,
+            float(view.state.leaning[view.agents[row]]),
+            agrees,
+            rng,
         )
     return Actions.from_choices(view, kind_idx, rows, slots, texts, explanations, metadata)

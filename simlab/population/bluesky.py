@@ -1,23 +1,38 @@
-"""Import Bluesky API responses saved as JSON files [Bluesky2024].
+"""Import Bluesky API responses saved as JSON files [Bluesky2024] [Atproto2024].
 
-Each file is recognised by its shape:
+Each file is recognised by its shape (camelCase as the lexicons define it, or
+the atproto Python SDK's snake_case dump, see :mod:`simlab.population.bluesky_json`):
 
 - ``app.bsky.actor.getProfile``: an object with ``did`` and ``handle``;
-  ``app.bsky.actor.getProfiles``: an object with a ``profiles`` list of those.
-  Each profile becomes a ``bluesky_profiles`` row and an agent.
-- ``app.bsky.feed.getAuthorFeed``: an object with a ``feed`` list of
-  ``{"post": {...}}`` items. Each ``post`` becomes a ``feed_posts`` row with
-  ``post_id = "bluesky:" + uri`` and ``source = 'bluesky'``, written by
-  ``post.author`` (an agent if a profile of that handle is imported with it,
-  else an outside account). Reposts in a feed are imported as posts of their
-  original author; reply context (``reply``, ``reason``) is ignored.
+  ``app.bsky.actor.getProfiles``: ``{"profiles": [...]}``. Each profile
+  becomes a ``bluesky_profiles`` row and an agent (``agent_id`` = its DID).
+- ``app.bsky.feed.getAuthorFeed`` / ``getTimeline``: ``{"feed": [feedViewPost]}``;
+  ``app.bsky.feed.getPostThread``: ``{"thread": threadViewPost}`` (the post, its
+  ``parent`` chain and its ``replies`` tree; ``notFoundPost`` /
+  ``blockedPost`` nodes are skipped).
 
-Required: ``did`` (a DID) and ``handle`` of a profile; ``uri`` (an at:// URI),
-``author.handle``, ``record.text`` (may be empty) and ``record.createdAt``
-(ISO 8601) of a post. Defaults for missing optional fields: ``displayName`` ->
-the handle, ``description`` -> "", every count (``followersCount``,
-``likeCount``, ``bookmarkCount``, ...) -> 0. Labels, traits, repeats and
-re-imports: :mod:`simlab.population.importing`.
+Every ``postView`` becomes a ``feed_posts`` row (``post_id = "bluesky:" + uri``,
+``source = 'bluesky'``, counts from ``likeCount``, ``repostCount``,
+``replyCount``, ``quoteCount``, ``bookmarkCount``) written by its author's DID
+(:mod:`simlab.population.importing`). Besides:
+
+- a ``feedViewPost`` with ``reason`` ``#reasonRepost`` is a *repost*: the post
+  stays its original author's, and a ``reposts`` row records who reposted
+  (``reason.by``) and when (``reason.indexedAt``);
+- ``feedViewPost.reply`` root and parent ``postView`` s are imported too; the
+  record's ``reply.parent.uri`` / ``reply.root.uri`` go to ``post_details``;
+- a quote keeps the quoted URI in ``post_details.quote_uri`` and imports the
+  quoted ``viewRecord`` when the view embeds it;
+- a post with empty text and images gets its alt text as text
+  (``text_source = 'alt'``); alt text is always kept in ``post_details``;
+- ``record.langs``, facets and labels (view ``labels`` and record self-labels)
+  are kept (``post_details``, ``post_labels``).
+
+Required: ``did`` and ``handle`` of a profile; ``uri`` (at://), ``author.did``,
+``author.handle``, ``record.text`` (may be empty) and a time of a post:
+``record.createdAt``, or ``indexedAt`` when ``createdAt`` is missing or a zero
+time (``0001-01-01T00:00:00Z``, see :func:`~simlab.population.importing.utc_timestamp`).
+Defaults: ``displayName`` -> the handle, ``description`` -> "", counts -> 0.
 """
 
 from __future__ import annotations
@@ -25,14 +40,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from simlab.errors import InputError
-from simlab.population.importing import Post, Profile, import_population, utc_timestamp
-from simlab.population.writer import Summary
+from simlab.population import bluesky_json as parts
+from simlab.population.bluesky_json import JsonFile, read_json
+from simlab.population.importing import Extras, Post, Profile, import_population, utc_timestamp
+from simlab.population.writer import OnDuplicate, Summary
 
 _COUNTS = {
     "like_count": "likeCount",
@@ -46,140 +63,201 @@ _PROFILE_COUNTS = {
     "follows_count": "followsCount",
     "posts_count": "postsCount",
 }
-_REQUIRED = object()
 
 
-class _File:
-    """One input file: reads fields and names the file and field path in errors."""
+class _Reader:
+    """Collects the profiles, posts and extras of the files of one import."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self) -> None:
+        self.profiles: list[Profile] = []
+        self.posts: list[Post] = []
+        self.extras = Extras()
+        self.now = datetime.now(UTC).replace(microsecond=0).isoformat()
 
-    def fail(self, where: str, problem: str) -> InputError:
-        location = f"{where}: " if where else ""
-        return InputError(f"import: {self.name}: {location}{problem}")
+    def profile(self, file: JsonFile, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise file.fail(where, "expected an object")
+        did = file.get(data, where, "did", str)
+        if not did.startswith("did:"):
+            raise file.fail(f"{where}.did" if where else "did", f"not a DID: {did!r}")
+        handle = file.get(data, where, "handle", str)
+        seen = utc_timestamp(str(data.get("indexedAt") or "")) or self.now
+        self.extras.sightings.append((did, handle, seen))
+        self.profiles.append(
+            Profile(
+                handle=handle,
+                did=did,
+                display_name=file.get(data, where, "displayName", str, handle),
+                bio=file.get(data, where, "description", str, ""),
+                **{col: file.get(data, where, key, int, 0) for col, key in _PROFILE_COUNTS.items()},
+            )
+        )
 
-    def get(self, obj: dict, where: str, key: str, kind: type, default: Any = _REQUIRED) -> Any:
-        path = f"{where}.{key}" if where else key
-        value = obj.get(key)
-        if value is None or (kind is str and default is not _REQUIRED and value == ""):
-            if default is _REQUIRED:
-                raise self.fail(path, "missing")
-            return default
-        if kind is int:
-            valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    def _author(self, file: JsonFile, obj: dict, where: str) -> tuple[str, str, str]:
+        author = file.get(obj, where, "author", dict)
+        did = file.get(author, f"{where}.author", "did", str)
+        handle = file.get(author, f"{where}.author", "handle", str)
+        return did, handle, file.get(author, f"{where}.author", "displayName", str, handle)
+
+    def _time(self, file: JsonFile, record: dict, view: dict, where: str) -> str:
+        raw = record.get("createdAt")
+        created = utc_timestamp(raw) if isinstance(raw, str) else None
+        indexed = view.get("indexedAt")
+        created = created or (utc_timestamp(indexed) if isinstance(indexed, str) else None)
+        if created is None:
+            shown = "missing" if raw is None else f"{json.dumps(raw)} is not a usable time"
+            raise file.fail(
+                f"{where}.record.createdAt",
+                f"{shown} (ISO 8601 after 1970 needed; a zero time counts as missing) and "
+                "indexedAt gives none either",
+            )
+        return created
+
+    def post_view(self, file: JsonFile, view: Any, where: str, record_key: str = "record") -> None:
+        """Add a ``postView`` (or an embed ``viewRecord`` with ``record_key='value'``)."""
+        if not isinstance(view, dict):
+            raise file.fail(where, "expected an object")
+        uri = file.get(view, where, "uri", str)
+        if not uri.startswith("at://"):
+            raise file.fail(f"{where}.uri", f"not an at:// URI: {uri!r}")
+        did, handle, display = self._author(file, view, where)
+        record = file.get(view, where, record_key, dict)
+        kind = record.get("$type", "app.bsky.feed.post")
+        if kind != "app.bsky.feed.post":
+            raise file.fail(
+                f"{where}.{record_key}.$type", f"expected app.bsky.feed.post, got {kind!r}"
+            )
+        text = file.get(record, f"{where}.{record_key}", "text", str, "")
+        if "text" not in record:
+            raise file.fail(f"{where}.{record_key}.text", "missing")
+        created = self._time(file, record, view, where)
+        view_embed = view.get("embed") or next(iter(view.get("embeds") or []), None)
+        alts = parts.alt_texts(record.get("embed"), view_embed)
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+        langs = record.get("langs")
+        found_facets = parts.facets(record)
+        details = {
+            "cid": view.get("cid"),
+            "indexed_at": utc_timestamp(str(view.get("indexedAt") or "")),
+            "langs": json.dumps(langs) if isinstance(langs, list) else None,
+            "reply_parent_uri": (reply.get("parent") or {}).get("uri"),
+            "reply_root_uri": (reply.get("root") or {}).get("uri"),
+            "quote_uri": parts.quoted_uri(record.get("embed")),
+            "alt_text": "\n".join(alts) or None,
+            "text_source": "text" if text.strip() else ("alt" if alts else "empty"),
+            "facets_json": json.dumps(found_facets) if found_facets else None,
+        }
+        self.extras.sightings.append((did, handle, details["indexed_at"] or created))
+        self.posts.append(
+            Post(
+                post_id=f"bluesky:{uri}",
+                source="bluesky",
+                uri=uri,
+                author_handle=handle,
+                author_display_name=display,
+                text=text if text.strip() else " ".join(alts),
+                created_at=created,
+                counts={col: file.get(view, where, key, int, 0) for col, key in _COUNTS.items()},
+                author_did=did,
+                details=details,
+                labels=parts.labels(view, record, did, created),
+            )
+        )
+        quoted = parts.quoted_view(view_embed)
+        if quoted is not None:
+            self.post_view(file, quoted, f"{where}.embed.record", record_key="value")
+
+    def feed_item(self, file: JsonFile, item: Any, where: str) -> None:
+        if not isinstance(item, dict):
+            raise file.fail(where, "expected an object")
+        post = file.get(item, where, "post", dict)
+        self.post_view(file, post, f"{where}.post")
+        reply = item.get("reply")
+        for part in ("root", "parent"):
+            node = reply.get(part) if isinstance(reply, dict) else None
+            if isinstance(node, dict) and "record" in node:  # a postView, not notFound/blocked
+                self.post_view(file, node, f"{where}.reply.{part}")
+        reason = item.get("reason")
+        if isinstance(reason, dict) and "reasonRepost" in str(reason.get("$type", "reasonRepost")):
+            by = file.get(reason, f"{where}.reason", "by", dict)
+            did = file.get(by, f"{where}.reason.by", "did", str)
+            handle = file.get(by, f"{where}.reason.by", "handle", str)
+            at = utc_timestamp(file.get(reason, f"{where}.reason", "indexedAt", str))
+            if at is None:
+                raise file.fail(f"{where}.reason.indexedAt", "not an ISO 8601 time after 1970")
+            self.extras.sightings.append((did, handle, at))
+            self.extras.reposts.append({"post_id": f"bluesky:{post['uri']}", "reposter_did": did,
+                                        "reposter_handle": handle, "reposted_at": at})  # fmt: skip
+
+    def thread(self, file: JsonFile, node: Any, where: str) -> None:
+        if not isinstance(node, dict) or "post" not in node:
+            return  # notFoundPost / blockedPost
+        self.post_view(file, node["post"], f"{where}.post")
+        self.thread(file, node.get("parent"), f"{where}.parent")
+        for i, child in enumerate(node.get("replies") or []):
+            self.thread(file, child, f"{where}.replies[{i}]")
+
+    def read(self, path: str | os.PathLike) -> None:
+        """Add one saved API response (shapes: module docstring).
+
+        Raises:
+            InputError: naming the file, the record and the field that is wrong.
+        """
+        file, data = read_json(path)
+        if "feed" in data:
+            for i, item in enumerate(file.get(data, "", "feed", list)):
+                self.feed_item(file, item, f"feed[{i}]")
+        elif "thread" in data:
+            self.thread(file, file.get(data, "", "thread", dict), "thread")
+        elif "profiles" in data:
+            for i, p in enumerate(file.get(data, "", "profiles", list)):
+                self.profile(file, p, f"profiles[{i}]")
+        elif "did" in data or "handle" in data:
+            self.profile(file, data, "")
         else:
-            valid = isinstance(value, kind)
-        if not valid:
-            expected = {int: "a non-negative integer", str: "a string", dict: "an object"}
-            shown = json.dumps(value)
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            raise self.fail(path, f"expected {expected.get(kind, 'a list')}, got {shown}")
-        return value
-
-
-def _read(path: str | os.PathLike) -> tuple[_File, dict]:
-    file = _File(os.fspath(path))
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise file.fail("", "no such file") from None
-    except IsADirectoryError:
-        raise file.fail("", "is a directory, not a JSON file") from None
-    except UnicodeDecodeError:
-        raise file.fail("", "not valid JSON (not UTF-8 text)") from None
-    except OSError as exc:
-        raise file.fail("", f"cannot read ({exc.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problem = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        raise file.fail("", problem) from None
-    if not isinstance(data, dict):
-        raise file.fail("", "not a JSON object (expected a getProfile or getAuthorFeed response)")
-    return file, data
-
-
-def _profile(file: _File, data: Any, where: str) -> Profile:
-    if not isinstance(data, dict):
-        raise file.fail(where, "expected an object")
-    did = file.get(data, where, "did", str)
-    if not did.startswith("did:"):
-        raise file.fail(f"{where}.did" if where else "did", f"not a DID: {did!r}")
-    handle = file.get(data, where, "handle", str)
-    return Profile(
-        handle=handle,
-        did=did,
-        display_name=file.get(data, where, "displayName", str, handle),
-        bio=file.get(data, where, "description", str, ""),
-        **{col: file.get(data, where, key, int, 0) for col, key in _PROFILE_COUNTS.items()},
-    )
-
-
-def _post(file: _File, item: Any, where: str) -> Post:
-    if not isinstance(item, dict):
-        raise file.fail(where, "expected an object")
-    post = file.get(item, where, "post", dict)
-    where = f"{where}.post"
-    uri = file.get(post, where, "uri", str)
-    if not uri.startswith("at://"):
-        raise file.fail(f"{where}.uri", f"not an at:// URI: {uri!r}")
-    author = file.get(post, where, "author", dict)
-    handle = file.get(author, f"{where}.author", "handle", str)
-    record = file.get(post, where, "record", dict)
-    kind = record.get("$type", "app.bsky.feed.post")
-    if kind != "app.bsky.feed.post":
-        raise file.fail(f"{where}.record.$type", f"expected app.bsky.feed.post, got {kind!r}")
-    text = file.get(record, f"{where}.record", "text", str)
-    created = utc_timestamp(file.get(record, f"{where}.record", "createdAt", str))
-    if created is None:
-        raise file.fail(f"{where}.record.createdAt", "not an ISO 8601 timestamp")
-    return Post(
-        post_id=f"bluesky:{uri}",
-        source="bluesky",
-        uri=uri,
-        author_handle=handle,
-        author_display_name=file.get(author, f"{where}.author", "displayName", str, handle),
-        text=text,
-        created_at=created,
-        counts={col: file.get(post, where, key, int, 0) for col, key in _COUNTS.items()},
-    )
+            raise file.fail(
+                "",
+                "not a getProfile, getProfiles, getAuthorFeed, getTimeline or getPostThread "
+                "response (no did, profiles, feed or thread)",
+            )
 
 
 def parse_file(path: str | os.PathLike) -> tuple[list[Profile], list[Post]]:
-    """The profiles and posts of one saved API response (shapes: module docstring).
-
-    Raises:
-        InputError: naming the file, the record and the field that is wrong.
-    """
-    file, data = _read(path)
-    if "feed" in data:
-        feed = file.get(data, "", "feed", list)
-        return [], [_post(file, item, f"feed[{i}]") for i, item in enumerate(feed)]
-    if "profiles" in data:
-        profiles = file.get(data, "", "profiles", list)
-        return [_profile(file, p, f"profiles[{i}]") for i, p in enumerate(profiles)], []
-    if "did" in data or "handle" in data:
-        return [_profile(file, data, "")], []
-    raise file.fail(
-        "", "not a getProfile, getProfiles or getAuthorFeed response (no did, profiles or feed)"
-    )
+    """The profiles and posts of one saved API response (shapes: module docstring)."""
+    reader = _Reader()
+    reader.read(path)
+    return reader.profiles, reader.posts
 
 
-def import_bluesky(engine: Engine, paths: Iterable[str | os.PathLike]) -> Summary:
-    """Import saved ``getProfile`` / ``getAuthorFeed`` responses, all or nothing.
+def import_bluesky(
+    engine: Engine,
+    paths: Iterable[str | os.PathLike],
+    on_duplicate: OnDuplicate = "skip",
+    labels: str = "exclude",
+) -> Summary:
+    """Import saved Bluesky API responses, all or nothing.
+
+    Args:
+        engine: a database migrated to head.
+        paths: JSON files (shapes: module docstring).
+        on_duplicate: rows seen before: 'error', 'skip' (default) or 'update'.
+        labels: 'exclude' (default) keeps posts with hiding labels out of feeds; 'serve'.
 
     Raises:
         InputError: no files, a bad file (naming file, record and field) or a
-            re-import (naming the clash); nothing is written.
+            refused clash; nothing is written.
     """
     names = [os.fspath(p) for p in paths]
     if not names:
-        raise InputError("import: no files given; pass getProfile / getAuthorFeed JSON files")
-    profiles, posts = [], []
+        raise InputError(
+            "import: no files given; pass getProfile / getAuthorFeed / getPostThread JSON files"
+        )
+    reader = _Reader()
     for name in names:
-        new_profiles, new_posts = parse_file(name)
-        profiles += new_profiles
-        posts += new_posts
-    config = {"files": names, "labeller": "simlab.population.labels"}
-    return import_population(engine, profiles, posts, "bluesky", config)
+        reader.read(name)
+    config = {"files": names, "labeller": "simlab.population.labels", "labels": labels,
+              "on_duplicate": on_duplicate}  # fmt: skip
+    return import_population(
+        engine, reader.profiles, reader.posts, "bluesky", config,
+        extras=reader.extras, on_duplicate=on_duplicate, labels=labels,
+    )  # fmt: skip

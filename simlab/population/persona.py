@@ -36,8 +36,13 @@ def activity_word(activity_rate: float) -> str:
     return "constantly"
 
 
-def side_sentence(top_topics: Sequence[str], leaning: float, variant: int = 0) -> str:
-    """The leaning part of a bio, quoting stance phrases of the agent's top topics."""
+def side_sentence(top_topics: Sequence[str], leaning: float | None, variant: int = 0) -> str:
+    """The leaning part of a bio, quoting stance phrases of the agent's top topics.
+
+    A leaning of None (unknown, see :mod:`simlab.population.inference`) takes no side.
+    """
+    if leaning is None:
+        return "Takes no side that its posts reveal."
     if abs(leaning) < CENTRE:
         return "Sits near the centre and listens to both sides."
     side = "left" if leaning < 0 else "right"
@@ -52,13 +57,13 @@ def side_sentence(top_topics: Sequence[str], leaning: float, variant: int = 0) -
 
 
 def persona_bio(
-    top_topics: Sequence[str], leaning: float, activity_rate: float, variant: int = 0
+    top_topics: Sequence[str], leaning: float | None, activity_rate: float, variant: int = 0
 ) -> str:
     """A one- or two-sentence bio from traits.
 
     Args:
         top_topics: topic names, most interesting first (the first two are used).
-        leaning: in [-1, 1], negative is left.
+        leaning: in [-1, 1], negative is left; None when unknown.
         activity_rate: in [0, 1].
         variant: picks among the stance phrases, so bios of similar agents differ.
     """

@@ -28,14 +28,19 @@ from simlab.population.importing import (
     import_population,
     utc_timestamp,
 )
-from simlab.population.writer import Summary
+from simlab.population.writer import OnDuplicate, Summary
 from simlab.schema import agent_bios, bluesky_profiles, feed_posts
 
 SOURCE_TABLES: tuple[Table, ...] = (bluesky_profiles, feed_posts, agent_bios)
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def _open(path: Path, name: str) -> sqlite3.Connection:
+def open_readonly(path: Path, name: str) -> sqlite3.Connection:
+    """Open ``path`` read-only after checking it is a SQLite file.
+
+    Raises:
+        InputError: missing, a directory, unreadable or not SQLite (named ``name``).
+    """
     if not path.exists():
         raise InputError(f"import: {name}: no such file")
     if path.is_dir():
@@ -107,7 +112,7 @@ def read_source(path: str | os.PathLike) -> tuple[list[Profile], list[Post], lis
             holds a NULL or mistyped value (naming table, row and column).
     """
     name = os.fspath(path)
-    connection = _open(Path(path), name)
+    connection = open_readonly(Path(path), name)
     try:
         _check_layout(connection, name)
         profiles_rows, post_rows, bios = (_rows(connection, t, name) for t in SOURCE_TABLES)
@@ -128,8 +133,12 @@ def read_source(path: str | os.PathLike) -> tuple[list[Profile], list[Post], lis
     return profiles, posts, bios
 
 
-def import_sqlite(engine: Engine, path: str | os.PathLike) -> Summary:
+def import_sqlite(
+    engine: Engine, path: str | os.PathLike, on_duplicate: OnDuplicate = "skip"
+) -> Summary:
     """Import the profiles, posts and agent bios of another SQLite database, all or nothing.
+
+    Rows seen before follow ``on_duplicate`` ('error', 'skip' or 'update').
 
     Raises:
         InputError: a bad source (see :func:`read_source`) or a re-import (naming the
@@ -137,4 +146,6 @@ def import_sqlite(engine: Engine, path: str | os.PathLike) -> Summary:
     """
     profiles, posts, bios = read_source(path)
     config = {"path": os.fspath(path), "labeller": "simlab.population.labels"}
-    return import_population(engine, profiles, posts, "sqlite", config, bios)
+    return import_population(
+        engine, profiles, posts, "sqlite", config, bios, on_duplicate=on_duplicate
+    )

@@ -40,6 +40,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from simlab.errors import InputError
@@ -48,7 +49,7 @@ from simlab.population.persona import persona_bio, topic_label
 from simlab.population.topics import TOPICS
 from simlab.population.traits import TRAIT_PRIORS
 from simlab.population.writer import Rows, Summary, count_rows, records, write_population
-from simlab.schema import agent
+from simlab.schema import agent, populations
 
 DOMAIN = "sim.bsky.social"
 ENGAGEMENT_RATES = {"like": 8.0, "repost": 2.0, "reply": 1.0, "bookmark": 0.5, "quote": 0.3}
@@ -305,12 +306,19 @@ def _rows(config, agents: _Accounts, traits, outside: _Accounts, posts, follows)
 def create_synthetic(engine: Engine, config: SyntheticConfig) -> Summary:
     """Generate a population from ``config`` and write it in one transaction.
 
+    A database that holds only imported populations may get one synthetic
+    population next to them (pick ``config.start`` inside the imported window,
+    see :func:`simlab.population.timeline.imported_start`).
+
     Raises:
-        InputError: the database already has agents (nothing is written).
+        InputError: the database already has a synthetic population (nothing is written).
     """
     with engine.connect() as connection:
         existing = count_rows(connection, agent)
-    if existing:
+        synthetic = connection.execute(
+            select(func.count()).select_from(populations).where(populations.c.source == "synthetic")
+        ).scalar_one()
+    if synthetic:
         raise InputError(f"init: database already has {existing} agents; use a new --db")
     rows = generate(config)
     return write_population(

@@ -1,0 +1,93 @@
+"""Rule-based comment text that answers the post: its topic, a phrase of it, and a stance.
+
+The rule-based policy decides *whether* an agent comments and whether it
+agrees (``x_agree > 0``, :mod:`simlab.policies.rule_based`); this module writes
+*what* it says:
+
+1. the phrase: the longest topic word or stance phrase of the post's topic
+   that occurs in the post's text (the vocabulary of
+   :mod:`simlab.population.labels`), else the post's first words (up to
+   :data:`PHRASE_WORDS`), so the comment quotes the post it answers;
+2. the template: drawn from :data:`AGREE` or :data:`DISAGREE` by the stance;
+3. the agent's own view: for an agent with ``|leaning| >= SIDE_MIN``, a stance
+   phrase of its side on the topic ("what about school choice?"); an agent
+   nearer the centre (or of unknown leaning, stored as 0) adds no side.
+
+Two draws from ``rng`` (template, stance phrase) per comment, so comments are
+reproducible under the run's seed. The LLM policy replaces this with model text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from simlab.population.lexicon import TOPIC_WORDS
+from simlab.population.persona import topic_label
+from simlab.population.topics import TOPICS
+
+PHRASE_WORDS = 6
+"""Words of the post quoted when no topic phrase occurs in it."""
+SIDE_MIN = 0.15
+"""|agent leaning| from which a comment voices the agent's side."""
+
+AGREE = (
+    'Agreed on {topic}: "{phrase}" is exactly the point.{side}',
+    'Yes, this. "{phrase}" is what the {topic} debate keeps missing.{side}',
+    'Well said about {topic}. "{phrase}" needed saying.{side}',
+    'Couldn\'t agree more on "{phrase}". That is where {topic} goes from here.{side}',
+)
+DISAGREE = (
+    'I don\'t buy "{phrase}". On {topic} this gets it wrong.{side}',
+    'Hard disagree on {topic}: "{phrase}" is not the answer.{side}',
+    'Respectfully, no. "{phrase}" misreads the {topic} question.{side}',
+    'This take on {topic} misses a lot. "{phrase}"? Not convinced.{side}',
+)
+_AGREE_SIDE = " We need {stance}."
+_DISAGREE_SIDE = " What about {stance}?"
+_WORD = re.compile(r"[A-Za-z0-9#@'’-]+")
+
+
+def post_phrase(topic: int, text: str) -> str:
+    """The phrase of ``text`` a comment quotes (rule 1 of the module docstring)."""
+    spec = TOPICS[topic]
+    lowered = " " + re.sub(r"[^a-z0-9]+", " ", (text or "").lower()) + " "
+    vocabulary = (*spec.left, *spec.right, *spec.keywords, *TOPIC_WORDS.get(spec.name, ()))
+    found = [w for w in vocabulary if f" {w.lower()} " in lowered]
+    if found:
+        return max(found, key=lambda w: (len(w), w))
+    words = _WORD.findall(text or "")[:PHRASE_WORDS]
+    return " ".join(words) if words else topic_label(spec.name)
+
+
+def comment(
+    topic: int,
+    post_text: str,
+    agent_leaning: float,
+    agrees: bool,
+    rng: np.random.Generator,
+) -> str:
+    """A comment on a post that quotes it and agrees or disagrees (module docstring).
+
+    Args:
+        topic: the post's topic index (into :data:`~simlab.population.topics.TOPICS`).
+        post_text: the post's text.
+        agent_leaning: the commenting agent's leaning in [-1, 1].
+        agrees: whether the agent agrees with the post.
+        rng: the policy's generator (two draws).
+
+    >>> comment(10, "Rent control now, tenants first", -0.6, False, np.random.default_rng(0))
+    'This take on housing misses a lot. "rent control"? Not convinced. What about social housing?'
+    """
+    spec = TOPICS[topic]
+    templates = AGREE if agrees else DISAGREE
+    template = templates[int(rng.integers(len(templates)))]
+    side_words = spec.left if agent_leaning < 0 else spec.right
+    stance = side_words[int(rng.integers(len(side_words)))]
+    side = ""
+    if abs(agent_leaning) >= SIDE_MIN:
+        side = (_AGREE_SIDE if agrees else _DISAGREE_SIDE).format(stance=stance)
+    return template.format(
+        topic=topic_label(spec.name), phrase=post_phrase(topic, post_text), side=side
+    )
