@@ -54,7 +54,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head", db: DbOption
 def db_downgrade(revision: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
     """Downgrade the database to REVISION (``base`` removes every simlab table)."""
     database.check_revision(revision)
-    engine = database.make_engine(db, must_exist=True)
+    engine = database.make_engine(db, must_exist=True, require_current=False)
     database.downgrade(engine, revision)
     console.print(
         f"{engine.url.render_as_string()} is at {database.current_revision(engine) or 'base'}"
@@ -113,12 +113,6 @@ import_app = typer.Typer(help="Import a population from real data.", no_args_is_
 app.add_typer(import_app, name="import")
 
 
-def _migrated_engine(db: str | None):
-    engine = database.make_engine(db)
-    database.migrate(engine)
-    return engine
-
-
 @app.command("init")
 def init(
     agents: Annotated[int, typer.Option(help="Number of agents.")] = 1000,
@@ -129,11 +123,17 @@ def init(
     """Create (or upgrade) the database and fill it with a synthetic population."""
     from simlab.params import validate
     from simlab.population import SyntheticConfig, create_synthetic
+    from simlab.staging import population_target
 
     config = validate(SyntheticConfig, {"agents": agents, "posts": posts, "seed": seed}, "init")
-    engine = _migrated_engine(db)
-    summary = create_synthetic(engine, config)
-    console.print(f"{engine.url.render_as_string()}: {summary}")
+    with population_target(db) as engine:
+        summary = create_synthetic(engine, config)
+    console.print(f"{_shown(db)}: {summary}")
+
+
+def _shown(db: str | None) -> str:
+    """The database as printed: its path, or its URL with the password masked."""
+    return database.display_url(database.resolve_url(db))
 
 
 @import_app.command("bluesky")
@@ -143,9 +143,11 @@ def import_bluesky(
 ) -> None:
     """Import Bluesky profiles and author feeds (public API JSON) as agents and posts."""
     from simlab.population import import_bluesky as run_import
+    from simlab.staging import population_target
 
-    engine = _migrated_engine(db)
-    console.print(f"{engine.url.render_as_string()}: {run_import(engine, files)}")
+    with population_target(db) as engine:
+        summary = run_import(engine, files)
+    console.print(f"{_shown(db)}: {summary}")
 
 
 @import_app.command("sqlite")
@@ -155,9 +157,11 @@ def import_sqlite(
 ) -> None:
     """Import bluesky_profiles, feed_posts and agent_bios from another simlab-schema database."""
     from simlab.population import import_sqlite as run_import
+    from simlab.staging import population_target
 
-    engine = _migrated_engine(db)
-    console.print(f"{engine.url.render_as_string()}: {run_import(engine, path)}")
+    with population_target(db) as engine:
+        summary = run_import(engine, path)
+    console.print(f"{_shown(db)}: {summary}")
 
 
 # --------------------------------------------------------------------------
@@ -314,8 +318,11 @@ def list_runs(db: DbOption = None) -> None:
     from rich.table import Table
     from sqlalchemy import text
 
+    from simlab.lifecycle import run_states
+
     engine = database.make_engine(db, must_exist=True)
     with engine.connect() as connection:
+        states = run_states(connection)
         rows = connection.execute(
             text(
                 "SELECT r.run_id, r.feed_algorithm, r.status, r.total_agents, r.total_turns, "
@@ -329,15 +336,47 @@ def list_runs(db: DbOption = None) -> None:
         table.add_column(column, no_wrap=column in ("run", "feed", "status"))
     for r in rows:
         table.add_row(
-            r.run_id, r.feed_algorithm, r.status, str(r.total_agents),
+            r.run_id, r.feed_algorithm, states[r.run_id], str(r.total_agents),
             f"{r.done}/{r.total_turns}", str(r.seed), r.created_at[:16].replace("T", " "),
         )  # fmt: skip
     console.print(table)
 
 
+@app.command("rm")
+def remove(
+    run_ids: Annotated[list[str] | None, typer.Argument(help="Runs to delete.")] = None,
+    comparison: Annotated[
+        str | None, typer.Option(help="Delete this comparison and all its runs.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Delete runs (or a comparison with its runs) and every row they wrote, atomically."""
+    from simlab import housekeeping
+
+    if comparison is not None and run_ids:
+        raise InputError("rm: give RUN_ID... or --comparison ID, not both")
+    engine = database.make_engine(db, must_exist=True)
+    if comparison is not None:
+        n = housekeeping.remove_comparison(engine, comparison)
+        console.print(f"removed comparison {comparison} and its {n} runs")
+    else:
+        n = housekeeping.remove_runs(engine, run_ids or [])
+        console.print(f"removed {n} run{'s' if n != 1 else ''}")
+    engine.dispose()
+
+
 # --------------------------------------------------------------------------
 # Comparisons
 # --------------------------------------------------------------------------
+
+
+MAX_JOBS = 256
+
+
+def _check_jobs(jobs: int | None) -> None:
+    """Refuse a ``--jobs`` outside [1, MAX_JOBS]."""
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        raise InputError(f"--jobs: must be between 1 and {MAX_JOBS}, got {jobs}")
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -393,8 +432,7 @@ def compare_command(
     for key, value in (("turns", turns), ("agents", agents)):
         if value is not None:
             shared[key] = value
-    if jobs is not None and jobs < 1:
-        raise InputError(f"--jobs: must be at least 1, got {jobs}")
+    _check_jobs(jobs)
     spec = validate(
         comparisons.CompareConfig,
         {
@@ -407,6 +445,7 @@ def compare_command(
         "compare",
     )
     runs = spec.run_configs()
+    database.make_engine(db, must_exist=True).dispose()  # schema guard before any output
     console.print(f"comparison: {comparisons.describe(spec)}")
     with _lazy_progress() as (bar, update):
         overall = bar.add_task("all runs", total=len(runs) * runs[0][2].turns)
@@ -450,27 +489,41 @@ def doctor(db: DbOption = None) -> None:
     console.print(f"simlab {simlab.__version__} on Python {platform.python_version()}")
     packages = ("duckdb", "marimo", "sqlalchemy", "alembic", "altair", "pandas", "numpy")
     console.print("  " + ", ".join(f"{name} {version(name)}" for name in packages))
+    from simlab import housekeeping
+
     url = database.resolve_url(db)
     path = database.sqlite_path(url)
-    console.print(f"database: {path or url}")
+    console.print(f"database: {database.display_url(url)}", highlight=False)
     if path is not None and not path.exists():
         console.print("  does not exist yet: run `simlab init` or `simlab db upgrade`")
         return
-    engine = database.make_engine(db, must_exist=True)
+    engine = database.make_engine(db, must_exist=True, require_current=False)
     revision = database.current_revision(engine)
     head = database.head_revision()
     console.print(
         f"  schema revision: {revision or 'none'} ({'head' if revision == head else f'head is {head}'})"
     )
-    if revision != head:
-        console.print("  run `simlab db upgrade` to bring it to head")
+    try:
+        database.require_head(engine)
+    except InputError as exc:
+        console.print(f"  {str(exc).removeprefix('--db: ')}", highlight=False)
         return
     with engine.connect() as connection:
         counts = {
             table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
             for table in ("agent", "feed_posts", "runs", "comparisons")
         }
+        stale = housekeeping.stale_runs(connection)
+        empty = housekeeping.empty_comparisons(connection)
     console.print("  " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    for label, ids, fix in (
+        ("stale runs (writer gone)", stale, "`simlab resume RUN_ID` or `simlab rm RUN_ID`"),
+        ("empty comparisons", empty, "`simlab rm --comparison ID`"),
+    ):
+        if ids:
+            console.print(f"  {label}: {', '.join(ids)}; fix: {fix}", highlight=False)
+    if path is None:
+        return  # DuckDB analytics read SQLite files only
     from simlab import analytics
 
     con = analytics.connect(db)
@@ -492,6 +545,7 @@ def demo(
     """Build data/demo.db, compare four feeds, write reports/demo/ and print the headlines."""
     from simlab import demo as walkthrough
 
+    _check_jobs(jobs)
     with _lazy_progress() as (bar, update):
         tasks: dict[str, int] = {}
 
@@ -529,6 +583,8 @@ def notebook(
     """Open a notebook in marimo's editor, bound to 127.0.0.1."""
     from simlab import notebooks
 
+    if port is not None and not 1 <= port <= 65535:
+        raise InputError(f"--port: must be between 1 and 65535, got {port}")
     run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else []
     code = notebooks.open_notebook(
         name, db, port=port, comparison=comparison, runs=run_ids, headless=headless

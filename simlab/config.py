@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from simlab import feeds, metrics, policies
 from simlab.errors import InputError
+from simlab.limits import MAX_SEED
 from simlab.params import validate, wrapped_input_error
 from simlab.policies.opinion import OpinionParams
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class FeedConfig(_Strict):
@@ -61,14 +62,14 @@ class PolicyConfig(_Strict):
 class RunConfig(_Strict):
     """Everything that determines a run's rows (ids and wall-clock timestamps aside)."""
 
-    seed: int = Field(0, ge=0, description="root of every random stream of the run")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="root of every random stream of the run")
     turns: int = Field(10, ge=1, le=100_000, description="number of turns")
     agents: int | None = Field(None, ge=2, description="first N agents by handle; None = all")
     feed: FeedConfig = Field(default_factory=FeedConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     opinion: OpinionParams = Field(default_factory=OpinionParams)
     metrics: list[str] | None = Field(None, description="metric keys or groups; None = all")
-    turn_hours: float = Field(1.0, gt=0, description="simulated hours per turn")
+    turn_hours: float = Field(1.0, gt=0, le=8760, description="simulated hours per turn")
     history_share: float = Field(
         0.5, ge=0, le=1, description="share of posts (by time) already visible at turn 0"
     )

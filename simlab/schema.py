@@ -410,3 +410,24 @@ comparison_runs = Table(
     CheckConstraint("replicate >= 0", name="replicate_gte_0"),
     Index(None, "run_id"),
 )
+
+
+# --------------------------------------------------------------------------
+# Run lifecycle (revision 0004): who is writing a run, and on which population.
+# --------------------------------------------------------------------------
+
+run_lifecycle = Table(
+    "run_lifecycle",
+    metadata,
+    _text("run_id"),
+    _text("population_fingerprint"),
+    _int("pid"),
+    _text("host"),
+    _text("heartbeat_at"),
+    _text("lease_expires_at"),
+    _text("released_at", nullable=True),
+    PrimaryKeyConstraint("run_id", name="pk_run_lifecycle"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    CheckConstraint("pid > 0", name="pid_gt_0"),
+    CheckConstraint("lease_expires_at >= heartbeat_at", name="lease_after_heartbeat"),
+)
