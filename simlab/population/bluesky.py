@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from simlab.errors import InputError
+from simlab.limits import MAX_COUNT
 from simlab.population.importing import Post, Profile, import_population, utc_timestamp
 from simlab.population.writer import Summary
 
@@ -68,6 +69,8 @@ class _File:
             return default
         if kind is int:
             valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            if valid and value > MAX_COUNT:
+                raise self.fail(path, f"above the largest count accepted, {MAX_COUNT:.0e}")
         else:
             valid = isinstance(value, kind)
         if not valid:
@@ -95,6 +98,10 @@ def _read(path: str | os.PathLike) -> tuple[_File, dict]:
     except json.JSONDecodeError as exc:
         problem = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         raise file.fail("", problem) from None
+    except RecursionError:
+        raise file.fail("", "JSON nested too deeply to be an API response") from None
+    except ValueError as exc:  # e.g. an integer literal of more than 4300 digits
+        raise file.fail("", f"not usable JSON ({exc})") from None
     if not isinstance(data, dict):
         raise file.fail("", "not a JSON object (expected a getProfile or getAuthorFeed response)")
     return file, data
