@@ -194,7 +194,9 @@ def make_engine(
         engine.connect().close()
     except DBAPIError as exc:
         engine.dispose()
-        raise InputError(f"--db: cannot open {display_url(url)} ({_first_line(exc.orig)})") from None
+        raise InputError(
+            f"--db: cannot open {display_url(url)} ({_first_line(exc.orig)})"
+        ) from None
     if require_current if require_current is not None else must_exist:
         try:
             require_head(engine)
@@ -295,7 +297,9 @@ def _run_alembic(db, revision: str, operation) -> None:
 
 def current_revision(db: str | os.PathLike | Engine | None = None) -> str | None:
     """The database's Alembic revision, or None for an empty database."""
-    engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True, require_current=False)
+    engine = (
+        db if isinstance(db, Engine) else make_engine(db, must_exist=True, require_current=False)
+    )
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 

@@ -182,9 +182,7 @@ def _take_over(engine: Engine, run_id: str, fingerprint: str) -> None:
     pid, host = _owner()
     now = _now()
     with engine.begin() as connection:
-        lease = connection.execute(
-            text(f"{_STATE_SQL} WHERE r.run_id = :r"), {"r": run_id}
-        ).first()
+        lease = connection.execute(text(f"{_STATE_SQL} WHERE r.run_id = :r"), {"r": run_id}).first()
         if lease is not None and lease.pid is not None:
             if lease_is_live(lease.pid, lease.host, lease.lease_expires_at, lease.released_at):
                 raise InputError(

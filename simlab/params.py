@@ -25,7 +25,7 @@ class Params(BaseModel):
     def _within_limits(cls, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             if abs(value) > MAX_PARAM:
-                raise ValueError(f"{value:g} is outside simlab's range for parameters, ±{MAX_PARAM:g}")
+                raise ValueError(f"must be within ±{MAX_PARAM:g} (simlab's range for parameters)")
         return value
 
 

@@ -18,8 +18,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from simlab import __version__
-from simlab import lifecycle
+from simlab import __version__, lifecycle
 from simlab.config import RunConfig
 from simlab.db import checkpoint_wal
 from simlab.world import Population

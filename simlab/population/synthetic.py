@@ -88,7 +88,10 @@ class SyntheticConfig(BaseModel):
         0.7, ge=0, le=1, description="how strongly follows prefer similar leaning and interests"
     )
     interest_concentration: float = Field(
-        0.5, gt=0, le=1e6, description="Dirichlet alpha of interests: smaller means narrower interests"
+        0.5,
+        gt=0,
+        le=1e6,
+        description="Dirichlet alpha of interests: smaller means narrower interests",
     )
     post_leaning_sd: float = Field(
         0.15, ge=0, le=10, description="sd of a post's leaning around its author's"
