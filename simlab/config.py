@@ -34,6 +34,7 @@ class FeedConfig(_Strict):
     candidate_pool: int | None = Field(
         1000,
         ge=1,
+        le=100_000_000,
         description="rank within the N most recent visible posts (candidate generation); "
         "None = every visible post",
     )
@@ -73,7 +74,9 @@ class RunConfig(_Strict):
     history_share: float = Field(
         0.5, ge=0, le=1, description="share of posts (by time) already visible at turn 0"
     )
-    block_size: int = Field(1024, ge=1, description="agents ranked per vectorised block")
+    block_size: int = Field(
+        1024, ge=1, le=1_000_000, description="agents ranked per vectorised block"
+    )
 
     @model_validator(mode="after")
     def _resolve_metrics(self) -> RunConfig:
