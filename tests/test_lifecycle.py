@@ -234,3 +234,34 @@ def test_rm_refuses_a_live_run(db):
     process.communicate(timeout=300)
     assert process.returncode == 0
     assert _one(db, "SELECT status FROM runs WHERE run_id = ?", run_id) == ("completed",)
+
+
+def _lease(host: str, expires_in_s: float, pid: int | None = None, released: bool = False):
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    moment = datetime.now(UTC) + timedelta(seconds=expires_in_s)
+    return SimpleNamespace(
+        pid=pid or os.getpid(),
+        host=host,
+        lease_expires_at=moment.isoformat(),
+        released_at="2026-01-01T00:00:00+00:00" if released else None,
+    )
+
+
+def test_lease_states_across_hosts_expiry_and_dead_writers():
+    import socket
+
+    from simlab.lifecycle import state
+
+    here = socket.gethostname()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid names no process now
+    assert state("running", _lease(here, 60)) == "running"  # this very process
+    assert state("running", _lease(here, 60, pid=dead.pid)) == "stale"
+    assert state("running", _lease(here, -1)) == "stale"  # expired
+    assert state("running", _lease("elsewhere", 60, pid=dead.pid)) == "running"  # cannot check
+    assert state("running", _lease("elsewhere", -1)) == "stale"
+    assert state("running", _lease(here, 60, released=True)) == "stale"
+    assert state("running", None) == "stale"  # a run from before leases existed
+    assert state("completed", None) == "completed" and state("failed", None) == "failed"
