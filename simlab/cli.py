@@ -66,7 +66,12 @@ def db_current(db: DbOption = None) -> None:
     """Print the database's migration revision (and whether it is the head)."""
     revision = database.current_revision(db)
     head = database.head_revision()
-    state = "head" if revision == head else f"behind head {head}"
+    if revision == head:
+        state = "head"
+    elif revision is None or revision in database.known_revisions():
+        state = f"behind head {head}"
+    else:
+        state = f"unknown to this simlab, whose head is {head}"
     console.print(f"{revision or 'base (empty)'} ({state})")
 
 

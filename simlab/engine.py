@@ -248,7 +248,8 @@ def resume(run_id: str, db: str | Engine | None = None, progress: Progress | Non
     uninterrupted run would have (ids and wall-clock timestamps aside).
 
     Raises:
-        InputError: the run does not exist or has already completed.
+        InputError: the run does not exist, has already completed, is still being
+            written (its lease is live), or its population changed since it started.
     """
     from simlab.replay import load_run, rebuild
 
