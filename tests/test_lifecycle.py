@@ -265,3 +265,26 @@ def test_lease_states_across_hosts_expiry_and_dead_writers():
     assert state("running", _lease(here, 60, released=True)) == "stale"
     assert state("running", None) == "stale"  # a run from before leases existed
     assert state("completed", None) == "completed" and state("failed", None) == "failed"
+
+
+def test_two_resumes_of_a_stale_run_at_once_one_wins(db):
+    process = _start_run(db, 150)
+    done = _wait_for_turns(db, process, 3)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 3 <= done < 150
+    run_id = _one(db, "SELECT run_id FROM runs")[0]
+    command = [sys.executable, "-m", "simlab", "resume", run_id, "--db", str(db)]
+    racers = [
+        subprocess.Popen(
+            command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [(r, *r.communicate(timeout=300)) for r in racers]
+    codes = sorted(r.returncode for r, _, _ in results)
+    assert codes == [0, 2], [err for _, _, err in results]
+    loser = next(err for r, _, err in results if r.returncode == 2)
+    assert len(loser.strip().splitlines()) == 1 and "Traceback" not in loser
+    assert _one(db, "SELECT status FROM runs WHERE run_id = ?", run_id) == ("completed",)
+    assert _one(db, "SELECT count(DISTINCT turn_number) FROM turn_metadata") == (150,)
