@@ -56,7 +56,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head", db: DbOption
 def db_downgrade(revision: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
     """Downgrade the database to REVISION (``base`` removes every simlab table)."""
     database.check_revision(revision)
-    engine = database.make_engine(db, must_exist=True)
+    engine = database.make_engine(db, must_exist=True, require_current=False)
     database.downgrade(engine, revision)
     console.print(
         f"{engine.url.render_as_string()} is at {database.current_revision(engine) or 'base'}"
@@ -68,7 +68,12 @@ def db_current(db: DbOption = None) -> None:
     """Print the database's migration revision (and whether it is the head)."""
     revision = database.current_revision(db)
     head = database.head_revision()
-    state = "head" if revision == head else f"behind head {head}"
+    if revision == head:
+        state = "head"
+    elif revision is None or revision in database.known_revisions():
+        state = f"behind head {head}"
+    else:
+        state = f"unknown to this simlab, whose head is {head}"
     console.print(f"{revision or 'base (empty)'} ({state})")
 
 
@@ -115,12 +120,6 @@ import_app = typer.Typer(help="Import a population from real data.", no_args_is_
 app.add_typer(import_app, name="import")
 
 
-def _migrated_engine(db: str | None):
-    engine = database.make_engine(db)
-    database.migrate(engine)
-    return engine
-
-
 OnDuplicateOption = Annotated[
     str,
     typer.Option(
@@ -129,24 +128,32 @@ OnDuplicateOption = Annotated[
 ]
 
 
-def _print_import(engine, summary) -> None:
-    """The one-line summary, and a one-line warning when sources do not overlap in time."""
+def _shown(db: str | None) -> str:
+    """The database as printed: its path, or its URL with the password masked."""
+    return database.display_url(database.resolve_url(db))
+
+
+def _overlap_warning(engine) -> str | None:
+    """A one-line warning when the population's sources do not overlap in time."""
     from simlab.population.timeline import source_windows
 
-    console.print(f"{engine.url.render_as_string()}: {summary}", highlight=False, soft_wrap=True)
-    windows = source_windows(engine)
-    if len(windows) > 1:
-        spans = sorted(windows, key=lambda w: w.first)
-        gaps = [(a, b) for a, b in zip(spans, spans[1:], strict=False) if a.last < b.first]
-        if gaps:
-            a, b = gaps[0]
-            console.print(
-                f"warning: {a.source} posts ({a.first[:10]}..{a.last[:10]}) end before {b.source} "
-                f"posts ({b.first[:10]}..{b.last[:10]}) begin; feeds of the newest posts will "
-                "serve one source only (see `simlab doctor`)",
-                highlight=False,
-                soft_wrap=True,
-            )
+    spans = sorted(source_windows(engine), key=lambda w: w.first)
+    gaps = [(a, b) for a, b in zip(spans, spans[1:], strict=False) if a.last < b.first]
+    if not gaps:
+        return None
+    a, b = gaps[0]
+    return (
+        f"warning: {a.source} posts ({a.first[:10]}..{a.last[:10]}) end before {b.source} "
+        f"posts ({b.first[:10]}..{b.last[:10]}) begin; feeds of the newest posts will "
+        "serve one source only (see `simlab doctor`)"
+    )
+
+
+def _print_import(db: str | None, summary, warning: str | None) -> None:
+    """The one-line summary, then the time-overlap warning if there is one."""
+    console.print(f"{_shown(db)}: {summary}", highlight=False, soft_wrap=True)
+    if warning:
+        console.print(warning, highlight=False, soft_wrap=True)
 
 
 @app.command("init")
@@ -167,19 +174,21 @@ def init(
     from simlab.params import validate
     from simlab.population import SyntheticConfig, create_synthetic
     from simlab.population.timeline import imported_start
+    from simlab.staging import population_target
 
     values: dict = {"agents": agents, "posts": posts, "seed": seed}
     if start is not None:
         values["start"] = start
     config = validate(SyntheticConfig, values, "init")  # bad input: nothing is written
-    engine = _migrated_engine(db)
-    aligned = imported_start(engine) if start is None else None
-    if aligned is not None:
-        config = validate(SyntheticConfig, {**values, "start": aligned.isoformat()}, "init")
-    summary = create_synthetic(engine, config)
+    with population_target(db) as engine:
+        aligned = imported_start(engine) if start is None else None
+        if aligned is not None:
+            config = validate(SyntheticConfig, {**values, "start": aligned.isoformat()}, "init")
+        summary = create_synthetic(engine, config)
+        warning = _overlap_warning(engine)
     if aligned is not None:
         console.print(f"synthetic posts start at the first imported post: {aligned.isoformat()}")
-    _print_import(engine, summary)
+    _print_import(db, summary, warning)
 
 
 @import_app.command("bluesky")
@@ -197,9 +206,12 @@ def import_bluesky(
 ) -> None:
     """Import Bluesky profiles, feeds and threads (public API JSON) as agents and posts."""
     from simlab.population import import_bluesky as run_import
+    from simlab.staging import population_target
 
-    engine = _migrated_engine(db)
-    _print_import(engine, run_import(engine, files, on_duplicate=on_duplicate, labels=labels))
+    with population_target(db) as engine:
+        summary = run_import(engine, files, on_duplicate=on_duplicate, labels=labels)
+        warning = _overlap_warning(engine)
+    _print_import(db, summary, warning)
 
 
 @import_app.command("sqlite")
@@ -210,9 +222,12 @@ def import_sqlite(
 ) -> None:
     """Import bluesky_profiles, feed_posts and agent_bios from another simlab-schema database."""
     from simlab.population import import_sqlite as run_import
+    from simlab.staging import population_target
 
-    engine = _migrated_engine(db)
-    _print_import(engine, run_import(engine, path, on_duplicate=on_duplicate))
+    with population_target(db) as engine:
+        summary = run_import(engine, path, on_duplicate=on_duplicate)
+        warning = _overlap_warning(engine)
+    _print_import(db, summary, warning)
 
 
 @import_app.command("oasis")
@@ -231,14 +246,16 @@ def import_oasis(
     from datetime import datetime
 
     from simlab.population.oasis import import_oasis as run_import
+    from simlab.staging import population_target
 
     try:
         moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(f"--start: {start!r} is not an ISO 8601 time") from None
-    engine = _migrated_engine(db)
-    summary = run_import(engine, path, step_hours, moment, on_duplicate=on_duplicate)
-    _print_import(engine, summary)
+    with population_target(db) as engine:
+        summary = run_import(engine, path, step_hours, moment, on_duplicate=on_duplicate)
+        warning = _overlap_warning(engine)
+    _print_import(db, summary, warning)
 
 
 # --------------------------------------------------------------------------
@@ -444,8 +461,11 @@ def list_runs(db: DbOption = None) -> None:
     from rich.table import Table
     from sqlalchemy import text
 
+    from simlab.lifecycle import run_states
+
     engine = database.make_engine(db, must_exist=True)
     with engine.connect() as connection:
+        states = run_states(connection)
         rows = connection.execute(
             text(
                 "SELECT r.run_id, r.feed_algorithm, r.status, r.total_agents, r.total_turns, "
@@ -459,7 +479,7 @@ def list_runs(db: DbOption = None) -> None:
         table.add_column(column, no_wrap=column in ("run", "feed", "status"))
     for r in rows:
         table.add_row(
-            r.run_id, r.feed_algorithm, r.status, str(r.total_agents),
+            r.run_id, r.feed_algorithm, states[r.run_id], str(r.total_agents),
             f"{r.done}/{r.total_turns}", str(r.seed), r.created_at[:16].replace("T", " "),
         )  # fmt: skip
     console.print(table)
@@ -467,9 +487,42 @@ def list_runs(db: DbOption = None) -> None:
 
 app.command("evaluate")(evaluate_command)
 
+
+@app.command("rm")
+def remove(
+    run_ids: Annotated[list[str] | None, typer.Argument(help="Runs to delete.")] = None,
+    comparison: Annotated[
+        str | None, typer.Option(help="Delete this comparison and all its runs.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Delete runs (or a comparison with its runs) and every row they wrote, atomically."""
+    from simlab import housekeeping
+
+    if comparison is not None and run_ids:
+        raise InputError("rm: give RUN_ID... or --comparison ID, not both")
+    engine = database.make_engine(db, must_exist=True)
+    if comparison is not None:
+        n = housekeeping.remove_comparison(engine, comparison)
+        console.print(f"removed comparison {comparison} and its {n} runs")
+    else:
+        n = housekeeping.remove_runs(engine, run_ids or [])
+        console.print(f"removed {n} run{'s' if n != 1 else ''}")
+    engine.dispose()
+
+
 # --------------------------------------------------------------------------
 # Comparisons
 # --------------------------------------------------------------------------
+
+
+MAX_JOBS = 256
+
+
+def _check_jobs(jobs: int | None) -> None:
+    """Refuse a ``--jobs`` outside [1, MAX_JOBS]."""
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        raise InputError(f"--jobs: must be between 1 and {MAX_JOBS}, got {jobs}")
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -525,8 +578,7 @@ def compare_command(
     for key, value in (("turns", turns), ("agents", agents)):
         if value is not None:
             shared[key] = value
-    if jobs is not None and jobs < 1:
-        raise InputError(f"--jobs: must be at least 1, got {jobs}")
+    _check_jobs(jobs)
     spec = validate(
         comparisons.CompareConfig,
         {
@@ -539,6 +591,7 @@ def compare_command(
         "compare",
     )
     total_turns = spec.total_turns()  # validates every run before anything is written
+    database.make_engine(db, must_exist=True).dispose()  # schema guard before any output
     console.print(f"comparison: {comparisons.describe(spec)}")
     with _lazy_progress() as (bar, update):
         overall = bar.add_task("all runs", total=total_turns)
@@ -582,26 +635,32 @@ def doctor(db: DbOption = None) -> None:
     console.print(f"simlab {simlab.__version__} on Python {platform.python_version()}")
     packages = ("duckdb", "marimo", "sqlalchemy", "alembic", "altair", "pandas", "numpy")
     console.print("  " + ", ".join(f"{name} {version(name)}" for name in packages))
+    from simlab import housekeeping
+
     url = database.resolve_url(db)
     path = database.sqlite_path(url)
-    console.print(f"database: {path or url}")
+    console.print(f"database: {database.display_url(url)}", highlight=False)
     if path is not None and not path.exists():
         console.print("  does not exist yet: run `simlab init` or `simlab db upgrade`")
         return
-    engine = database.make_engine(db, must_exist=True)
+    engine = database.make_engine(db, must_exist=True, require_current=False)
     revision = database.current_revision(engine)
     head = database.head_revision()
     console.print(
         f"  schema revision: {revision or 'none'} ({'head' if revision == head else f'head is {head}'})"
     )
-    if revision != head:
-        console.print("  run `simlab db upgrade` to bring it to head")
+    try:
+        database.require_head(engine)
+    except InputError as exc:
+        console.print(f"  {str(exc).removeprefix('--db: ')}", highlight=False)
         return
     with engine.connect() as connection:
         counts = {
             table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
             for table in ("agent", "feed_posts", "runs", "comparisons")
         }
+        stale = housekeeping.stale_runs(connection)
+        empty = housekeeping.empty_comparisons(connection)
     console.print("  " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     from simlab.population.timeline import source_windows
 
@@ -610,6 +669,14 @@ def doctor(db: DbOption = None) -> None:
             f"  posts from {window.source}: {window.posts}, {window.first} .. {window.last}",
             highlight=False,
         )
+    for label, ids, fix in (
+        ("stale runs (writer gone)", stale, "`simlab resume RUN_ID` or `simlab rm RUN_ID`"),
+        ("empty comparisons", empty, "`simlab rm --comparison ID`"),
+    ):
+        if ids:
+            console.print(f"  {label}: {', '.join(ids)}; fix: {fix}", highlight=False)
+    if path is None:
+        return  # DuckDB analytics read SQLite files only
     from simlab import analytics
 
     con = analytics.connect(db)
@@ -631,6 +698,7 @@ def demo(
     """Build data/demo.db, compare four feeds, write reports/demo/ and print the headlines."""
     from simlab import demo as walkthrough
 
+    _check_jobs(jobs)
     with _lazy_progress() as (bar, update):
         tasks: dict[str, int] = {}
 
@@ -668,6 +736,8 @@ def notebook(
     """Open a notebook in marimo's editor, bound to 127.0.0.1."""
     from simlab.notebook_launch import open_notebook
 
+    if port is not None and not 1 <= port <= 65535:
+        raise InputError(f"--port: must be between 1 and 65535, got {port}")
     run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else []
     code = open_notebook(
         name, db, port=port, comparison=comparison, runs=run_ids, headless=headless

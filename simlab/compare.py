@@ -35,6 +35,7 @@ from simlab.config import RunConfig, build, merge
 from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.feeds import FEEDS
+from simlab.limits import MAX_SEED
 from simlab.recorder import Membership, utc_now
 
 # on_progress(label, done, total): run ``label`` (``"<arm> #<replicate>"``) finished
@@ -51,7 +52,7 @@ class CompareConfig(BaseModel):
         ..., min_length=1, description="feed algorithms; the first is the baseline"
     )
     replicates: int = Field(3, ge=1, le=1000, description="runs per arm, paired across arms")
-    seed: int = Field(0, ge=0, description="root seed of every replicate")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="root seed of every replicate")
     feed_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-feed parameters, {feed: {key: value}}"
     )

@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from simlab import feeds, metrics, opinion, policies
 from simlab.errors import InputError
+from simlab.limits import MAX_SEED
 from simlab.params import validate, wrapped_input_error
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class FeedConfig(_Strict):
@@ -32,6 +33,7 @@ class FeedConfig(_Strict):
     candidate_pool: int | None = Field(
         1000,
         ge=1,
+        le=100_000_000,
         description="rank within the N most recent visible posts (candidate generation); "
         "None = every visible post",
     )
@@ -98,18 +100,20 @@ LEGACY_OPINION_KEYS = {"enabled", "epsilon", "mu", "backfire", "rejection"}
 class RunConfig(_Strict):
     """Everything that determines a run's rows (ids and wall-clock timestamps aside)."""
 
-    seed: int = Field(0, ge=0, description="root of every random stream of the run")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="root of every random stream of the run")
     turns: int = Field(10, ge=1, le=100_000, description="number of turns")
     agents: int | None = Field(None, ge=2, description="first N agents by handle; None = all")
     feed: FeedConfig = Field(default_factory=FeedConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     opinion: OpinionConfig = Field(default_factory=OpinionConfig)
     metrics: list[str] | None = Field(None, description="metric keys or groups; None = all")
-    turn_hours: float = Field(1.0, gt=0, description="simulated hours per turn")
+    turn_hours: float = Field(1.0, gt=0, le=8760, description="simulated hours per turn")
     history_share: float = Field(
         0.5, ge=0, le=1, description="share of posts (by time) already visible at turn 0"
     )
-    block_size: int = Field(1024, ge=1, description="agents ranked per vectorised block")
+    block_size: int = Field(
+        1024, ge=1, le=1_000_000, description="agents ranked per vectorised block"
+    )
 
     @model_validator(mode="after")
     def _resolve_metrics(self) -> RunConfig:

@@ -5,6 +5,14 @@ SQLAlchemy URL), else the ``SIMLAB_DB`` environment variable, else
 ``data/simlab.db``. Every SQLite connection gets ``PRAGMA foreign_keys=ON``,
 ``journal_mode=WAL`` and a busy timeout, so readers (DuckDB, notebooks) never
 block the simulation writer.
+
+This module is also the one home of the database-path rules: :func:`resolve_url`
+turns ``db`` into a URL, :func:`sqlite_path` finds the file behind it,
+:func:`check_sqlite_target` / :func:`existing_sqlite_file` check that file
+(:data:`SQLITE_HEADER`), and :func:`require_head` is the schema guard every
+writer passes: at head -> go; behind -> "run `simlab db upgrade`"; a revision
+this simlab does not know -> refused, nothing written. Non-SQLite URLs fail
+with one line (missing driver, no server, unsupported dialect).
 """
 
 from __future__ import annotations
@@ -20,13 +28,13 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from simlab.errors import InputError
 
 DEFAULT_DB = Path("data") / "simlab.db"
 BUSY_TIMEOUT_MS = 30_000
-_SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_HEADER = b"SQLite format 3\x00"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -53,8 +61,30 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def display_url(url: str) -> str:
+    """``url`` fit to print: the file path for SQLite, else the URL with its password masked."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """Whether ``path`` starts with the SQLite header (a 0-byte file does not).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    with path.open("rb") as handle:
+        return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+
+
 def check_sqlite_target(url: str, must_exist: bool = False) -> None:
     """Refuse a SQLite path that is a directory, unwritable or not a SQLite file.
+
+    A 0-byte file is accepted only when ``must_exist`` is False (it becomes the
+    new database); a command that reads an existing database refuses it, so the
+    file is never turned into a SQLite file behind the user's back.
 
     Raises:
         InputError: naming the path and what is wrong with it.
@@ -66,10 +96,7 @@ def check_sqlite_target(url: str, must_exist: bool = False) -> None:
     if path.is_dir():
         raise InputError(f"--db: {path} is a directory; give a SQLite file path")
     if path.exists():
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
-        if header and header != _SQLITE_HEADER:
-            raise InputError(f"--db: {path} exists but is not a SQLite database")
+        _check_existing_file(path, allow_empty=not must_exist)
         if not os.access(path, os.W_OK):
             raise InputError(f"--db: {path} is not writable")
         return
@@ -84,6 +111,49 @@ def check_sqlite_target(url: str, must_exist: bool = False) -> None:
         raise InputError(f"--db: cannot create {path}: folder {parent} is not writable")
 
 
+def _check_existing_file(path: Path, allow_empty: bool) -> None:
+    try:
+        empty = path.stat().st_size == 0
+        sqlite = not empty and is_sqlite_file(path)
+    except OSError as exc:
+        raise InputError(f"--db: cannot read {path} ({exc.strerror})") from None
+    if empty and not allow_empty:
+        raise InputError(
+            f"--db: {path} is an empty file (0 bytes), not a simlab database; "
+            "create one with `simlab db upgrade` or `simlab init`"
+        )
+    if not empty and not sqlite:
+        raise InputError(f"--db: {path} exists but is not a SQLite database")
+
+
+def existing_sqlite_file(db: str | os.PathLike | None = None, reader: str = "simlab") -> Path:
+    """The path of an existing, non-empty SQLite database (``db``, ``$SIMLAB_DB`` or the default).
+
+    For readers that open the file themselves (DuckDB, the notebooks).
+
+    Args:
+        db: a path, a ``sqlite:///`` URL, or None.
+        reader: who needs the file, for the message (e.g. "analytics").
+
+    Raises:
+        InputError: not SQLite, in-memory, missing, empty or not a SQLite file.
+
+    """
+    url = resolve_url(db)
+    backend = make_url(url).get_backend_name()
+    if backend != "sqlite":
+        raise InputError(f"--db: {reader} reads SQLite files only, not {backend}")
+    path = sqlite_path(url)
+    if path is None:
+        raise InputError(f"--db: {reader} needs a SQLite file, not an in-memory database")
+    if not path.exists():
+        raise InputError(f"--db: {path} does not exist; create it with `simlab db upgrade`")
+    if not path.is_file():
+        raise InputError(f"--db: {path} is not a file; give a SQLite file path")
+    _check_existing_file(path, allow_empty=False)
+    return path
+
+
 def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -93,15 +163,23 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(db: str | os.PathLike | None = None, must_exist: bool = False) -> Engine:
+def make_engine(
+    db: str | os.PathLike | None = None,
+    must_exist: bool = False,
+    require_current: bool | None = None,
+) -> Engine:
     """Create an engine for ``db`` (see :func:`resolve_url`) with simlab's pragmas.
 
     Args:
         db: a path, a SQLAlchemy URL, or None for ``$SIMLAB_DB`` / the default.
-        must_exist: for SQLite, refuse to create a new file.
+        must_exist: for SQLite, refuse to create a new file (or use a 0-byte one).
+        require_current: refuse a database whose schema is not at head
+            (:func:`require_head`); default: the same as ``must_exist``, so every
+            command that works on an existing database is guarded.
 
     Raises:
-        InputError: the target cannot be a simlab database.
+        InputError: the target cannot be a simlab database, cannot be reached,
+            or (``require_current``) is not at the head revision.
 
     """
     url = resolve_url(db)
@@ -109,15 +187,56 @@ def make_engine(db: str | os.PathLike | None = None, must_exist: bool = False) -
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = _create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)
+    try:
+        engine.connect().close()
+    except DBAPIError as exc:
+        engine.dispose()
+        raise InputError(
+            f"--db: cannot open {display_url(url)} ({_first_line(exc.orig)})"
+        ) from None
+    if require_current if require_current is not None else must_exist:
         try:
-            engine.connect().close()
-        except OperationalError as exc:
+            require_head(engine)
+        except InputError:
             engine.dispose()
-            raise InputError(f"--db: cannot open {path} ({exc.orig})") from None
+            raise
     return engine
+
+
+def _create_engine(url: str) -> Engine:
+    """``create_engine`` with a missing driver or an unknown dialect as one-line errors."""
+    parsed = make_url(url)
+    try:
+        return create_engine(url)
+    except NoSuchModuleError:
+        raise InputError(
+            f"--db: unsupported database dialect {parsed.drivername!r} in {display_url(url)}; "
+            "use a SQLite path or a sqlite:/// URL"
+        ) from None
+    except ImportError as exc:
+        raise InputError(
+            f"--db: the {parsed.get_backend_name()} driver {exc.name or parsed.drivername!r} "
+            f"is not installed (needed for {display_url(url)})"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def checkpoint_wal(engine: Engine) -> None:
+    """Fold a SQLite database's WAL back into the file and truncate it (writers, at run end).
+
+    Best effort: while a reader holds an old snapshot the checkpoint stops early,
+    which is harmless (the next one finishes the job).
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def migrations_dir() -> Path:
@@ -168,14 +287,19 @@ def _run_alembic(db, revision: str, operation) -> None:
     check_revision(revision)
     engine = db if isinstance(db, Engine) else make_engine(db)
     config = alembic_config(str(engine.url))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        operation(config, revision)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            operation(config, revision)
+    except CommandError as exc:  # e.g. the database is at a revision this simlab lacks
+        raise InputError(f"--db: {display_url(str(engine.url))}: {_first_line(exc)}") from None
 
 
 def current_revision(db: str | os.PathLike | Engine | None = None) -> str | None:
     """The database's Alembic revision, or None for an empty database."""
-    engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True)
+    engine = (
+        db if isinstance(db, Engine) else make_engine(db, must_exist=True, require_current=False)
+    )
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -183,3 +307,35 @@ def current_revision(db: str | os.PathLike | Engine | None = None) -> str | None
 def head_revision() -> str:
     """The newest migration's revision id."""
     return _script_directory().get_current_head()
+
+
+def known_revisions() -> list[str]:
+    """Every migration's revision id, oldest first."""
+    return [r.revision for r in _script_directory().walk_revisions()][::-1]
+
+
+def require_head(engine: Engine) -> None:
+    """The schema guard: pass only when ``engine``'s database is at the head revision.
+
+    Raises:
+        InputError: behind head ("run `simlab db upgrade`"), empty, or at a
+            revision this simlab does not know (written by a newer simlab).
+
+    """
+    revision, head = current_revision(engine), head_revision()
+    if revision == head:
+        return
+    where = display_url(str(engine.url))
+    if revision is None:
+        raise InputError(
+            f"--db: {where} has no simlab tables; run `simlab db upgrade` (or `simlab init`)"
+        )
+    if revision in known_revisions():
+        raise InputError(
+            f"--db: {where} is at schema revision {revision}, behind {head}: "
+            "run `simlab db upgrade`"
+        )
+    raise InputError(
+        f"--db: {where} is at schema revision {revision!r}, which this simlab does not know "
+        f"(its newest is {head}); use the simlab version that wrote it"
+    )

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from simlab import feeds, metrics, opinion, policies
+from simlab import feeds, lifecycle, metrics, opinion, policies
 from simlab.config import RunConfig
 from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
+from simlab.limits import check_run_memory
 from simlab.metrics.base import RunData, TurnData
 from simlab.opinion.base import OpinionInput
 from simlab.policies.base import ACTION_KINDS, FeedView
@@ -183,7 +184,11 @@ def population_for(config: RunConfig, engine: Engine) -> Population:
         raise InputError(
             f"--agents: a run needs at least 2 agents; the database has {pop.n_agents}"
         )
-    return pop.head(n) if n != pop.n_agents else pop
+    pop = pop.head(n) if n != pop.n_agents else pop
+    check_run_memory(
+        pop.n_agents, pop.n_posts, len(pop.accounts), config.feed.candidate_pool, config.block_size
+    )
+    return pop
 
 
 def _play(sim: Simulation, recorder: Recorder, first_turn: int, progress: Progress | None) -> None:
@@ -241,13 +246,15 @@ def resume(run_id: str, db: str | Engine | None = None, progress: Progress | Non
     uninterrupted run would have (ids and wall-clock timestamps aside).
 
     Raises:
-        InputError: the run does not exist or has already completed.
+        InputError: the run does not exist, has already completed, is still being
+            written (its lease is live), or its population changed since it started.
     """
     engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True)
     config, status, last_turn = load_run(engine, run_id)
     if status == "completed":
         raise InputError(f"run {run_id} has already completed; nothing to resume")
     pop = population_for(config, engine)
+    lifecycle.take_over(engine, run_id, pop)  # refuses a live writer or a changed population
     sim = Simulation(config, pop)
     sim.replay(load_history(engine, run_id, pop, last_turn))
     recorder = Recorder(engine, run_id, pop, sim.policy.model_used)

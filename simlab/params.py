@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from simlab.errors import InputError
+from simlab.limits import MAX_PARAM
 
 
 class Params(BaseModel):
-    """Base class for algorithm parameters: unknown keys are errors, values are validated."""
+    """Base class for algorithm parameters: unknown keys are errors, values are validated.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Every number is finite and within ``±MAX_PARAM`` (1e6, :mod:`simlab.limits`)
+    unless its field declares narrower bounds, so scores stay finite and stored
+    JSON never holds NaN or Infinity.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _within_limits(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if abs(value) > MAX_PARAM:
+                raise ValueError(f"must be within ±{MAX_PARAM:g} (simlab's range for parameters)")
+        return value
 
 
 def parameter_rows(model: type[BaseModel]) -> list[tuple[str, str, Any, str]]:

@@ -18,8 +18,9 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from simlab import __version__
+from simlab import __version__, lifecycle
 from simlab.config import RunConfig
+from simlab.db import checkpoint_wal
 from simlab.policies.base import ACTION_KINDS, Actions
 from simlab.world import Population
 
@@ -112,6 +113,7 @@ class Recorder:
                     )
                 ],
             )
+            lifecycle.acquire(connection, self.run_id, self.pop)
             _insert(
                 connection,
                 "run_configs",
@@ -147,6 +149,7 @@ class Recorder:
         """Write every row of one turn in one transaction."""
         now = utc_now()
         with self.engine.begin() as connection:
+            lifecycle.renew(connection, self.run_id)
             self._write_feeds(connection, rows, now)
             self._write_actions(connection, rows, now)
             handles = self.pop.handles.tolist()
@@ -269,6 +272,8 @@ class Recorder:
                 text("UPDATE runs SET status = 'completed', completed_at = :now WHERE run_id = :r"),
                 {"now": now, "r": self.run_id},
             )
+            lifecycle.release(connection, self.run_id)
+        checkpoint_wal(self.engine)
 
     def fail(self, turn: int | None, error: str) -> None:
         """Mark the run failed and record why (the failed turn's rows were rolled back)."""
@@ -283,6 +288,8 @@ class Recorder:
                 ("run_id", "turn_number", "error", "failed_at"),
                 [(self.run_id, turn, error, utc_now())],
             )
+            lifecycle.release(connection, self.run_id)
+        checkpoint_wal(self.engine)
 
     def reopen(self) -> None:
         """Mark a failed or interrupted run as running again (for resume)."""

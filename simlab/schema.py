@@ -413,6 +413,27 @@ comparison_runs = Table(
 
 
 # --------------------------------------------------------------------------
+# Run lifecycle (revision 0004): who is writing a run, and on which population.
+# --------------------------------------------------------------------------
+
+run_lifecycle = Table(
+    "run_lifecycle",
+    metadata,
+    _text("run_id"),
+    _text("population_fingerprint"),
+    _int("pid"),
+    _text("host"),
+    _text("heartbeat_at"),
+    _text("lease_expires_at"),
+    _text("released_at", nullable=True),
+    PrimaryKeyConstraint("run_id", name="pk_run_lifecycle"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
+    CheckConstraint("pid > 0", name="pid_gt_0"),
+    CheckConstraint("lease_expires_at >= heartbeat_at", name="lease_after_heartbeat"),
+)
+
+
+# --------------------------------------------------------------------------
 # Import fidelity tables (revision 0005): what real data carries beyond the
 # seed columns (identity history, reply/quote/repost structure, labels,
 # languages, facets), label confidences and the record of imported engagement.

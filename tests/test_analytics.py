@@ -149,7 +149,7 @@ def test_default_database_comes_from_env(built, monkeypatch):
 @pytest.mark.parametrize(
     ("db", "message"),
     [
-        ("postgresql://user@localhost/simlab", "Postgres analytics is not in scope"),
+        ("postgresql://user@localhost/simlab", "reads SQLite files only"),
         ("sqlite://", "in-memory"),
     ],
 )

@@ -75,7 +75,11 @@ def test_round_trip_base_and_back_keeps_rows_where_the_schema_allows(db_path):
 
 @pytest.mark.parametrize(
     ("revision", "tables"),
-    [("0001_seed_schema", {"run_configs", "comparisons"}), ("0002_simulation", {"comparisons"})],
+    [
+        ("0001_seed_schema", {"run_configs", "comparisons", "run_lifecycle"}),
+        ("0002_simulation", {"comparisons", "run_lifecycle"}),
+        ("0003_comparisons", {"run_lifecycle"}),
+    ],
 )
 def test_each_revision_downgrades_and_reupgrades(db_path, revision, tables):
     downgrade(db_path, revision)

@@ -45,20 +45,22 @@ WAL files vanished and DuckDB stopped seeing commits, see
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sqlite3
 import threading
 import urllib.parse
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy.engine import make_url
 
 from simlab.analytics.views import create_views
-from simlab.db import resolve_url, sqlite_path
+from simlab.db import existing_sqlite_file
 from simlab.errors import InputError
 
 log = logging.getLogger("simlab.analytics")
@@ -68,7 +70,6 @@ METHODS = ("wheel", "download", "arrow")
 DOWNLOAD_TIMEOUT_S = 5.0
 BATCH_ROWS = 50_000
 _VARIABLE = "simlab_access_method"
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def connect(
@@ -93,7 +94,7 @@ def connect(
         InputError: the database is missing, not SQLite (Postgres analytics is
             not in scope), or a forced ``method`` does not work here.
     """
-    path = _database_file(db)
+    path = existing_sqlite_file(db, reader="analytics")
     if method != "auto" and method not in METHODS:
         raise InputError(f"method: {method!r} is not one of auto, {', '.join(METHODS)}")
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false"})
@@ -133,27 +134,6 @@ def access_method(con: duckdb.DuckDBPyConnection) -> str:
     return "download" if mode is not None and mode[0] == "REPOSITORY" else "wheel"
 
 
-def _database_file(db: str | os.PathLike | None) -> Path:
-    url = resolve_url(db)
-    backend = make_url(url).get_backend_name()
-    if backend != "sqlite":
-        raise InputError(
-            f"--db: analytics reads SQLite files only, not {backend} "
-            "(Postgres analytics is not in scope)"
-        )
-    path = sqlite_path(url)
-    if path is None:
-        raise InputError("--db: analytics needs a SQLite file, not an in-memory database")
-    if not path.exists():
-        raise InputError(f"--db: {path} does not exist; create it with `simlab db upgrade`")
-    if not path.is_file():
-        raise InputError(f"--db: {path} is not a file; give a SQLite file path")
-    with path.open("rb") as handle:
-        if handle.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
-            raise InputError(f"--db: {path} is not a SQLite database")
-    return path
-
-
 def _open(con: duckdb.DuckDBPyConnection, path: Path, method: str) -> str:
     """Attach ``path`` with the first method that works; return its name."""
     loaders = {"wheel": _load_wheel, "download": _load_download}
@@ -189,19 +169,55 @@ def _fingerprint(path: Path) -> str:
     return "|".join(parts)
 
 
+def _is_current(target: Path, fingerprint: str) -> bool:
+    if not target.exists():
+        return False
+    try:
+        with duckdb.connect(str(target), read_only=True) as existing:
+            stored = existing.execute("SELECT fingerprint FROM simlab_snapshot").fetchone()
+    except duckdb.Error:
+        return False  # an unreadable or older copy is rebuilt
+    return stored is not None and stored[0] == fingerprint
+
+
 def refresh_snapshot(path: Path, method: str = "auto") -> Path:
-    """Make (or reuse, when still current) the columnar DuckDB copy of ``path``."""
-    target, fingerprint = snapshot_path(path), _fingerprint(path)
-    if target.exists():
+    """Make (or reuse, when still current) the columnar DuckDB copy of ``path``.
+
+    Safe with several processes: builders take an exclusive lock on
+    ``<snapshot>.lock`` (readers of a finished copy need none), build under a
+    name unique to the process, and rename it into place atomically, so a
+    reader sees the old copy or the new one, never half of one.
+    """
+    target = snapshot_path(path)
+    if _is_current(target, _fingerprint(path)):
+        return target
+    with _snapshot_lock(target):
+        fingerprint = _fingerprint(path)
+        if _is_current(target, fingerprint):  # another process built it while we waited
+            return target
+        scratch = target.with_name(f"{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            with duckdb.connect(str(target), read_only=True) as existing:
-                stored = existing.execute("SELECT fingerprint FROM simlab_snapshot").fetchone()
-            if stored is not None and stored[0] == fingerprint:
-                return target
-        except duckdb.Error:
-            pass  # an unreadable or older copy is rebuilt
-    scratch = target.with_name(target.name + ".tmp")
-    scratch.unlink(missing_ok=True)
+            _build_snapshot(scratch, path, method, fingerprint)
+            os.replace(scratch, target)
+        finally:
+            for leftover in (scratch, Path(f"{scratch}.wal")):
+                leftover.unlink(missing_ok=True)
+    log.debug("analytics: wrote snapshot %s", target)
+    return target
+
+
+@contextmanager
+def _snapshot_lock(target: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``<target>.lock`` for as long as the block runs."""
+    with open(target.with_name(target.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_snapshot(scratch: Path, path: Path, method: str, fingerprint: str) -> None:
     with duckdb.connect(str(scratch), config={"autoinstall_known_extensions": "false"}) as copy:
         if _open(copy, path, method) == "arrow":
             raise InputError(
@@ -212,9 +228,6 @@ def refresh_snapshot(path: Path, method: str = "auto") -> Path:
         copy.execute(f"COPY FROM DATABASE {SOURCE} TO {_identifier(own)}")
         copy.execute("COMMIT")
         copy.execute("CREATE TABLE simlab_snapshot AS SELECT $f AS fingerprint", {"f": fingerprint})
-    os.replace(scratch, target)
-    log.debug("analytics: wrote snapshot %s", target)
-    return target
 
 
 def _attach_snapshot(con: duckdb.DuckDBPyConnection, path: Path, method: str) -> str:

@@ -32,7 +32,7 @@ class DiverseParams(PersonalizedParams):
         0.7, ge=0, le=1, description="λ: weight of relevance against redundancy"
     )
     pool_factor: int = Field(
-        5, ge=1, description="M = pool_factor * k: top candidates by relevance to re-rank"
+        5, ge=1, le=100, description="M = pool_factor * k: top candidates by relevance to re-rank"
     )
     leaning_similarity: float = Field(
         0.3, ge=0, le=1, description="b: share of post similarity from leaning closeness"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from simlab.errors import InputError
+from simlab.limits import MAX_COUNT
 
 REQUIRED = object()
 _FACET_VALUES = {"link": "uri", "mention": "did", "tag": "tag"}
@@ -72,6 +73,8 @@ class JsonFile:
             return default
         if kind is int:
             valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            if valid and value > MAX_COUNT:
+                raise self.fail(path, f"above the largest count accepted, {MAX_COUNT:.0e}")
         else:
             valid = isinstance(value, kind)
         if not valid:
@@ -104,6 +107,10 @@ def read_json(path: str | os.PathLike) -> tuple[JsonFile, dict]:
     except json.JSONDecodeError as exc:
         problem = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         raise file.fail("", problem) from None
+    except RecursionError:
+        raise file.fail("", "JSON nested too deeply to be an API response") from None
+    except ValueError as exc:  # e.g. an integer literal of more than 4300 digits
+        raise file.fail("", f"not usable JSON ({exc})") from None
     if not isinstance(data, dict):
         raise file.fail("", "not a JSON object (expected a getProfile or getAuthorFeed response)")
     return file, camel_keys(data)

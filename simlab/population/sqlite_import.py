@@ -20,7 +20,9 @@ from typing import Any
 from sqlalchemy import Integer, Table
 from sqlalchemy.engine import Engine
 
+from simlab.db import is_sqlite_file
 from simlab.errors import InputError
+from simlab.limits import MAX_COUNT
 from simlab.population.importing import (
     COUNT_FIELDS,
     Post,
@@ -32,7 +34,6 @@ from simlab.population.writer import OnDuplicate, Summary
 from simlab.schema import agent_bios, bluesky_profiles, feed_posts
 
 SOURCE_TABLES: tuple[Table, ...] = (bluesky_profiles, feed_posts, agent_bios)
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def open_readonly(path: Path, name: str) -> sqlite3.Connection:
@@ -46,11 +47,10 @@ def open_readonly(path: Path, name: str) -> sqlite3.Connection:
     if path.is_dir():
         raise InputError(f"import: {name}: is a directory, not a SQLite database")
     try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
+        sqlite = is_sqlite_file(path)
     except OSError as exc:
         raise InputError(f"import: {name}: cannot read ({exc.strerror})") from None
-    if header != _SQLITE_HEADER:
+    if not sqlite:
         raise InputError(f"import: {name}: not a SQLite database")
     try:
         connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
@@ -95,6 +95,10 @@ def _rows(connection: sqlite3.Connection, table: Table, name: str) -> list[dict[
                 kind = "an integer" if wanted is int else "text"
                 raise InputError(
                     f"import: {name}: {where}.{column.name}: expected {kind}, got {value!r}"
+                )
+            if column.name.endswith("_count") and not 0 <= value <= MAX_COUNT:
+                raise InputError(
+                    f"import: {name}: {where}.{column.name}: {value} is outside [0, {MAX_COUNT:.0e}]"
                 )
         if table is feed_posts:
             row["created_at"] = utc_timestamp(row["created_at"])

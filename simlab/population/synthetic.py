@@ -44,6 +44,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from simlab.errors import InputError
+from simlab.limits import MAX_SEED, check_memory, synthetic_memory
 from simlab.population import graph, templates
 from simlab.population.persona import persona_bio, topic_label
 from simlab.population.topics import TOPICS
@@ -59,11 +60,11 @@ OUTSIDE_REACH = 3.0
 class SyntheticConfig(BaseModel):
     """Everything that shapes a synthetic population; stored whole in ``populations.config_json``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     agents: int = Field(1000, ge=2, description="number of agents")
     posts: int = Field(5000, ge=1, description="number of posts (by agents and outside accounts)")
-    seed: int = Field(0, ge=0, description="seed of every random draw")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of every random draw")
     topics: int = Field(8, ge=1, le=len(TOPICS), description="K: use the first K topics")
     leaning_distribution: Literal["bimodal", "uniform", "normal"] = Field(
         "bimodal", description="agent leanings: N(+-0.5, 0.25) mixture, U(-1, 1) or N(0, 0.5)"
@@ -76,9 +77,11 @@ class SyntheticConfig(BaseModel):
         datetime(2026, 1, 5, tzinfo=UTC), description="earliest post time and agents' created_at"
     )
     window_hours: float = Field(
-        168.0, gt=0, description="posts are spread over start + [0, window)"
+        168.0, gt=0, le=1e6, description="posts are spread over start + [0, window)"
     )
-    follow_density: float = Field(10.0, ge=0, description="mean initial follows per agent")
+    follow_density: float = Field(
+        10.0, ge=0, le=10_000, description="mean initial follows per agent"
+    )
     outside_follow_share: float = Field(
         0.3, ge=0, le=1, description="share of initial follows that go to outside accounts"
     )
@@ -86,10 +89,13 @@ class SyntheticConfig(BaseModel):
         0.7, ge=0, le=1, description="how strongly follows prefer similar leaning and interests"
     )
     interest_concentration: float = Field(
-        0.5, gt=0, description="Dirichlet alpha of interests: smaller means narrower interests"
+        0.5,
+        gt=0,
+        le=1e6,
+        description="Dirichlet alpha of interests: smaller means narrower interests",
     )
     post_leaning_sd: float = Field(
-        0.15, ge=0, description="sd of a post's leaning around its author's"
+        0.15, ge=0, le=10, description="sd of a post's leaning around its author's"
     )
 
     @field_validator("start")
@@ -101,6 +107,13 @@ class SyntheticConfig(BaseModel):
     def _outside_authors(self) -> SyntheticConfig:
         if self.outside_author_share > 0 and self.outside_accounts == 0:
             raise ValueError("outside_author_share > 0 needs outside_accounts >= 1")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> SyntheticConfig:
+        agents, posts = self.agents + self.outside_accounts, self.posts
+        estimate = synthetic_memory(agents, posts, int(self.agents * self.follow_density))
+        check_memory(estimate, f"init: {self.agents:,} agents and {posts:,} posts")
         return self
 
 
