@@ -8,20 +8,33 @@ PostgreSQL dialect only:
 
     Integer -> BIGINT              REAL -> DOUBLE PRECISION         Text -> TEXT
 
-in table columns (casts and bound parameters keep their usual spelling; an
-autoincrement integer primary key stays ``SERIAL``). ``migrations/env.py``
-imports it, so every Alembic revision, present and future, creates the same
-column widths on PostgreSQL as on SQLite. The full mapping is in
-``docs/postgresql.md``.
+in table columns (an autoincrement integer primary key stays ``SERIAL``).
+``migrations/env.py`` imports it, so every Alembic revision, present and
+future, creates the same column widths on PostgreSQL as on SQLite. Casts in
+queries keep their usual spelling (SQLAlchemy's own reflection queries need
+``integer``); the tables of :mod:`simlab.schema` use :data:`INT8` and
+:data:`FLOAT8`, so the parameters bound to their columns are cast to the wide
+types. The full mapping is in ``docs/postgresql.md``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import REAL, Column, Integer, inspect, text
+from sqlalchemy import REAL, BigInteger, Column, Integer, inspect, text
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.compiler import compiles
 
 DRIVER = "psycopg"
+
+INT8 = Integer().with_variant(BigInteger(), "postgresql")
+"""The column type of simlab's integers: INTEGER on SQLite, BIGINT on PostgreSQL.
+
+Bound parameters carry their column's type on PostgreSQL (``%(seed)s::BIGINT``),
+so the tables in :mod:`simlab.schema` use this, not plain ``Integer``.
+"""
+
+FLOAT8 = REAL().with_variant(DOUBLE_PRECISION(), "postgresql")
+"""The column type of simlab's floats: REAL on SQLite, DOUBLE PRECISION on PostgreSQL."""
 
 
 def _in_ddl(kwargs: dict) -> bool:
