@@ -272,3 +272,27 @@ def test_reset_sequences_moves_past_explicit_ids(pg_engine):
 )
 def test_with_driver_picks_psycopg_3(url, expected):
     assert with_driver(url) == expected
+
+
+def test_schema_tables_bind_wide_values_on_postgres(pg_engine):
+    """Inserts built from simlab.schema cast parameters to BIGINT / DOUBLE PRECISION."""
+    from sqlalchemy import insert, select
+
+    from simlab.schema import agent_leanings, run_configs
+
+    migrate(pg_engine)
+    seed, leaning = 2**32 - 1, 1 / 3
+    with pg_engine.begin() as connection:
+        _insert_run(connection)
+        connection.execute(
+            insert(run_configs),
+            {"run_id": "r1", "seed": seed, "policy": "rule_based", "config_json": "{}"}
+            | {"simlab_version": "0", "created_at": NOW},
+        )
+        connection.execute(
+            insert(agent_leanings),
+            {"run_id": "r1", "turn_number": 0, "agent_handle": "a.test", "leaning": leaning},
+        )
+    with pg_engine.connect() as connection:
+        assert connection.execute(select(run_configs.c.seed)).scalar() == seed
+        assert connection.execute(select(agent_leanings.c.leaning)).scalar() == leaning
