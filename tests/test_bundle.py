@@ -273,6 +273,10 @@ def _set_rows(manifest):
     next(f for f in manifest["files"] if f["table"] == "likes")["rows"] += 1
 
 
+def _twice(manifest):
+    manifest["files"].append(next(f for f in manifest["files"] if f["table"] == "likes"))
+
+
 def _escape(manifest):
     manifest["files"][0]["path"] = "../outside.json"
 
@@ -288,6 +292,8 @@ TAMPERING = {
     ),
     "path outside": (_edit_manifest(_escape), "outside the bundle folder"),
     "not a manifest": (lambda f: (f / MANIFEST).write_text("{"), "not valid JSON"),
+    "files not a list": (_edit_manifest(lambda m: m.update(files={"a": 1})), "list of file"),
+    "table twice": (_edit_manifest(_twice), "listed twice"),
 }
 
 

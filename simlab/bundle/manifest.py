@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import MetaData, Table
 
+from simlab.bundle.scope import Selection
 from simlab.errors import InputError
 
 FORMAT = "simlab-bundle"
@@ -77,7 +78,9 @@ def file_entry(folder: Path, path: Path, table: str | None, rows: int | None) ->
     }
 
 
-def write_manifest(folder: Path, revision: str, version: str, selection, files: list) -> Path:
+def write_manifest(
+    folder: Path, revision: str, version: str, selection: Selection, files: list[dict]
+) -> Path:
     """Write ``manifest.json`` (sorted keys, stable file order) into ``folder``."""
     manifest = {
         "format": FORMAT,
@@ -178,13 +181,18 @@ def verify(folder: Path, metadata: MetaData, known_revisions: set[str]) -> Manif
             f"bundle: schema revision {revision!r} is unknown to this simlab "
             f"(known: {', '.join(sorted(known_revisions))}); upgrade simlab to import it"
         )
+    files = manifest.get("files")
+    if not isinstance(files, list) or not all(isinstance(entry, dict) for entry in files):
+        raise InputError("bundle: the manifest's files must be a list of file entries")
     listed = set()
     tables: dict[str, Path] = {}
     rows: dict[str, int] = {}
-    for entry in manifest.get("files") or []:
+    for entry in files:
         path = _check_file(folder, entry)
         listed.add(path)
         if entry.get("table") is not None:
+            if entry["table"] in tables:
+                raise InputError(f"bundle: table {entry['table']!r} is listed twice")
             _check_table(metadata, entry["table"], path, entry.get("rows"))
             tables[entry["table"]] = path
             rows[entry["table"]] = entry["rows"]
