@@ -1,4 +1,4 @@
-"""Alembic environment: batch mode for SQLite, simlab's naming conventions.
+"""Alembic environment: batch mode for SQLite, simlab's naming conventions, PG type widths.
 
 simlab calls Alembic programmatically (simlab.db.migrate) and passes an open
 connection in ``config.attributes["connection"]``; plain ``alembic`` on the
@@ -7,6 +7,7 @@ command line opens one from ``sqlalchemy.url`` instead.
 
 from alembic import context
 
+import simlab.postgres  # noqa: F401  (SQLite-width integer and float types on PostgreSQL)
 from simlab.db import make_engine
 from simlab.schema import metadata
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from simlab import db as database
+from simlab.bundle.cli import register as register_bundle_commands
 from simlab.errors import InputError
 from simlab.evaluate_cli import evaluate as evaluate_command
 
@@ -118,6 +119,7 @@ def db_schema_doc(
 
 import_app = typer.Typer(help="Import a population from real data.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+register_bundle_commands(app, import_app, DbOption)  # simlab export, simlab import bundle
 
 
 OnDuplicateOption = Annotated[

@@ -17,12 +17,10 @@ no ``pk`` entry.
 from __future__ import annotations
 
 from sqlalchemy import (
-    REAL,
     CheckConstraint,
     Column,
     ForeignKeyConstraint,
     Index,
-    Integer,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -30,6 +28,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+
+from simlab.postgres import FLOAT8, INT8
 
 NAMING_CONVENTION = {
     "ix": "idx_%(table_name)s_%(column_0_N_name)s",
@@ -46,11 +46,11 @@ def _text(name: str, nullable: bool = False, **kwargs) -> Column:
 
 
 def _int(name: str, nullable: bool = False, **kwargs) -> Column:
-    return Column(name, Integer, nullable=nullable, **kwargs)
+    return Column(name, INT8, nullable=nullable, **kwargs)  # BIGINT on PostgreSQL
 
 
 def _real(name: str, nullable: bool = False, **kwargs) -> Column:
-    return Column(name, REAL, nullable=nullable, **kwargs)
+    return Column(name, FLOAT8, nullable=nullable, **kwargs)  # DOUBLE PRECISION on PostgreSQL
 
 
 def _generation_columns() -> list[Column]:

@@ -15,6 +15,8 @@ from simlab.db import make_engine, migrate
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO.parent / "shared" / "spec" / "seed-schema.md"
 
+pytest_plugins = ["tests.postgres_cluster"]
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
