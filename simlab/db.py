@@ -20,17 +20,18 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from simlab.errors import InputError
+from simlab.postgres import with_driver
+
+if TYPE_CHECKING:  # alembic is imported where it is used: it costs ~0.9 s at start-up
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 DEFAULT_DB = Path("data") / "simlab.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -49,7 +50,7 @@ def resolve_url(db: str | os.PathLike | None = None) -> str:
             make_url(value)
         except ArgumentError as exc:
             raise InputError(f"--db: {value!r} is not a valid SQLAlchemy URL ({exc})") from None
-        return value
+        return with_driver(value)
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
@@ -247,11 +248,15 @@ def migrations_dir() -> Path:
 
 @cache
 def _script_directory() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at simlab's migrations (and at ``url`` if given)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     if url is not None:
@@ -263,6 +268,8 @@ def check_revision(revision: str) -> None:
     """Raise InputError unless ``revision`` names a known migration (or head/base)."""
     if revision in ("head", "heads", "base"):
         return
+    from alembic.util.exc import CommandError
+
     script = _script_directory()
     try:
         found = script.get_revisions(revision)
@@ -275,15 +282,21 @@ def check_revision(revision: str) -> None:
 
 def migrate(db: str | os.PathLike | Engine | None = None, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` (default: the latest)."""
+    from alembic import command
+
     _run_alembic(db, revision, command.upgrade)
 
 
 def downgrade(db: str | os.PathLike | Engine | None, revision: str) -> None:
     """Downgrade the database to ``revision`` (``base`` removes every simlab table)."""
+    from alembic import command
+
     _run_alembic(db, revision, command.downgrade)
 
 
 def _run_alembic(db, revision: str, operation) -> None:
+    from alembic.util.exc import CommandError
+
     check_revision(revision)
     engine = db if isinstance(db, Engine) else make_engine(db)
     config = alembic_config(str(engine.url))
@@ -300,6 +313,8 @@ def current_revision(db: str | os.PathLike | Engine | None = None) -> str | None
     engine = (
         db if isinstance(db, Engine) else make_engine(db, must_exist=True, require_current=False)
     )
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from simlab.db import resolve_url, sqlite_path
+from simlab.db import existing_sqlite_file
 from simlab.errors import InputError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -105,13 +105,7 @@ def database_file(db: str | os.PathLike | None) -> str:
     Raises:
         InputError: not SQLite, or the file does not exist.
     """
-    url = resolve_url(db)
-    path = sqlite_path(url)
-    if path is None:
-        raise InputError(f"--db: the notebooks read SQLite files, not {url.split('://')[0]}")
-    if not path.is_file():
-        raise InputError(f"--db: {path} does not exist; create it with `simlab db upgrade`")
-    return str(path)
+    return str(existing_sqlite_file(db, reader="the notebooks"))
 
 
 # --- opening a notebook -----------------------------------------------------------

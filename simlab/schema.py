@@ -550,7 +550,7 @@ imported_engagement = Table(
 
 
 # --------------------------------------------------------------------------
-# LLM agent tables (revision 0007_llm): calls, response cache, budgets,
+# LLM agent tables (revision 0006_llm): calls, response cache, budgets,
 # personas and stance histories.
 # --------------------------------------------------------------------------
 
@@ -679,7 +679,7 @@ agent_stances = Table(
 
 
 # --------------------------------------------------------------------------
-# Evaluation tables (revision 0008): content scores and per-agent histories.
+# Evaluation tables (revision 0007_evaluations): content scores and per-agent histories.
 # Append-only: SQLite triggers (see APPEND_ONLY_TRIGGERS) abort UPDATE and DELETE.
 # --------------------------------------------------------------------------
 
@@ -704,7 +704,14 @@ evaluations = Table(
     _text("created_at"),
     PrimaryKeyConstraint("evaluation_id", name="pk_evaluations"),
     ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
-    UniqueConstraint("evaluator", "evaluator_version", "target_kind", "target_id"),
+    # Named explicitly: the conventional name has 64 characters, over PostgreSQL's 63.
+    UniqueConstraint(
+        "evaluator",
+        "evaluator_version",
+        "target_kind",
+        "target_id",
+        name="uq_evaluations_target_version",
+    ),
     CheckConstraint(
         "target_kind IN ('comments', 'agent_posts', 'feed_posts')", name="target_kind_valid"
     ),
@@ -744,7 +751,7 @@ def append_only_triggers(table: str) -> dict[str, str]:
 
     Triggers are not part of SQLAlchemy metadata (Alembic's autogenerate does not
     see them); ``tests/test_evaluations_store.py`` compares these statements with
-    what revision 0008 creates.
+    what revision 0007_evaluations creates.
     """
     return {
         f"trg_{table}_no_{verb.lower()}": (

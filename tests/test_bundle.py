@@ -23,7 +23,6 @@ from sqlalchemy import (
 )
 
 from simlab import analytics
-from simlab import notebooks as report_functions  # summary/Selection: repoint here if they move
 from simlab.bundle import export_bundle, import_bundle
 from simlab.bundle.manifest import MANIFEST, arrow_schema
 from simlab.bundle.scope import (
@@ -66,9 +65,8 @@ def _dump(db, tables) -> dict[str, list[tuple]]:
 def _summary_csv(db: Path, comparison_id: str) -> str:
     con = analytics.connect(db)
     try:
-        return report_functions.summary(
-            con, report_functions.Selection(comparison_id=comparison_id)
-        ).to_csv(index=False)
+        # the call simlab report makes for summary.csv
+        return analytics.summary(con, comparison_id=comparison_id).to_csv(index=False)
     finally:
         con.close()
 

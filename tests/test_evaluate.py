@@ -89,8 +89,8 @@ def test_append_only_triggers_exist_as_declared_and_abort_update_and_delete(stud
             )
 
 
-def test_revision_0008_downgrades_and_reupgrades(db_path):
-    downgrade(db_path, "0003_comparisons")
+def test_evaluations_revision_downgrades_and_reupgrades(db_path):
+    downgrade(db_path, "0006_llm")
     engine = make_engine(db_path)
     assert {"evaluations", "agent_score_history"}.isdisjoint(inspect(engine).get_table_names())
     assert _query(db_path, "SELECT name FROM sqlite_master WHERE type = 'trigger'") == []

@@ -79,6 +79,9 @@ def test_round_trip_base_and_back_keeps_rows_where_the_schema_allows(db_path):
         ("0001_seed_schema", {"run_configs", "comparisons", "run_lifecycle"}),
         ("0002_simulation", {"comparisons", "run_lifecycle"}),
         ("0003_comparisons", {"run_lifecycle"}),
+        ("0004_run_lifecycle", {"account_handles", "post_details", "reposts"}),
+        ("0005_import_fidelity", {"llm_calls", "llm_cache", "agent_stances"}),
+        ("0006_llm", {"evaluations", "agent_score_history"}),
     ],
 )
 def test_each_revision_downgrades_and_reupgrades(db_path, revision, tables):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from simlab.db import alembic_config, current_revision, downgrade, head_revision, migrate
 from simlab.postgres import reset_sequences, with_driver
 from simlab.schema import SEED_TABLES
-from simlab.schema_doc import TableDoc, describe, parse
+from simlab.schema_doc import TableDoc, parse, reflect_tables
 
 from .conftest import REPO, SPEC
 from .test_schema import _seed_view
@@ -142,7 +142,7 @@ def _check_names(view: dict) -> dict:
 def test_migrated_postgres_matches_the_seed_spec(pg_engine):
     migrate(pg_engine)
     spec = parse(SPEC.read_text())
-    actual = _as_spec(describe(pg_engine))
+    actual = _as_spec(reflect_tables(pg_engine))
     assert _check_names(_seed_view(actual)) == _check_names(_seed_view(spec))
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_import_fidelity"
-down_revision: str | None = "0003_comparisons"
+down_revision: str | None = "0004_run_lifecycle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -28,14 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from alembic.script import ScriptDirectory
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from simlab.bundle.manifest import Manifest, verify
 from simlab.bundle.scope import Selection, row_filter, surrogate_key
-from simlab.db import alembic_config, make_engine, migrate
+from simlab.db import known_revisions, make_engine, migrate
 from simlab.errors import InputError
 from simlab.postgres import reset_sequences
 from simlab.schema import metadata
@@ -50,11 +49,6 @@ class Imported:
     manifest: Manifest
     added: dict[str, int]
     present: dict[str, int]
-
-
-def known_revisions() -> set[str]:
-    """Every Alembic revision this simlab ships."""
-    return {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def _differs(existing: dict, row: dict) -> bool:
@@ -131,7 +125,7 @@ def import_bundle(folder: str | os.PathLike, db: str | os.PathLike | None = None
         InputError: the bundle breaks its manifest, or its rows clash with the
             database's; nothing is written either way.
     """
-    manifest = verify(Path(folder), metadata, known_revisions())
+    manifest = verify(Path(folder), metadata, set(known_revisions()))
     selection = Selection(manifest.run_ids, manifest.comparison_id)
     engine = make_engine(db)
     added: dict[str, int] = {}

@@ -1,6 +1,6 @@
 """Evaluations: append-only content scores and per-agent score histories.
 
-Revision ID: 0008_evaluations
+Revision ID: 0007_evaluations
 Revises: 0003_comparisons
 Create Date: 2026-12-01 08:51:47.022273
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_evaluations"
-down_revision: str | None = "0003_comparisons"
+revision: str = "0007_evaluations"
+down_revision: str | None = "0006_llm"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -61,7 +61,7 @@ def upgrade() -> None:
             "evaluator_version",
             "target_kind",
             "target_id",
-            name=op.f("uq_evaluations_evaluator_evaluator_version_target_kind_target_id"),
+            name="uq_evaluations_target_version",
         ),
     )
     with op.batch_alter_table("evaluations", schema=None) as batch_op:

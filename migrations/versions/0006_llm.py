@@ -1,6 +1,6 @@
 """LLM agents: calls, response cache, budget events, personas, stances.
 
-Revision ID: 0007_llm
+Revision ID: 0006_llm
 Revises: 0003_comparisons
 Create Date: 2026-12-01 08:50:58.125167
 """
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_llm"
-down_revision: str | None = "0003_comparisons"
+revision: str = "0006_llm"
+down_revision: str | None = "0005_import_fidelity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
