@@ -72,7 +72,7 @@ def _params(con, run_ids, comparison_id, evaluators, version) -> dict:
     if isinstance(evaluators, str):
         evaluators = [evaluators]
     return {
-        **selection(con, run_ids, comparison_id),
+        **selection(con, run_ids=run_ids, comparison_id=comparison_id),
         "evaluators": None if evaluators is None else list(evaluators),
         "version": version,
     }
