@@ -41,7 +41,7 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    from simlab.cli import _lazy_progress
+    from simlab.cli.app import lazy_progress as _lazy_progress
     from simlab.db import make_engine
     from simlab.evaluators.base import EvaluatorOptions
     from simlab.evaluators.chat import EndpointError

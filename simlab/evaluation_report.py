@@ -51,7 +51,9 @@ def report_charts(
     metrics = evaluations.evaluation_metrics(con, **selected)
     for key in summary_keys(con):
         evaluator, dimension = key.removeprefix(PREFIX).split(".")
-        trends = evaluations.dimension_trends(con, evaluator, dimension, **selected)
+        trends = evaluations.dimension_trends(
+            con, evaluator=evaluator, dimension=dimension, **selected
+        )
         if trends.empty or metrics[metrics["key"] == key].empty:
             continue  # evaluated, but not in these runs
         name = f"evaluation_{evaluator}_{dimension}"

@@ -74,7 +74,9 @@ def _history(path: Path, evaluator: str) -> pd.DataFrame:
 )
 def test_leaderboard_equals_pandas(study, evaluator, dimension):
     path, result, con = study
-    board = analytics.leaderboard(con, evaluator, dimension, comparison_id=result.comparison_id)
+    board = analytics.leaderboard(
+        con, evaluator=evaluator, dimension=dimension, comparison_id=result.comparison_id
+    )
     raw = _raw(path, evaluator)
     expected = (
         raw.groupby("agent_handle")
@@ -123,7 +125,7 @@ def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
 def test_dimension_trends_equal_pandas_with_t_intervals(study, evaluator, dimension):
     path, result, con = study
     trends = analytics.dimension_trends(
-        con, evaluator, dimension, comparison_id=result.comparison_id
+        con, evaluator=evaluator, dimension=dimension, comparison_id=result.comparison_id
     )
     raw = _raw(path, evaluator)
     per_run = (
@@ -169,7 +171,9 @@ def test_evaluation_metrics_are_run_means_in_run_scalars_shape(study):
 
 def test_top_items_are_the_highest_scores_with_text_agent_and_feed(study):
     path, result, con = study
-    top = analytics.top_items(con, "sentiment", "neg", comparison_id=result.comparison_id, limit=5)
+    top = analytics.top_items(
+        con, evaluator="sentiment", dimension="neg", comparison_id=result.comparison_id, limit=5
+    )
     raw = (
         _raw(path, "sentiment")
         .sort_values(["neg", "evaluation_id"], ascending=[False, True])
@@ -211,7 +215,7 @@ def test_agent_state_at_a_turn(study, tmp_path):
         }
     assert state.leaning == pytest.approx(leaning)
     assert state.follows == sorted(initial | later)
-    assert state.stance is None  # no agent_stances table in this database
+    assert state.stance.empty  # rule-based agents state no stances
     sentiment = state.scores[state.scores["evaluator"] == "sentiment"].set_index("dimension")
     assert sentiment["mean"].to_dict() == pytest.approx(json.loads(row["dimension_means"]))
     assert (sentiment["items"] == row["items"]).all()
@@ -232,16 +236,29 @@ def test_agent_state_reads_stances_when_the_table_exists(study, tmp_path):
     run_id = result.run_ids[("chronological", 0)]
     with sqlite3.connect(copy) as connection:
         agent = connection.execute("SELECT handle FROM agent ORDER BY handle LIMIT 1").fetchone()[0]
-        connection.execute(
-            "CREATE TABLE agent_stances (run_id TEXT, turn_number INTEGER, agent_handle TEXT, topic TEXT, stance REAL)"
-        )
         connection.executemany(
-            "INSERT INTO agent_stances VALUES (?, ?, ?, ?, ?)",
-            [(run_id, 1, agent, "climate", 0.25), (run_id, 2, agent, "climate", 0.5)],
+            "INSERT INTO agent_stances (run_id, turn_number, agent_handle, topic, stance,"
+            " confidence, leaning, rationale, status, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'now')",
+            [
+                (run_id, 0, agent, "economy", "for", 0.6, 0.3, "r0", "current"),
+                (run_id, 1, agent, "climate", "act now", 0.8, -0.5, "r1", "superseded"),
+                (run_id, 2, agent, "climate", "wait", 0.4, 0.2, "r2", "current"),
+            ],
         )
     con = analytics.connect(copy)
-    state = analytics.agent_state_at(con, run_id=run_id, agent=agent, turn=1)
-    assert state.stance.to_dict("records") == [{"topic": "climate", "stance": 0.25}]
+    at = {t: analytics.agent_state_at(con, run_id=run_id, agent=agent, turn=t) for t in (0, 1, 2)}
+    # the newest statement per topic at or before the turn, however it is marked now
+    assert list(at[0].stance["topic"]) == ["economy"]
+    assert at[1].stance.set_index("topic")["stance"].to_dict() == {
+        "climate": "act now",
+        "economy": "for",
+    }
+    assert at[2].stance.set_index("topic")["stance"].to_dict() == {
+        "climate": "wait",
+        "economy": "for",
+    }
+    assert analytics.stance_at(con, run_id=run_id, agent=agent, turn=2).equals(at[2].stance)
     con.close()
 
 
@@ -250,8 +267,8 @@ def test_unknown_evaluator_or_dimension_is_a_one_line_input_error(study):
     with pytest.raises(
         InputError, match="no evaluations by 'llm_judge'; evaluated: offensive, sentiment"
     ):
-        analytics.leaderboard(con, "llm_judge", "harm_enablement")
+        analytics.leaderboard(con, evaluator="llm_judge", dimension="harm_enablement")
     with pytest.raises(
         InputError, match="sentiment has no dimension 'joy'; allowed: compound, neg, neu, pos"
     ):
-        analytics.dimension_trends(con, "sentiment", "joy")
+        analytics.dimension_trends(con, evaluator="sentiment", dimension="joy")

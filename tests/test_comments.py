@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from simlab.policies.base import FeedView
+from simlab.policies.base import ACTION_KINDS, FeedView
 from simlab.policies.rule_based import RuleBasedParams, decide
 from simlab.population.comments import AGREE, DISAGREE, comment, post_phrase
 from simlab.population.topics import TOPIC_NAMES
@@ -32,7 +32,8 @@ def _comments(agent_leaning: float, post_leaning: float, n_agents: int = 60) -> 
         pop, SimState.initial(pop), 0, np.arange(n_agents), feeds, np.zeros(feeds.shape)
     )
     actions = decide(view, RuleBasedParams(), np.random.default_rng(7))
-    return [a.text for a in actions if a.kind == "comment"]
+    comment = ACTION_KINDS.index("comment")
+    return [text for kind, text in zip(actions.kind, actions.text, strict=True) if kind == comment]
 
 
 def test_the_phrase_comes_from_the_post():

@@ -102,7 +102,7 @@ def _nested(depth: int) -> str:
 def _huge_count() -> str:
     post = {
         "uri": "at://did:plc:a/app.bsky.feed.post/1",
-        "author": {"handle": "a.bsky.social"},
+        "author": {"did": "did:plc:a", "handle": "a.bsky.social"},
         "record": {"text": "hi", "createdAt": "2026-01-01T00:00:00Z"},
         "likeCount": 10**30,
     }

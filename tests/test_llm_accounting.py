@@ -205,10 +205,10 @@ def test_usage_command_prints_the_summary(db_path, engine):
     )
 
 
-def test_usage_command_on_a_database_without_the_llm_tables(tmp_path):
+def test_usage_command_on_an_old_database_asks_for_an_upgrade(tmp_path):
     from simlab.db import migrate
 
     old = tmp_path / "old.db"
     migrate(old, "0003_comparisons")
     result = run_simlab("usage", "--db", str(old))
-    assert result.returncode == 2 and "no llm_calls table: run `simlab db upgrade`" in result.stderr
+    assert result.returncode == 2 and "run `simlab db upgrade`" in result.stderr

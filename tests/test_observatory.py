@@ -84,8 +84,12 @@ def test_evaluation_charts_build_from_the_analytics_frames(evaluated):
     con = analytics.connect(path)
     cid = result.comparison_id
     try:
-        trends = analytics.dimension_trends(con, "sentiment", "compound", comparison_id=cid)
-        board = analytics.leaderboard(con, "offensive", "offensive", comparison_id=cid)
+        trends = analytics.dimension_trends(
+            con, evaluator="sentiment", dimension="compound", comparison_id=cid
+        )
+        board = analytics.leaderboard(
+            con, evaluator="offensive", dimension="offensive", comparison_id=cid
+        )
         metrics = analytics.evaluation_metrics(con, comparison_id=cid)
     finally:
         con.close()
@@ -118,7 +122,9 @@ def test_report_hooks_fill_the_comparison_table_and_draw_the_charts(evaluated, u
             con, comparison_id=result.comparison_id, keys=["run.engagement.rate", *keys]
         )
         assert scalars.loc[scalars["key"].isin(keys), "value"].isna().all()  # SQL alone: NaN
-        filled = analytics.fill_run_scalars(con, scalars, comparison_id=result.comparison_id)
+        filled = analytics.fill_run_scalars(
+            con, comparison_id=result.comparison_id, scalars=scalars
+        )
         means = analytics.evaluation_metrics(con, comparison_id=result.comparison_id)
         expected = means.set_index(["run_id", "key"])["value"]
         for row in filled[filled["key"].isin(keys)].itertuples():

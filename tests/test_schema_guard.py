@@ -86,7 +86,8 @@ def test_an_unknown_revision_is_named_and_nothing_is_written(population, tmp_pat
 @pytest.mark.parametrize(
     ("url", "named"),
     [
-        ("postgresql://user:hunter2@127.0.0.1:1/simlab", "driver"),
+        ("postgresql://user:hunter2@127.0.0.1:1/simlab", "connection failed"),
+        ("postgresql+pg8000://user:hunter2@127.0.0.1:1/simlab", "driver"),
         ("mysql://user:hunter2@127.0.0.1:1/simlab", "driver"),
         ("nosuchdialect://user:hunter2@host/db", "unsupported database dialect"),
         ("postgresql+nosuchdriver://user:hunter2@host/db", "unsupported database dialect"),

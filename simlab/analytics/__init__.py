@@ -45,7 +45,8 @@ from simlab.analytics.agents import (
     served_turns,
 )
 from simlab.analytics.connection import access_method, connect, snapshot_path
-from simlab.analytics.evaluations import (  # noqa: F401 (the lead adds these to __all__)
+from simlab.analytics.evaluations import (
+    AgentState,
     agent_state_at,
     dimension_trends,
     evaluated_dimensions,
@@ -77,9 +78,11 @@ from simlab.analytics.selection import (
     metric_options,
     run_options,
 )
+from simlab.analytics.stances import stance_at
 from simlab.analytics.summary import degree_table, headline, run_facts, summary, summary_table
 
 __all__ = [
+    "AgentState",
     "DEFAULT_METRICS",
     "HEADLINE_METRICS",
     "Selection",
@@ -89,6 +92,7 @@ __all__ = [
     "agent_activity",
     "agent_count",
     "agent_feed",
+    "agent_state_at",
     "arm_order",
     "busiest_agent",
     "comments",
@@ -99,7 +103,12 @@ __all__ = [
     "connect",
     "default_metrics",
     "degree_table",
+    "dimension_trends",
+    "evaluated_dimensions",
+    "evaluation_metrics",
+    "evaluation_turn_metrics",
     "exposure_diversity",
+    "fill_run_scalars",
     "follow_edges",
     "follow_growth",
     "headline",
@@ -108,6 +117,7 @@ __all__ = [
     "label_of",
     "labels_of",
     "latest_comparison",
+    "leaderboard",
     "leaning_distribution",
     "metric_bands",
     "metric_options",
@@ -117,8 +127,10 @@ __all__ = [
     "runs",
     "served_turns",
     "snapshot_path",
+    "stance_at",
     "summary",
     "summary_table",
+    "top_items",
     "top_posts",
     "turn_metrics",
 ]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from simlab.analytics._query import ARM_ORDER, SELECTION, selection
+from simlab.analytics.stances import stance_at
 from simlab.errors import InputError
 
 RUN_PREFIX = "run.evaluation."
@@ -97,10 +98,11 @@ def _check_evaluator(con: duckdb.DuckDBPyConnection, evaluator: str, dimension: 
 
 def leaderboard(
     con: duckdb.DuckDBPyConnection,
-    evaluator: str,
-    dimension: str,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
+    evaluator: str,
+    dimension: str,
     version: str | None = None,
 ) -> pd.DataFrame:
     """Agents ranked by their mean ``dimension`` over everything they wrote in the selected runs.
@@ -148,6 +150,7 @@ def leaderboard(
 
 def evaluation_turn_metrics(
     con: duckdb.DuckDBPyConnection,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
     evaluators: Iterable[str] | None = None,
@@ -177,8 +180,9 @@ def evaluation_turn_metrics(
 
 def evaluation_metrics(
     con: duckdb.DuckDBPyConnection,
-    comparison_id: str | None = None,
+    *,
     run_ids: Iterable[str] | None = None,
+    comparison_id: str | None = None,
     evaluators: Iterable[str] | None = None,
     version: str | None = None,
 ) -> pd.DataFrame:
@@ -207,10 +211,11 @@ def evaluation_metrics(
 
 def dimension_trends(
     con: duckdb.DuckDBPyConnection,
-    evaluator: str,
-    dimension: str,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
+    evaluator: str,
+    dimension: str,
     version: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
@@ -224,7 +229,9 @@ def dimension_trends(
     from simlab.stats import mean_ci  # scipy loads on first use
 
     _check_evaluator(con, evaluator, dimension)
-    per_run = evaluation_turn_metrics(con, run_ids, comparison_id, [evaluator], version)
+    per_run = evaluation_turn_metrics(
+        con, run_ids=run_ids, comparison_id=comparison_id, evaluators=[evaluator], version=version
+    )
     per_run = per_run[per_run["key"] == f"turn.evaluation.{evaluator}.{dimension}"]
     rows = []
     for (arm, turn), group in per_run.groupby(["arm", "turn"], sort=False):
@@ -257,10 +264,11 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def top_items(
     con: duckdb.DuckDBPyConnection,
-    evaluator: str,
-    dimension: str,
+    *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
+    evaluator: str,
+    dimension: str,
     version: str | None = None,
     limit: int = 10,
 ) -> pd.DataFrame:
@@ -305,7 +313,7 @@ class AgentState:
     turn: int
     leaning: float | None  # agent_leanings after the turn (None if not recorded)
     follows: list[str]  # accounts followed: initial follows plus follows up to the turn
-    stance: pd.DataFrame | None  # the agent's agent_stances rows at the turn, if the table exists
+    stance: pd.DataFrame  # its stance per topic at the turn (analytics.stance_at); may be empty
     scores: pd.DataFrame  # evaluator, evaluator_version, items, dimension, mean, has_high
 
 
@@ -337,13 +345,7 @@ def agent_state_at(
         "AND turn_number <= $t ORDER BY 1",
         key,
     ).fetchall()
-    stance = None
-    if _has_table(con, "agent_stances"):
-        stance = con.execute(
-            "SELECT * EXCLUDE (run_id, turn_number, agent_handle) FROM sim.agent_stances "
-            "WHERE run_id = $r AND agent_handle = $a AND turn_number = $t",
-            key,
-        ).df()
+    stance = stance_at(con, run_id=run_id, agent=agent, turn=turn)
     return AgentState(
         run_id, agent, turn, None if leaning is None else float(leaning[0]),
         [f[0] for f in follows], stance, _scores_at(con, run_id, agent, turn),
@@ -397,9 +399,10 @@ def evaluated_dimensions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def fill_run_scalars(
     con: duckdb.DuckDBPyConnection,
-    scalars: pd.DataFrame,
-    comparison_id: str | None = None,
+    *,
     run_ids: Iterable[str] | None = None,
+    comparison_id: str | None = None,
+    scalars: pd.DataFrame,
 ) -> pd.DataFrame:
     """``scalars`` (run_id, arm, replicate, key, value) with ``run.evaluation.*`` values filled.
 

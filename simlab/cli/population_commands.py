@@ -11,7 +11,9 @@ from simlab.bundle.cli import register as register_bundle_commands
 from simlab.cli.app import DbOption, app, console, shown
 from simlab.errors import InputError
 
-import_app = typer.Typer(help="Import a population from real data, or a run bundle.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import a population from real data, or a run bundle.", no_args_is_help=True
+)
 app.add_typer(import_app, name="import")
 register_bundle_commands(app, import_app, DbOption)  # simlab export, simlab import bundle
 
