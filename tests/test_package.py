@@ -127,3 +127,16 @@ def test_readme_python_examples_run(docs_dir, monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
     assert not namespace["frame"].empty
+
+
+def test_readme_toml_run_config_is_valid():
+    import tomllib
+
+    from simlab.config import RunConfig
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    assert blocks, "README.md has no ```toml block"
+    for block in blocks:
+        config = RunConfig.model_validate(tomllib.loads(block))
+        assert config.model_dump()["opinion"]["name"] in simlab.opinion.OPINIONS
