@@ -12,6 +12,12 @@ and the ``ck_<table>_<name>`` naming convention adds the prefix. Four seed
 primary keys (``agent_bios``, ``bluesky_profiles``, ``feed_posts``, ``runs``)
 are unnamed in the contract and stay unnamed, which is why the convention has
 no ``pk`` entry.
+
+Why one long module: every table lives in one ``MetaData`` that Alembic's
+autogenerate check (``simlab db check``), the schema doc and the bundle export
+all read whole, and readers look tables up by revision. The file is therefore
+laid out as one section per Alembic revision, in revision order; a new
+revision appends its section at the end.
 """
 
 from __future__ import annotations
