@@ -91,7 +91,8 @@ CASES = {
             "seed": 11,
             "turns": 4,
             "agents": 60,
-            "feed": {"name": "personalized"},
+            # leaning_weight 1.0 was the default when the digest was recorded (now 0.7, issue 10)
+            "feed": {"name": "personalized", "params": {"leaning_weight": 1.0}},
             "metrics": LOCKED_METRICS,
         },
         "9ce39a90cf2246355e1b3c327d99efea132cb8f4a439251a5a4832afae920d58",
