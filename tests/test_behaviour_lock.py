@@ -95,7 +95,8 @@ CASES = {
             "seed": 11,
             "turns": 4,
             "agents": 60,
-            "feed": {"name": "personalized"},
+            # leaning_weight 1.0 was the default when the digest was recorded (now 0.7, issue 10)
+            "feed": {"name": "personalized", "params": {"leaning_weight": 1.0}},
             "metrics": LOCKED_METRICS,
         },
         "c5b0b6082690d65cb1f217ae83c26951e6556c62e7560a31b1bf1b4fb7d58609",

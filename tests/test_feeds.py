@@ -437,12 +437,13 @@ def concentrated_world() -> FeedInput:
 def test_diverse_shows_more_topics_than_personalized():
     feed = concentrated_world()
     topics = feed.pop.post_topic
-    personalized = rank("personalized", feed)
-    diverse = rank("diverse", feed)
+    weights = {"leaning_weight": 1.0}  # the weight this world was built for (default now 0.7)
+    personalized = rank("personalized", feed, **weights)
+    diverse = rank("diverse", feed, **weights)
     assert len(set(topics[personalized.post_idx[0]])) == 1
     assert len(set(topics[diverse.post_idx[0]])) > 1
     assert diverse.post_idx[0, 0] == personalized.post_idx[0, 0]
-    more = rank("diverse", feed, mmr_lambda=0.3)
+    more = rank("diverse", feed, mmr_lambda=0.3, **weights)
     assert len(set(topics[more.post_idx[0]])) > len(set(topics[diverse.post_idx[0]]))
 
 

@@ -17,6 +17,7 @@ for _module in (
     "workbench_commands",
     "registry_commands",
     "db_commands",
+    "validate_commands",
 ):
     import_module(f"simlab.cli.{_module}")
 app.add_typer(llm_app)  # simlab llm serve, simlab usage
