@@ -147,21 +147,28 @@ class Simulation:
             pop, state, turn, agents, served, likes, comments, follows, leaning_before, n_visible
         )
         values = metrics.compute_turn(self.config.metrics, data)
-        posts = self.write_posts(agents, posting_rng)
+        posts = self.write_posts(turn, pop, agents, posting_rng)
         ids = self.publish(turn, posts)
         posted_at = self.post_created(turn)
         return TurnRows(
             turn, agents, served, scores, actions, state.leaning, values, pop, posts, ids, posted_at
         )
 
-    def write_posts(self, agents: np.ndarray, rng: np.random.Generator) -> NewPosts:
-        """The posts this turn's active ``agents`` write (:mod:`simlab.posting`), if enabled."""
+    def write_posts(
+        self, turn: int, world: Population, agents: np.ndarray, rng: np.random.Generator
+    ) -> NewPosts:
+        """The posts this turn's active ``agents`` write in ``world``, if posting is enabled.
+
+        The policy's ``write_posts`` writes them if its registry entry has one
+        (an LLM policy), else the rule of :func:`simlab.posting.write_posts`.
+        """
         if not self.config.posting.enabled:
             return NewPosts.empty()
-        chance = self.posting_chance
-        return posting.write_posts(
-            self.pop, self.state.leaning, agents, chance, self.config.posting, rng
+        writer = getattr(self.policy, "write_posts", None) or posting.write_posts
+        view = posting.PostingView(
+            world, self.state, turn, agents, self.posting_chance, self.config.posting
         )
+        return writer(view, rng)
 
     def post_created(self, turn: int) -> float:
         """POSIX seconds at which posts written at ``turn`` are created: half-way through it."""

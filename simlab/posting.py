@@ -17,13 +17,17 @@ Draws come from the turn's posting stream, in agent order.
 
 A post written at turn ``t`` is created half-way through the turn
 (``clock(t) + turn_hours / 2``), so it is a candidate for every feed from turn
-``t + 1``. Whatever writes posts (this rule, or an LLM policy) hands them to
-the engine as one :class:`NewPosts` record.
+``t + 1``. Whatever writes posts hands them to the engine as one
+:class:`NewPosts` record: this rule (:func:`write_posts`) by default, or a
+policy whose registry entry has a ``write_posts`` function of the same
+signature (``(PostingView, rng) -> NewPosts``), e.g. an LLM policy returning
+model-written texts.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simlab.population import templates
 from simlab.population.topics import TOPICS
-from simlab.world import Population
+from simlab.world import Population, SimState
 
 RULE_BASED_MODEL = "rule_based_posting/1.0"
 """``model_used`` of posts written by :func:`write_posts`."""
@@ -86,6 +90,21 @@ class NewPosts:
         return len(self.author)
 
 
+@dataclass(frozen=True)
+class PostingView:
+    """What a post writer sees in one turn: the world after the turn's actions."""
+
+    pop: Population
+    state: SimState  # after this turn's actions and leaning update
+    turn: int
+    agents: np.ndarray  # (n,) the turn's active agents, ascending: the only ones who may post
+    chance: np.ndarray  # (n_agents,) posting propensities π_a
+    config: PostingConfig
+
+
+WritePosts = Callable[[PostingView, np.random.Generator], NewPosts]
+
+
 def post_id(turn: int, n: int) -> str:
     """The id, inside its run, of the ``n``-th post written at ``turn``."""
     return f"agent-post:{turn}:{n}"
@@ -103,24 +122,15 @@ def propensity(pop: Population, rate: float) -> np.ndarray:
     return np.minimum(1.0, rate * (counts + 1.0) / (counts.mean() + 1.0))
 
 
-def write_posts(
-    pop: Population,
-    leaning: np.ndarray,
-    agents: np.ndarray,
-    chance: np.ndarray,
-    config: PostingConfig,
-    rng: np.random.Generator,
-) -> NewPosts:
-    """Draw who of ``agents`` posts and what (module docstring).
+def write_posts(view: PostingView, rng: np.random.Generator) -> NewPosts:
+    """Draw who of the active agents posts and what (module docstring).
 
     Args:
-        pop: the population (interests).
-        leaning: (n_agents,) current leanings.
-        agents: (n,) active agents, ascending.
-        chance: (n_agents,) posting propensities.
-        config: the run's posting settings.
+        view: the turn's world, active agents and propensities.
         rng: the turn's posting stream.
     """
+    pop, agents, chance, config = view.pop, view.agents, view.chance, view.config
+    leaning = view.state.leaning
     draws = rng.random(len(agents))
     authors = agents[draws < chance[agents]]
     m = len(authors)

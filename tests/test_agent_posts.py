@@ -337,3 +337,47 @@ def test_posts_view_holds_corpus_and_agent_posts_per_run(db):
         assert counts[(run_id, "corpus")] == POSTS
         assert counts[(run_id, "agent")] == agent_counts[run_id]
     assert liked == _all(db, "SELECT count(*) FROM likes")[0][0], "every like names a post"
+
+
+def test_a_policy_with_write_posts_hands_in_its_own_texts(db, monkeypatch):
+    """The entry point for model-written posts: a policy entry's ``write_posts``."""
+    from simlab import policies
+
+    rule_based = policies.POLICIES.get("rule_based")
+
+    def model_posts(view, rng):
+        authors = view.agents[:2]
+        return NewPosts(
+            authors,
+            np.zeros(len(authors), dtype=np.int64),
+            view.state.leaning[authors],
+            [f"model text {a}" for a in authors.tolist()],
+            ["written by a model"] * len(authors),
+            ['{"tokens": 7}'] * len(authors),
+            model_used="test-model/1",
+        )
+
+    class WithPosts:
+        write_posts = staticmethod(model_posts)
+
+        def __getattr__(self, name):
+            return getattr(rule_based, name)
+
+    real_get = policies.POLICIES.get
+    monkeypatch.setattr(
+        policies.POLICIES,
+        "get",
+        lambda name: WithPosts() if name == "rule_based" else real_get(name),
+    )
+    run_id = simulation.run(_config(turns=3), db)
+    rows = _all(
+        db,
+        "SELECT turn_number, text, model_used, explanation, generation_metadata_json "
+        "FROM agent_posts WHERE run_id = ?",
+        run_id,
+    )
+    assert len(rows) == 6
+    assert all(text.startswith("model text") for _, text, *_ in rows)
+    assert {(m, e, g) for _, _, m, e, g in rows} == {
+        ("test-model/1", "written by a model", '{"tokens": 7}')
+    }
