@@ -1,6 +1,10 @@
 """Engine throughput: N agents x T turns, everything persisted, against the SQLite floor.
 
 Usage: uv run python benchmarks/bench_engine.py [--agents 10000] [--posts 5000] [--turns 100]
+       [--posting on|off|both]
+
+``--posting both`` runs the same config with agent posting on and off and
+prints the throughput ratio (issue 10: posting may cost at most 10%).
 
 The floor is the time SQLite alone needs to bulk-insert exactly the rows the
 run wrote (same tables, same per-turn transactions, executemany of tuples).
@@ -33,6 +37,7 @@ RUN_TABLES = (
     "turn_metadata",
     "turn_metrics",
     "run_metrics",
+    "agent_posts",
 )
 
 
@@ -80,13 +85,8 @@ def _insert(connection, table, columns, rows, begin=True):
         connection.execute("COMMIT")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--agents", type=int, default=10_000)
-    parser.add_argument("--posts", type=int, default=5_000)
-    parser.add_argument("--turns", type=int, default=100)
-    parser.add_argument("--feed", default="personalized")
-    args = parser.parse_args()
+def bench(args, posting: bool) -> dict[str, float]:
+    """Generate the population, run it with posting on or off, and measure; prints a table."""
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.db"
@@ -94,7 +94,12 @@ def main() -> None:
         engine = make_engine(db)
         with timer(results, "population"):
             create_synthetic(engine, SyntheticConfig(agents=args.agents, posts=args.posts, seed=1))
-        config = RunConfig(seed=1, turns=args.turns, feed={"name": args.feed, "size": 20})
+        config = RunConfig(
+            seed=1,
+            turns=args.turns,
+            feed={"name": args.feed, "size": 20},
+            posting={"enabled": posting},
+        )
         with timer(results, "run"):
             run_id = simulation.run(config, engine)
         engine.dispose()
@@ -113,7 +118,7 @@ def main() -> None:
     rows_written = sum(counts.values())
     print_table(
         f"bench_engine: {args.agents:,} agents x {args.turns} turns, feed {args.feed}, size 20, "
-        "rule_based, all metrics",
+        f"rule_based, all metrics, posting {'on' if posting else 'off'}",
         [
             ("population generate + write", f"{results['population']:.1f} s", ""),
             ("run wall time", f"{results['run']:.1f} s", ""),
@@ -126,6 +131,29 @@ def main() -> None:
         ],
     )
     print("\nrows per table: " + ", ".join(f"{t}={n:,}" for t, n in counts.items()))
+    return {"rate": rate}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--agents", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=5_000)
+    parser.add_argument("--turns", type=int, default=100)
+    parser.add_argument("--feed", default="personalized")
+    parser.add_argument("--posting", choices=("on", "off", "both"), default="on")
+    args = parser.parse_args()
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.posting]
+    rates = {posting: bench(args, posting)["rate"] for posting in modes}
+    if len(rates) == 2:
+        ratio = rates[True] / rates[False]
+        print_table(
+            "agent posting cost",
+            [
+                ("agent-turns per second, posting off", f"{rates[False]:,.0f}", ""),
+                ("agent-turns per second, posting on", f"{rates[True]:,.0f}", ""),
+                ("on / off", f"{ratio:.3f}", ">= 0.90"),
+            ],
+        )
 
 
 if __name__ == "__main__":

@@ -15,9 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simlab import feeds, metrics, opinion, policies
+from simlab.engagement import EngagementConfig
 from simlab.errors import InputError
 from simlab.limits import MAX_SEED
 from simlab.params import validate, wrapped_input_error
+from simlab.posting import PostingConfig
 
 
 class _Strict(BaseModel):
@@ -106,6 +108,8 @@ class RunConfig(_Strict):
     feed: FeedConfig = Field(default_factory=FeedConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     opinion: OpinionConfig = Field(default_factory=OpinionConfig)
+    posting: PostingConfig = Field(default_factory=PostingConfig)
+    engagement: EngagementConfig = Field(default_factory=EngagementConfig)
     metrics: list[str] | None = Field(None, description="metric keys or groups; None = all")
     turn_hours: float = Field(1.0, gt=0, le=8760, description="simulated hours per turn")
     history_share: float = Field(

@@ -2,15 +2,20 @@
 
 Randomness: turn ``t`` of a run with seed ``s`` draws from
 ``np.random.SeedSequence([s, t])``, spawned into independent streams for
-activity, feeds, the policy and the opinion model (spawned children do not
-depend on how many are spawned, so adding a stream leaves the others as they were). A turn therefore depends only on the seed,
+activity, feeds, the policy, the opinion model and posting (spawned children
+do not depend on how many are spawned, so adding a stream leaves the others as
+they were). A turn therefore depends only on the seed,
 the turn number and the state left by the previous turn, which is why
 :func:`resume` (rebuilding that state from the database) ends with exactly the
 rows an uninterrupted run writes.
 
 Clock: turn ``t`` happens at ``start + t · turn_hours``, where ``start`` is the
 ``history_share`` quantile of post times; a post is visible once created, and
-feeds rank the ``feed.candidate_pool`` most recent visible posts.
+feeds rank the ``feed.candidate_pool`` most recent visible posts. Engagement
+from outside the run is what existed at the turn's clock
+(:mod:`simlab.engagement`); posts agents write at turn ``t``
+(:mod:`simlab.posting`) join the world after the turn and are candidates from
+turn ``t + 1``.
 """
 
 from __future__ import annotations
@@ -22,21 +27,23 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from simlab import feeds, lifecycle, metrics, opinion, policies
+from simlab import feeds, lifecycle, metrics, opinion, policies, posting
 from simlab.config import RunConfig
 from simlab.db import make_engine
+from simlab.engagement import Exogenous
 from simlab.errors import InputError
 from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.limits import check_run_memory
 from simlab.metrics.base import RunData, TurnData
 from simlab.opinion.base import OpinionInput
 from simlab.policies.base import ACTION_KINDS, FeedView
+from simlab.posting import NewPosts
 from simlab.recorder import Membership, Recorder, TurnRows, TurnWriteError, TurnWriter
-from simlab.replay import History, load_history, load_run
+from simlab.replay import History, load_history, load_posts, load_run
 from simlab.world import Population, SimState, load_population
 
 Progress = Callable[[int, int], None]
-N_STREAMS = 4  # activity, feed, policy, opinion
+N_STREAMS = 5  # activity, feed, policy, opinion, posting
 
 
 @dataclass
@@ -53,7 +60,9 @@ class Simulation:
     """One run's population, algorithms and evolving state.
 
     :meth:`step` plays one turn; :meth:`replay` applies turns recorded earlier
-    (for resume). Both change the state through the same :meth:`_apply`.
+    (for resume). Both change the state through the same :meth:`_apply`, and
+    both add agent posts through the same :meth:`publish`. ``self.pop`` is the
+    world so far: the population's posts, then the agents' posts in order.
     """
 
     def __init__(self, config: RunConfig, pop: Population, state: SimState | None = None) -> None:
@@ -68,13 +77,19 @@ class Simulation:
         self.state = state if state is not None else SimState.initial(pop)
         self.totals = Totals()
         self.start = float(np.quantile(pop.post_created, config.history_share))
+        self.exogenous = Exogenous.at_start(pop, self.start, config.engagement)
+        self.posting_chance = posting.propensity(pop, config.posting.rate)
+
+    def world(self, turn: int) -> Population:
+        """The world as feeds and the policy see it at ``turn``: engagement up to its clock."""
+        return self.exogenous.visible(self.pop, self.clock(turn), self.config.engagement)
 
     def clock(self, turn: int) -> float:
         """POSIX seconds of turn ``turn``."""
         return self.start + turn * self.config.turn_hours * SECONDS_PER_HOUR
 
     def streams(self, turn: int) -> list[np.random.Generator]:
-        """The turn's independent generators: activity, feed, policy, opinion."""
+        """The turn's independent generators: activity, feed, policy, opinion, posting."""
         children = np.random.SeedSequence([self.config.seed, turn]).spawn(N_STREAMS)
         return [np.random.default_rng(child) for child in children]
 
@@ -91,11 +106,15 @@ class Simulation:
         newest = np.lexsort((-visible, pop.post_created[visible]))[-size:]
         return np.sort(visible[newest])
 
-    def rank(self, turn: int, agents: np.ndarray, rng: np.random.Generator):
-        """(n, k) feeds and scores for ``agents``, ranked block by block within the pool."""
+    def rank(self, turn: int, world: Population, agents: np.ndarray, rng: np.random.Generator):
+        """(n, k) feeds and scores for ``agents``, ranked block by block within the pool.
+
+        Marks the pool's posts ``eligible`` (the posts concentration metrics range over).
+        """
         k = self.config.feed.size
         columns = self.candidate_pool(turn)
-        pop, state = self.pop.post_subset(columns), self.state.post_subset(columns)
+        self.state.eligible[columns] = True
+        pop, state = world.post_subset(columns), self.state.post_subset(columns)
         post_idx = np.full((len(agents), k), -1, dtype=np.int64)
         scores = np.full((len(agents), k), np.nan)
         for lo in range(0, len(agents), self.config.block_size):
@@ -111,10 +130,10 @@ class Simulation:
 
     def step(self, turn: int) -> TurnRows:
         """Play turn ``turn``: update the state in memory and return the rows to write."""
-        pop, state = self.pop, self.state
-        activity_rng, feed_rng, policy_rng, opinion_rng = self.streams(turn)
+        pop, state = self.world(turn), self.state
+        activity_rng, feed_rng, policy_rng, opinion_rng, posting_rng = self.streams(turn)
         agents = np.nonzero(activity_rng.random(pop.n_agents) < pop.activity_rate)[0]
-        served, scores, n_visible = self.rank(turn, agents, feed_rng)
+        served, scores, n_visible = self.rank(turn, pop, agents, feed_rng)
         view = FeedView(pop, state, turn, agents, served, scores)
         actions = self.policy.decide(view, self.policy_params, policy_rng)
         likes, comments, follows = (actions.targets(kind) for kind in ACTION_KINDS)
@@ -128,14 +147,61 @@ class Simulation:
             pop, state, turn, agents, served, likes, comments, follows, leaning_before, n_visible
         )
         values = metrics.compute_turn(self.config.metrics, data)
-        return TurnRows(turn, agents, served, scores, actions, state.leaning, values)
+        posts = self.write_posts(turn, pop, agents, posting_rng)
+        ids = self.publish(turn, posts)
+        posted_at = self.post_created(turn)
+        return TurnRows(
+            turn, agents, served, scores, actions, state.leaning, values, pop, posts, ids, posted_at
+        )
+
+    def write_posts(
+        self, turn: int, world: Population, agents: np.ndarray, rng: np.random.Generator
+    ) -> NewPosts:
+        """The posts this turn's active ``agents`` write in ``world``, if posting is enabled.
+
+        The policy's ``write_posts`` writes them if its registry entry has one
+        (an LLM policy), else the rule of :func:`simlab.posting.write_posts`.
+        """
+        if not self.config.posting.enabled:
+            return NewPosts.empty()
+        writer = getattr(self.policy, "write_posts", None) or posting.write_posts
+        view = posting.PostingView(
+            world, self.state, turn, agents, self.posting_chance, self.config.posting
+        )
+        return writer(view, rng)
+
+    def post_created(self, turn: int) -> float:
+        """POSIX seconds at which posts written at ``turn`` are created: half-way through it."""
+        return self.clock(turn) + 0.5 * self.config.turn_hours * SECONDS_PER_HOUR
+
+    def publish(self, turn: int, posts: NewPosts) -> list[str]:
+        """Add ``posts`` written at ``turn`` to the world (candidates from the next turn).
+
+        Returns:
+            Their post ids, in ``posts`` order (:func:`simlab.posting.post_id`).
+        """
+        ids = [posting.post_id(turn, n) for n in range(len(posts))]
+        if not ids:
+            return ids
+        created = np.full(len(ids), self.post_created(turn))
+        self.pop = self.pop.with_posts(
+            ids, posts.author, posts.topic, posts.leaning, created, posts.text
+        )
+        self.exogenous = self.exogenous.extend(created)
+        self.state.add_posts(len(ids))
+        return ids
 
     def replay(self, history: History) -> None:
         """Bring a fresh simulation to the state after ``history.last_turn`` (for resume).
 
         Applies the recorded likes, comments and follows as :meth:`step` does, sets
-        the recorded leanings and restores the running totals.
+        the recorded leanings, marks every recorded turn's candidate pool eligible
+        and restores the running totals. The recorded agent posts must have been
+        published already (:func:`resume` does that before reading the history,
+        whose likes may name them).
         """
+        for turn in range(history.last_turn + 1):
+            self.state.eligible[self.candidate_pool(turn)] = True
         if history.leaning is not None:
             self.state.leaning = history.leaning.copy()
         self._apply(history.likes, history.comments, history.follows)
@@ -174,6 +240,8 @@ class Simulation:
 def population_for(config: RunConfig, engine: Engine) -> Population:
     """The population a run of ``config`` simulates: the first ``config.agents`` agents.
 
+    The memory check counts the agent posts the run is expected to write.
+
     Raises:
         InputError: the database has no usable population or too few agents.
     """
@@ -185,8 +253,16 @@ def population_for(config: RunConfig, engine: Engine) -> Population:
             f"--agents: a run needs at least 2 agents; the database has {pop.n_agents}"
         )
     pop = pop.head(n) if n != pop.n_agents else pop
+    expected_posts = 0
+    if config.posting.enabled:
+        chance = posting.propensity(pop, config.posting.rate)
+        expected_posts = int(config.turns * float((pop.activity_rate * chance).sum()))
     check_run_memory(
-        pop.n_agents, pop.n_posts, len(pop.accounts), config.feed.candidate_pool, config.block_size
+        pop.n_agents,
+        pop.n_posts + expected_posts,
+        len(pop.accounts),
+        config.feed.candidate_pool,
+        config.block_size,
     )
     return pop
 
@@ -241,8 +317,8 @@ def run(
 def resume(run_id: str, db: str | Engine | None = None, progress: Progress | None = None) -> str:
     """Continue a failed or interrupted run from its last complete turn.
 
-    The state after that turn is rebuilt from the database (leanings, follows,
-    likes, comments), so the finished run has exactly the rows an
+    The state after that turn is rebuilt from the database (agent posts,
+    leanings, follows, likes, comments), so the finished run has exactly the rows an
     uninterrupted run would have (ids and wall-clock timestamps aside).
 
     Raises:
@@ -256,7 +332,9 @@ def resume(run_id: str, db: str | Engine | None = None, progress: Progress | Non
     pop = population_for(config, engine)
     lifecycle.take_over(engine, run_id, pop)  # refuses a live writer or a changed population
     sim = Simulation(config, pop)
-    sim.replay(load_history(engine, run_id, pop, last_turn))
+    for turn, posts in load_posts(engine, run_id, pop, last_turn):
+        sim.publish(turn, posts)
+    sim.replay(load_history(engine, run_id, sim.pop, last_turn))
     recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
     recorder.reopen()
     _play(sim, recorder, last_turn + 1, progress)

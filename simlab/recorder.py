@@ -22,6 +22,8 @@ from simlab import __version__, lifecycle
 from simlab.config import RunConfig
 from simlab.db import checkpoint_wal
 from simlab.policies.base import ACTION_KINDS, Actions
+from simlab.population.topics import TOPIC_NAMES
+from simlab.posting import NewPosts
 from simlab.world import Population
 
 
@@ -41,10 +43,12 @@ class Membership:
 
 @dataclass(frozen=True)
 class TurnRows:
-    """Everything one turn writes: feeds, the policy's actions, leanings, metrics.
+    """Everything one turn writes: feeds, the policy's actions, leanings, metrics, posts.
 
     :meth:`simlab.engine.Simulation.step` returns it and :meth:`Recorder.write_turn`
-    writes it; ``actions`` is the policy's :class:`~simlab.policies.base.Actions`.
+    writes it; ``actions`` is the policy's :class:`~simlab.policies.base.Actions`,
+    ``pop`` the world the turn ran in (its post indices are what ``feeds`` and
+    ``actions`` hold), ``posts`` the posts written this turn and ``post_ids`` their ids.
     """
 
     turn: int
@@ -54,6 +58,10 @@ class TurnRows:
     actions: Actions  # the policy's record, unchanged
     leaning: np.ndarray  # (n_agents,) leanings after the turn
     metrics: dict[str, float]
+    pop: Population
+    posts: NewPosts
+    post_ids: list[str]
+    posted_at: float  # POSIX seconds the posts were created (simulated time)
 
 
 def metrics_json(values: dict[str, float]) -> str:
@@ -72,7 +80,11 @@ def _insert(connection: Connection, table: str, columns: Sequence[str], rows: li
 
 
 class Recorder:
-    """Writes one run. Holds the pre-quoted JSON of post ids to make feed rows cheap."""
+    """Writes one run. Holds the pre-quoted JSON of post ids to make feed rows cheap.
+
+    The quoted ids grow with the world: each turn's ``rows.pop`` may hold agent
+    posts written since the last turn.
+    """
 
     def __init__(self, engine: Engine, run_id: str, pop: Population, model_used: str) -> None:
         self.engine = engine
@@ -152,6 +164,7 @@ class Recorder:
             lifecycle.renew(connection, self.run_id)
             self._write_feeds(connection, rows, now)
             self._write_actions(connection, rows, now)
+            self._write_posts(connection, rows, now)
             handles = self.pop.handles.tolist()
             _insert(
                 connection,
@@ -178,6 +191,8 @@ class Recorder:
             )
 
     def _write_feeds(self, connection: Connection, rows: TurnRows, now: str) -> None:
+        known = len(self._quoted_posts)
+        self._quoted_posts.extend(json.dumps(p) for p in rows.pop.post_ids[known:].tolist())
         feeds, scores = rows.feeds.tolist(), rows.scores.tolist()
         handles = self.pop.handles
         feed_rows, score_rows = [], []
@@ -217,7 +232,7 @@ class Recorder:
         handles = self.pop.handles
         for kind in ACTION_KINDS:
             at = actions.of(kind)
-            names = self.pop.accounts if kind == "follow" else self.pop.post_ids
+            names = self.pop.accounts if kind == "follow" else rows.pop.post_ids
             agents, targets = (
                 handles[actions.agent[at]].tolist(),
                 names[actions.target[at]].tolist(),
@@ -254,6 +269,53 @@ class Recorder:
             by_kind["comment"],
         )
         _insert(connection, "follows", ("follow_id", *head, "user_id", *tail), by_kind["follow"])
+
+    def _write_posts(self, connection: Connection, rows: TurnRows, now: str) -> None:
+        """The turn's agent posts, created half-way through the turn (simulated time)."""
+        posts = rows.posts
+        if not len(posts):
+            return
+        created = datetime.fromtimestamp(rows.posted_at, UTC).isoformat()
+        handles = self.pop.handles[posts.author].tolist()
+        _insert(
+            connection,
+            "agent_posts",
+            (
+                "agent_post_id",
+                "run_id",
+                "turn_number",
+                "agent_handle",
+                "post_id",
+                "text",
+                "topic",
+                "leaning",
+                "created_at",
+                "explanation",
+                "model_used",
+                "generation_metadata_json",
+                "generation_created_at",
+            ),
+            [
+                (
+                    f"{self.run_id}-{rows.turn}-p{n}",
+                    self.run_id,
+                    rows.turn,
+                    handles[n],
+                    rows.post_ids[n],
+                    posts.text[n],
+                    TOPIC_NAMES[topic],
+                    leaning,
+                    created,
+                    posts.explanation[n],
+                    posts.model_used,
+                    posts.metadata_json[n],
+                    now,
+                )
+                for n, (topic, leaning) in enumerate(
+                    zip(posts.topic.tolist(), posts.leaning.tolist(), strict=True)
+                )
+            ],
+        )
 
     def complete(self, run_metrics: dict[str, float]) -> None:
         """Write ``run_metrics`` and mark the run completed, in one transaction."""

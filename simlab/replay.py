@@ -1,9 +1,10 @@
-"""Reading a run back: its stored config, and its recorded turns for an exact resume."""
+"""Reading a run back: its stored config, its agent posts and recorded turns for an exact resume."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import groupby
 
 import numpy as np
 from sqlalchemy import text
@@ -11,6 +12,8 @@ from sqlalchemy.engine import Engine
 
 from simlab.config import RunConfig, build
 from simlab.errors import InputError
+from simlab.population.topics import TOPIC_NAMES
+from simlab.posting import NewPosts, post_order
 from simlab.world import Population
 
 
@@ -34,6 +37,42 @@ def load_run(engine: Engine, run_id: str) -> tuple[RunConfig, str, int]:
             text("SELECT max(turn_number) FROM turn_metadata WHERE run_id = :r"), {"r": run_id}
         ).scalar()
     return build(json.loads(row.config_json)), row.status, -1 if last is None else int(last)
+
+
+def load_posts(
+    engine: Engine, run_id: str, pop: Population, last_turn: int
+) -> list[tuple[int, NewPosts]]:
+    """The agent posts ``run_id`` wrote up to ``last_turn``: (turn, posts) in turn order.
+
+    Posts come in the order the run gave them ids, so publishing them again
+    gives every post its old index.
+    """
+    agent_index = {h: i for i, h in enumerate(pop.handles.tolist())}
+    topic_index = {name: k for k, name in enumerate(TOPIC_NAMES)}
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT turn_number, post_id, agent_handle, topic, leaning, text, explanation, "
+                "generation_metadata_json, model_used FROM agent_posts "
+                "WHERE run_id = :r AND turn_number <= :t"
+            ),
+            {"r": run_id, "t": last_turn},
+        ).all()
+    rows = sorted(rows, key=lambda row: (row.turn_number, post_order(row.post_id)))
+    turns: list[tuple[int, NewPosts]] = []
+    for turn, group in groupby(rows, key=lambda row: row.turn_number):
+        of_turn = list(group)
+        posts = NewPosts(
+            np.array([agent_index[row.agent_handle] for row in of_turn], dtype=np.int64),
+            np.array([topic_index[row.topic] for row in of_turn], dtype=np.int64),
+            np.array([row.leaning for row in of_turn], dtype=float),
+            [row.text for row in of_turn],
+            [row.explanation for row in of_turn],
+            [row.generation_metadata_json for row in of_turn],
+            of_turn[0].model_used,
+        )
+        turns.append((int(turn), posts))
+    return turns
 
 
 @dataclass(frozen=True)

@@ -772,3 +772,33 @@ APPEND_ONLY_TRIGGERS: dict[str, str] = {
     **append_only_triggers("evaluations"),
     **append_only_triggers("agent_score_history"),
 }
+
+
+# --------------------------------------------------------------------------
+# Agent posts (revision 0008_agent_posts): what agents write during a run.
+# ``agent_post_id`` is unique across runs (``<run_id>-<turn>-p<n>``, like the
+# action ids); ``post_id`` is the id feeds and actions use inside the run
+# (``agent-post:<turn>:<n>``), the same in every run of one config, so two runs
+# of the same seed have the same rows.
+# --------------------------------------------------------------------------
+
+agent_posts = Table(
+    "agent_posts",
+    metadata,
+    _text("agent_post_id"),
+    _text("run_id"),
+    _int("turn_number"),
+    _text("agent_handle"),
+    _text("post_id"),
+    _text("text"),
+    _text("topic"),
+    _real("leaning"),
+    _text("created_at"),
+    *_generation_columns(),
+    PrimaryKeyConstraint("agent_post_id", name="pk_agent_posts"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"], name="fk_agent_posts_run_id"),
+    UniqueConstraint("run_id", "post_id", name="uq_agent_posts_run_post"),
+    CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
+    CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
+    Index("idx_agent_posts_run_turn_agent", "run_id", "turn_number", "agent_handle"),
+)

@@ -52,6 +52,7 @@ class Population:
     post_reposts: np.ndarray  # (n_posts,) int repost_count + quote_count
     follow_pairs: np.ndarray  # (n_edges, 2) int (agent, account): the initial follow graph
     post_text: np.ndarray | None = None  # (n_posts,) str, for comment text; None = not loaded
+    post_observed: np.ndarray | None = None  # (n_posts,) bool: counts observed on a real platform
 
     @property
     def n_agents(self) -> int:
@@ -73,6 +74,18 @@ class Population:
         """Topic names, indexed like ``interests`` columns and ``post_topic`` values."""
         return TOPIC_NAMES
 
+    @property
+    def n_topics(self) -> int:
+        """T: the topics this population uses (some agent's interest or some post), at least 1.
+
+        A synthetic population of ``topics = 8`` has T = 8 although
+        :data:`~simlab.population.topics.TOPIC_NAMES` lists 12.
+        """
+        used = (self.interests.sum(axis=0) > 0) | (
+            np.bincount(self.post_topic, minlength=len(TOPIC_NAMES)) > 0
+        )
+        return max(int(used.sum()), 1)
+
     def head(self, n_agents: int) -> Population:
         """The first ``n_agents`` agents with every post and account (for ``--agents N``).
 
@@ -91,8 +104,45 @@ class Population:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         for name in POST_FIELDS:
             fields[name] = fields[name][columns]
-        if self.post_text is not None:
-            fields["post_text"] = self.post_text[columns]
+        for name in OPTIONAL_POST_FIELDS:
+            if fields[name] is not None:
+                fields[name] = fields[name][columns]
+        return Population(**fields)
+
+    def with_posts(
+        self,
+        ids: list[str],
+        author: np.ndarray,
+        topic: np.ndarray,
+        leaning: np.ndarray,
+        created: np.ndarray,
+        texts: list[str],
+    ) -> Population:
+        """The same population with new posts appended (no engagement, not observed)."""
+        m = len(ids)
+        zeros = np.zeros(m, dtype=np.int64)
+        new = {
+            "post_ids": np.array(ids, dtype=object),
+            "post_topic": np.asarray(topic, dtype=np.int64),
+            "post_leaning": np.asarray(leaning, dtype=float),
+            "post_author": np.asarray(author, dtype=np.int64),
+            "post_created": np.asarray(created, dtype=float),
+            "post_likes": zeros,
+            "post_comments": zeros,
+            "post_reposts": zeros,
+            "post_text": np.array(texts, dtype=object),
+            "post_observed": np.zeros(m, dtype=bool),
+        }
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name, values in new.items():
+            old = fields[name]
+            if old is None:
+                old = (
+                    np.zeros(self.n_posts, dtype=bool)
+                    if name == "post_observed"
+                    else (np.full(self.n_posts, "", dtype=object))
+                )
+            fields[name] = np.concatenate([old, values])
         return Population(**fields)
 
 
@@ -106,6 +156,7 @@ POST_FIELDS = (
     "post_comments",
     "post_reposts",
 )
+OPTIONAL_POST_FIELDS = ("post_text", "post_observed")
 
 
 def _replace_agents(pop: Population, rows: slice, follow_pairs: np.ndarray) -> Population:
@@ -132,6 +183,8 @@ class SimState:
     ``follows`` is a dense matrix for fast lookups by the feeds and the policy;
     :meth:`follow_edges` lists the same edges (cached, extended by
     :meth:`add_follows`) for the metrics, which would otherwise scan the matrix.
+    Posts written during the run are added with :meth:`add_posts`; ``acted``
+    is a view into a buffer with spare columns, so adding posts rarely copies it.
     """
 
     leaning: np.ndarray  # (n_agents,) current leanings
@@ -139,6 +192,7 @@ class SimState:
     sim_likes: np.ndarray  # (n_posts,) int likes given inside this run
     sim_comments: np.ndarray  # (n_posts,) int comments written inside this run
     acted: np.ndarray  # (n_agents, n_posts) bool: agent liked or commented on post
+    eligible: np.ndarray | None = None  # (n_posts,) bool: in some turn's candidate pool so far
     _edges: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value) -> None:
@@ -157,7 +211,23 @@ class SimState:
             sim_likes=np.zeros(pop.n_posts, dtype=np.int64),
             sim_comments=np.zeros(pop.n_posts, dtype=np.int64),
             acted=np.zeros((pop.n_agents, pop.n_posts), dtype=bool),
+            eligible=np.zeros(pop.n_posts, dtype=bool),
         )
+
+    def add_posts(self, m: int) -> None:
+        """Make room for ``m`` new posts: no likes, comments or actions on them yet."""
+        if m == 0:
+            return
+        n_agents, n_posts = self.acted.shape
+        buffer = self.acted.base if self.acted.base is not None else self.acted
+        if buffer.shape[1] < n_posts + m:
+            buffer = np.zeros((n_agents, max(2 * n_posts, n_posts + m, 64)), dtype=bool)
+            buffer[:, :n_posts] = self.acted
+        self.acted = buffer[:, : n_posts + m]
+        zeros = np.zeros(m, dtype=np.int64)
+        self.sim_likes = np.concatenate([self.sim_likes, zeros])
+        self.sim_comments = np.concatenate([self.sim_comments, zeros])
+        self.eligible = np.concatenate([self.eligible, np.zeros(m, dtype=bool)])
 
     def follow_edges(self) -> np.ndarray:
         """(E, 2) int rows (agent, account) of every follow, each once, sorted.
@@ -187,14 +257,15 @@ class SimState:
             sim_likes=self.sim_likes[columns],
             sim_comments=self.sim_comments[columns],
             acted=self.acted[:, columns],
+            eligible=None if self.eligible is None else self.eligible[columns],
         )
 
     def likes(self, pop: Population) -> np.ndarray:
-        """Total likes per post: starting count plus likes inside the run."""
+        """Likes per post as ``pop`` shows them: its (visible) starting count plus in-run likes."""
         return pop.post_likes + self.sim_likes
 
     def comments(self, pop: Population) -> np.ndarray:
-        """Total comments per post: starting reply count plus comments inside the run."""
+        """Comments per post: ``pop``'s (visible) starting replies plus in-run comments."""
         return pop.post_comments + self.sim_comments
 
 
@@ -226,7 +297,7 @@ def load_population(connection: Connection) -> Population:
     posts = connection.execute(
         text(
             "SELECT p.post_id, p.author_handle, p.created_at, p.like_count, p.reply_count, "
-            "p.repost_count + p.quote_count AS reposts, n.topic, n.leaning, p.text "
+            "p.repost_count + p.quote_count AS reposts, n.topic, n.leaning, p.text, p.source "
             "FROM feed_posts p JOIN post_annotations n ON n.post_id = p.post_id "
             f"WHERE {SERVED_POSTS} ORDER BY p.post_id"
         )
@@ -285,4 +356,5 @@ def load_population(connection: Connection) -> Population:
         post_reposts=np.array([row.reposts for row in posts], dtype=np.int64),
         follow_pairs=follow_pairs,
         post_text=np.array([row.text for row in posts], dtype=object),
+        post_observed=np.array([row.source != "synthetic" for row in posts], dtype=bool),
     )

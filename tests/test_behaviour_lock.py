@@ -16,6 +16,17 @@ hash as before that change.
 The digests hash ``repr`` of SQLite values, floats included, so they assume
 the same numpy build and platform as the recording (the project's locked
 environment).
+
+Issue 10 changed the defaults on purpose: agents now post (``posting``) and
+engagement carries no future information (``engagement.history = "causal"``
+with a background rate), and the like Ginis run over eligible posts, so the
+``CASES`` digests were re-recorded. ``LEGACY_CASES`` run the same configs with
+posting off, lifetime engagement and no background, and leave out the
+``*.attention.*`` metrics (whose definition changed): their digests are those
+the code before issue 10 (main at 5e95f47) gives for the same metric list, so
+the old behaviour is still reachable exactly. (At 5e95f47 the ``CASES``
+digests themselves no longer matched the recorded ones: an earlier merge had
+changed behaviour without updating them.)
 """
 
 from __future__ import annotations
@@ -99,7 +110,7 @@ CASES = {
             "feed": {"name": "personalized", "params": {"leaning_weight": 1.0}},
             "metrics": LOCKED_METRICS,
         },
-        "c5b0b6082690d65cb1f217ae83c26951e6556c62e7560a31b1bf1b4fb7d58609",
+        "d5219eb40b75760c39e93d8f7dec878335c7a4245e022109605e161156a08c63",
     ),
     "bridging_backfire": (
         {
@@ -110,7 +121,28 @@ CASES = {
             "opinion": {"epsilon": 0.4, "mu": 0.2, "backfire": 0.5, "rejection": 1.0},
             "metrics": LOCKED_METRICS,
         },
-        "2350c545054a9015eca48462eebc15fe28991f07786e87d256602cf0bd4bced7",
+        "9d159429273a90a26652790e4de953962daa4cda07b8bec73756b93bb5d98803",
+    ),
+}
+
+# Issue 10's changes switched off: posting, causal engagement, and the attention metrics.
+LEGACY = {
+    "posting": {"enabled": False},
+    "engagement": {
+        "history": "lifetime",
+        "background_likes_per_hour": 0,
+        "background_comments_per_hour": 0,
+    },
+    "metrics": [key for key in LOCKED_METRICS if ".attention." not in key],
+}
+LEGACY_CASES = {
+    "personalized": (
+        CASES["personalized"][0] | LEGACY,
+        "e6c1084336bb2aa28f83c090b3114586ebeafdbe9da716f6214e725a94b40afe",
+    ),
+    "bridging_backfire": (
+        CASES["bridging_backfire"][0] | LEGACY,
+        "b608bfda8eabaaa2b7de70ed0866fc06c9af8fa9a8fe5011f8fb5f5c055e20b8",
     ),
 }
 
@@ -144,4 +176,14 @@ def test_fixed_config_rows_are_unchanged(case, population_db, tmp_path):
     values, expected = CASES[case]
     db = copy_database(population_db, tmp_path / "run.db")
     run_id = simulation.run(RunConfig.model_validate(values), db)
+    assert content_digest(db, run_id) == expected
+
+
+@pytest.mark.parametrize("case", LEGACY_CASES)
+def test_issue_10_switched_off_gives_the_rows_of_before(case, population_db, tmp_path):
+    values, expected = LEGACY_CASES[case]
+    db = copy_database(population_db, tmp_path / "run.db")
+    run_id = simulation.run(RunConfig.model_validate(values), db)
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM agent_posts").fetchone() == (0,)
     assert content_digest(db, run_id) == expected

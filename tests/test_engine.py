@@ -30,6 +30,8 @@ CONTENT = {
     "agent_leanings": "turn_number, agent_handle, leaning",
     "turn_metadata": "turn_number, total_actions",
     "turn_metrics": "turn_number, metrics",
+    "agent_posts": "turn_number, agent_handle, post_id, text, topic, leaning, created_at, "
+    "explanation, model_used, generation_metadata_json",
 }
 
 

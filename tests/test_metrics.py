@@ -106,7 +106,7 @@ def make_turn(
     leaning_before=None,
     n_visible: int | None = None,
 ) -> TurnData:
-    state = state or SimState.initial(pop)
+    state = state or with_state(pop)
     feeds = np.array(feeds, dtype=np.int64).reshape(len(agents), -1 if len(agents) else 0)
     return TurnData(
         pop=pop,
@@ -122,9 +122,12 @@ def make_turn(
     )
 
 
-def with_state(pop: Population, leaning=None, follows=None, sim_likes=None) -> SimState:
-    """SimState.initial(pop) with some arrays replaced."""
+def with_state(
+    pop: Population, leaning=None, follows=None, sim_likes=None, eligible=None
+) -> SimState:
+    """SimState.initial(pop) with some arrays replaced; every post eligible unless given."""
     state = SimState.initial(pop)
+    state.eligible = np.ones(pop.n_posts, dtype=bool) if eligible is None else np.array(eligible)
     if leaning is not None:
         state.leaning = np.array(leaning, dtype=float)
     if follows is not None:
@@ -637,6 +640,7 @@ def test_resolve_keys():
         "turn.exposure.leaning_entropy",
         "turn.exposure.topic_entropy",
         "turn.exposure.topic_entropy_per_agent",
+        "turn.exposure.topic_evenness",
     ]
     assert resolve_keys(["run"]) == metrics.names("run")
     # A prefix must end at a dot: "turn.exp" is not "turn.exposure".

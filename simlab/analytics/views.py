@@ -10,6 +10,9 @@ view                   columns
 ``run_metrics_long``   run_id, key, value
 ``exposures``          run_id, turn_number, agent_handle, rank (1 = top), post_id, score:
                        ``generated_feeds.post_ids`` unnested alongside ``feed_scores.scores``
+``posts``              run_id, post_id, origin ('corpus' / 'agent'), author_handle, text,
+                       topic, leaning, created_at, turn_number (agent posts only): every
+                       run's candidate posts, the population's and its agents' own
 ``runs_overview``      run_id, feed_algorithm, status, seed, policy, total_agents,
                        total_turns, created_at, completed_at, config_json, comparison_id,
                        arm, replicate (one row per comparison a run belongs to; NULLs for
@@ -57,6 +60,19 @@ VIEWS = {
             FROM sim.generated_feeds AS g
             LEFT JOIN sim.feed_scores AS f USING (run_id, turn_number, agent_handle)
         )""",
+    "posts": """
+        SELECT r.run_id, p.post_id, 'corpus' AS origin, p.author_handle, p.text,
+               n.topic, n.leaning, p.created_at, CAST(NULL AS BIGINT) AS turn_number
+        FROM sim.runs AS r
+        CROSS JOIN sim.feed_posts AS p
+        JOIN sim.post_annotations AS n ON n.post_id = p.post_id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM sim.post_details AS d WHERE d.post_id = p.post_id AND d.served = 0
+        )
+        UNION ALL
+        SELECT run_id, post_id, 'agent', agent_handle, text, topic, leaning, created_at,
+               turn_number
+        FROM sim.agent_posts""",
     "runs_overview": """
         SELECT r.run_id, r.feed_algorithm, r.status, c.seed, c.policy, r.total_agents,
                r.total_turns, r.created_at, r.completed_at, c.config_json,

@@ -95,9 +95,9 @@ TARGETS: dict[str, Target] = {
     "comments": Target(
         "comments", "comments", "comment_id", "run_id", "turn_number", "agent_handle"
     ),
-    # The agent_posts table arrives with the dynamics issue; point this entry at it then.
+    # agent_post_id, not post_id: post_id repeats across runs of one config (revision 0008).
     "agent_posts": Target(
-        "agent_posts", "agent_posts", "post_id", "run_id", "turn_number", "agent_handle"
+        "agent_posts", "agent_posts", "agent_post_id", "run_id", "turn_number", "agent_handle"
     ),
     "feed_posts": Target("feed_posts", "feed_posts", "post_id", None, None, "author_handle"),
 }

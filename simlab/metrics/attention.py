@@ -3,6 +3,12 @@
 Inequality is the Gini coefficient [Gini1912], as used for attention in
 artificial cultural markets [Salganik2006]. Only likes given inside the run
 (``state.sim_likes``) count, not the starting like counts of imported posts.
+
+The Gini runs over the *eligible* posts: those that were in some turn's
+candidate pool so far (``state.eligible``), agent posts included. A post no
+feed could serve has 0 likes by construction; counting it (as before issue 10)
+adds structural zeros, so perfectly equal likes over the served posts read as
+inequality (with 1,748 of 3,000 posts eligible, equal likes gave G = 0.417).
 """
 
 from __future__ import annotations
@@ -37,10 +43,24 @@ def gini(values: np.ndarray) -> float:
     return float((weights * x).sum() / (n * x.sum()))
 
 
+def eligible(state: SimState) -> np.ndarray:
+    """(n_posts,) bool: the posts some candidate pool held so far (all posts if unknown)."""
+    if state.eligible is None:
+        return np.ones(len(state.sim_likes), dtype=bool)
+    return state.eligible
+
+
+def post_likes(state: SimState) -> np.ndarray:
+    """(n,) in-run likes of the n eligible posts."""
+    return state.sim_likes[eligible(state)]
+
+
 def author_likes(pop: Population, state: SimState) -> np.ndarray:
-    """(m,) in-run likes summed per author, over the m accounts that authored a post."""
-    per_account = np.bincount(pop.post_author, weights=state.sim_likes, minlength=pop.n_accounts)
-    return per_account[np.unique(pop.post_author)]
+    """(m,) in-run likes summed per author, over the m accounts that authored an eligible post."""
+    keep = eligible(state)
+    authors = pop.post_author[: len(keep)][keep]
+    per_account = np.bincount(authors, weights=state.sim_likes[keep], minlength=pop.n_accounts)
+    return per_account[np.unique(authors)]
 
 
 @metric(
@@ -51,14 +71,16 @@ def author_likes(pop: Population, state: SimState) -> np.ndarray:
     citations=("Gini1912",),
 )
 def like_gini_posts(data: TurnData) -> float:
-    """Inequality of in-run likes over all posts, cumulative to this turn [Gini1912].
+    """Inequality of in-run likes over eligible posts, cumulative to this turn [Gini1912].
 
     G = Σ_i Σ_j |x_i − x_j| / (2 n² x̄) with x_i the likes post i received in
-    this run so far, over all n posts (posts with no likes count as 0).
+    this run so far, over the n posts that were in some turn's candidate pool
+    up to this turn (eligible posts with no likes count as 0; posts never
+    eligible are left out, since no feed could serve them).
 
     Range: [0, 1 − 1/n]; 0 while nobody has liked anything.
     """
-    return gini(data.state.sim_likes)
+    return gini(post_likes(data.state))
 
 
 @metric(
@@ -72,7 +94,8 @@ def like_gini_authors(data: TurnData) -> float:
     """Inequality of in-run likes over authors, cumulative to this turn [Gini1912].
 
     G = Σ_i Σ_j |x_i − x_j| / (2 m² x̄) with x_i the in-run likes summed over
-    the posts of account i, over the m accounts that authored at least one post.
+    the eligible posts of account i, over the m accounts that authored at least
+    one eligible post (a post in some turn's candidate pool so far).
 
     Range: [0, 1 − 1/m]; 0 while nobody has liked anything.
     """
@@ -87,13 +110,14 @@ def like_gini_authors(data: TurnData) -> float:
     citations=("Gini1912",),
 )
 def run_like_gini_posts(data: RunData) -> float:
-    """Inequality of in-run likes over all posts at the end of the run [Gini1912].
+    """Inequality of in-run likes over eligible posts at the end of the run [Gini1912].
 
-    G = Σ_i Σ_j |x_i − x_j| / (2 n² x̄) with x_i = final.sim_likes[i], over all n posts.
+    G = Σ_i Σ_j |x_i − x_j| / (2 n² x̄) with x_i = final.sim_likes[i], over the n
+    posts that were in some turn's candidate pool (``final.eligible``).
 
     Range: [0, 1 − 1/n]; 0 if nobody liked anything.
     """
-    return gini(data.final.sim_likes)
+    return gini(post_likes(data.final))
 
 
 @metric(
@@ -107,7 +131,8 @@ def run_like_gini_authors(data: RunData) -> float:
     """Inequality of in-run likes over authors at the end of the run [Gini1912].
 
     G = Σ_i Σ_j |x_i − x_j| / (2 m² x̄) with x_i the final in-run likes summed
-    over the posts of account i, over the m accounts that authored a post.
+    over the eligible posts of account i, over the m accounts that authored an
+    eligible post.
 
     Range: [0, 1 − 1/m]; 0 if nobody liked anything.
     """

@@ -2,7 +2,10 @@
 
 Diversity is Shannon entropy H = −Σ_c p_c ln p_c (nats) of the served items
 over categories [Shannon1948]; cross-cutting exposure follows [Bakshy2015].
-Shapes: ``n`` active agents, ``k`` feed size, ``T`` topics.
+Shapes: ``n`` active agents, ``k`` feed size, ``T`` the topics the
+population uses (:attr:`~simlab.world.Population.n_topics`, e.g. 8 for a
+synthetic population of 8 topics, not the 12 simlab knows), which bounds topic
+entropy by ln T and normalises topic evenness.
 """
 
 from __future__ import annotations
@@ -89,7 +92,8 @@ def topic_entropy(data: TurnData) -> float:
 
     H = −Σ_k p_k ln p_k, with p_k the share of served items on topic k.
 
-    Range: [0, ln T] (T = 12 topics); NaN if nothing was served.
+    Range: [0, ln T], T the population's topics (``pop.n_topics``, at most 12);
+    NaN if nothing was served.
     """
     topics = data.pop.post_topic[served(data)[2]]
     return float(entropy(np.bincount(topics, minlength=len(data.pop.topics))))
@@ -108,7 +112,8 @@ def topic_entropy_per_agent(data: TurnData) -> float:
     H̄ = (1/n) Σ_a H_a with H_a = −Σ_k p_ak ln p_ak, p_ak the share of agent a's
     feed on topic k; agents served nothing are left out.
 
-    Range: [0, ln min(T, k)]; NaN if nothing was served.
+    Range: [0, ln min(T, k)], T the population's topics (``pop.n_topics``);
+    NaN if nothing was served.
     """
     n_topics = len(data.pop.topics)
     rows, _, posts = served(data)
@@ -116,6 +121,27 @@ def topic_entropy_per_agent(data: TurnData) -> float:
     counts = np.bincount(cells, minlength=len(data.feeds) * n_topics)
     per_agent = entropy(counts.reshape(len(data.feeds), n_topics))
     return float(np.nanmean(per_agent)) if np.isfinite(per_agent).any() else math.nan
+
+
+@metric(
+    "turn.exposure.topic_evenness",
+    label="Topic evenness of all feeds",
+    unit="0–1",
+    value_range=(0, 1),
+    citations=("Pielou1966",),
+)
+def topic_evenness(data: TurnData) -> float:
+    """Topic entropy of all feeds relative to its maximum for the population [Pielou1966].
+
+    J = H / ln T, with H = turn.exposure.topic_entropy and T the number of topics
+    the population uses (``pop.n_topics``); 1 = every topic served equally.
+
+    Range: [0, 1]; NaN if nothing was served or T = 1.
+    """
+    n_topics = data.pop.n_topics
+    if n_topics < 2:
+        return math.nan
+    return topic_entropy(data) / math.log(n_topics)
 
 
 @metric(

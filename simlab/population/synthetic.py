@@ -21,7 +21,11 @@ its text comes from :mod:`simlab.population.templates`, its time is uniform on
 ``[start, start + window_hours)`` (post ids follow time order), and its starting
 engagement is Poisson around a heavy-tailed virality ``v ~ LogNormal(0, 1.5)``
 (three times larger for outside accounts): likes 8v, reposts 2v, replies v,
-bookmarks 0.5v, quotes 0.3v. The follow graph is :mod:`simlab.population.graph`.
+bookmarks 0.5v, quotes 0.3v. These are *lifetime* counts, what the post would
+collect on the platform; a run does not show them (it would be future
+information): synthetic posts are born with 0 engagement and gain it from the
+run's agents and the exogenous background (:mod:`simlab.engagement`). The
+follow graph is :mod:`simlab.population.graph`.
 """
 
 from __future__ import annotations
