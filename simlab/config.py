@@ -147,6 +147,29 @@ def build(values: dict[str, Any]) -> RunConfig:
         raise InputError(f"config: {_first_error(exc)}") from None
 
 
+# What a stored config without these sections ran with: runs recorded before agents
+# posted and engagement became causal (issue 10) had neither.
+PREDATING_SECTIONS: dict[str, dict[str, Any]] = {
+    "posting": {"enabled": False},
+    "engagement": {
+        "history": "lifetime",
+        "background_likes_per_hour": 0,
+        "background_comments_per_hour": 0,
+    },
+}
+
+
+def stored(values: dict[str, Any]) -> RunConfig:
+    """A run's stored config as it ran: a section the stored config predates keeps its old behaviour.
+
+    New runs store every section (the full resolved config), so a missing section
+    means the run was recorded before it existed; resuming it must not switch on
+    behaviour it never had (:data:`PREDATING_SECTIONS`).
+    """
+    missing = {key: value for key, value in PREDATING_SECTIONS.items() if key not in values}
+    return build({**missing, **values})
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML run config into a dict.
 

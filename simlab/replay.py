@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from simlab.config import RunConfig, build
+from simlab.config import RunConfig, stored
 from simlab.errors import InputError
 from simlab.population.topics import TOPIC_NAMES
 from simlab.posting import NewPosts, post_order
@@ -36,7 +36,7 @@ def load_run(engine: Engine, run_id: str) -> tuple[RunConfig, str, int]:
         last = connection.execute(
             text("SELECT max(turn_number) FROM turn_metadata WHERE run_id = :r"), {"r": run_id}
         ).scalar()
-    return build(json.loads(row.config_json)), row.status, -1 if last is None else int(last)
+    return stored(json.loads(row.config_json)), row.status, -1 if last is None else int(last)
 
 
 def load_posts(

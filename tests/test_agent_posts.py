@@ -381,3 +381,15 @@ def test_a_policy_with_write_posts_hands_in_its_own_texts(db, monkeypatch):
     assert {(m, e, g) for _, _, m, e, g in rows} == {
         ("test-model/1", "written by a model", '{"tokens": 7}')
     }
+
+
+def test_a_stored_config_from_before_posting_resumes_without_it():
+    from simlab.config import RunConfig, stored
+
+    old = RunConfig().model_dump(mode="json")
+    del old["posting"], old["engagement"]
+    resumed = stored(old)
+    assert not resumed.posting.enabled and resumed.engagement.history == "lifetime"
+    assert resumed.engagement.background_likes_per_hour == 0
+    current = RunConfig().model_dump(mode="json")
+    assert stored(current) == RunConfig()  # a config that has the sections is taken as stored
