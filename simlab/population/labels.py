@@ -17,12 +17,12 @@ stance phrases) and ``L``, ``R`` the left / right cue hits::
 
     p_topic   = softmax_k(log P_nb(k | x) + TOPIC_HIT_WEIGHT · hits[k])
     topic     = argmax p_topic (ties: the topic listed first in TOPICS)
-    topic_conf = p_topic[top] - p_topic[second]                        in [0, 1]
+    topic_conf = p_topic[top] - p_topic[second]                        in [0, 1)
 
     p_side    = softmax(log P_nb(side | x) + (CUE_WEIGHT·L, NEUTRAL_BIAS, CUE_WEIGHT·R))
     side      = argmax p_side over (left, neutral, right)
     leaning   = p_side[right] - p_side[left] if side is left or right, 0 if neutral
-    lean_conf = p_side[side] - p_side[second]                          in [0, 1]
+    lean_conf = p_side[side] - p_side[second]                          in [0, 1)
 
 The rule for *unknown*: the leaning is ``None`` (confidence 0) when there is
 no evidence (no feature the leaning model knows and no cue), or when the
@@ -60,7 +60,7 @@ from simlab.population.textmodel import models, normalise
 from simlab.population.topics import TOPICS
 
 FALLBACK_TOPIC = "culture"
-"""Topic given to a text with no topic word (with confidence 0): the general-chatter topic."""
+"""Topic given to a text with no topic evidence (with confidence 0): the general-chatter topic."""
 
 TOPIC_HIT_WEIGHT = 2.0
 """Log-odds added to a topic per lexicon hit of that topic."""
@@ -70,6 +70,9 @@ CUE_WEIGHT = 2.0
 
 NEUTRAL_BIAS = 1.0
 """Log-odds added to the neutral class: most real posts take no side."""
+
+MAX_CONFIDENCE = 0.999999
+"""Ceiling of a confidence: a margin that rounds to 1 is stored just below it."""
 
 SIDES = ("left", "neutral", "right")
 """The leaning classes, in the order of the cue vector."""
@@ -90,7 +93,7 @@ class PostLabel(NamedTuple):
     """A post's inferred label with both confidences; ``leaning`` is None when unknown."""
 
     topic: str
-    topic_confidence: float  # in [0, 1); 0 = no topic word
+    topic_confidence: float  # in [0, 1); 0 = no topic evidence
     leaning: float | None  # in [-1, 1]; None = unknown
     leaning_confidence: float  # in [0, 1)
 
@@ -125,6 +128,11 @@ def _softmax(score: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
+def _confidence(margin: float) -> float:
+    """A probability margin as a confidence: rounded to 6 places, kept below 1 (never certain)."""
+    return min(round(float(margin), 6), MAX_CONFIDENCE)
+
+
 def _lexicon_counts(normalised: str) -> tuple[list[int], int, int, bool]:
     """Topic hits per topic (TOPICS order), left and right cue hits, and whether a political word occurs."""
     topics, (left_cues, right_cues, political) = _patterns()
@@ -141,7 +149,7 @@ def label_post(text: str) -> PostLabel:
     """Infer topic and leaning with their confidences (method and limits: module docstring).
 
     >>> label_post("Rent control and tenant rights now: housing is a human need")
-    PostLabel(topic='housing', topic_confidence=1.0, leaning=-0.99845, leaning_confidence=0.99845)
+    PostLabel(topic='housing', topic_confidence=0.999999, leaning=-0.99845, leaning_confidence=0.99845)
     >>> label_post("Made sourdough this weekend, the loaf is flat but mine")
     PostLabel(topic='culture', topic_confidence=0.983108, leaning=0.0, leaning_confidence=0.876893)
     >>> label_post("The election is on Tuesday")
@@ -158,7 +166,7 @@ def label_post(text: str) -> PostLabel:
         topic, topic_confidence = FALLBACK_TOPIC, 0.0
     else:
         topic = TOPICS[ranked[0]].name
-        topic_confidence = round(float(topic_p[ranked[0]] - topic_p[ranked[1]]), 6)
+        topic_confidence = _confidence(topic_p[ranked[0]] - topic_p[ranked[1]])
     leaning_log, leaning_evidence = leaning_model.log_posterior(text or "")
     leaning_log = leaning_log[[leaning_model.classes.index(c) for c in SIDES]]
     side_p = _softmax(leaning_log + np.array([CUE_WEIGHT * left, NEUTRAL_BIAS, CUE_WEIGHT * right]))
@@ -166,7 +174,7 @@ def label_post(text: str) -> PostLabel:
     no_evidence = leaning_evidence == 0 and left + right == 0
     if no_evidence or (SIDES[side] == "neutral" and political and left + right == 0):
         return PostLabel(topic, topic_confidence, None, 0.0)
-    confidence = round(float(side_p[side] - np.sort(side_p)[-2]), 6)
+    confidence = _confidence(side_p[side] - np.sort(side_p)[-2])
     leaning = 0.0 if SIDES[side] == "neutral" else round(float(side_p[2] - side_p[0]), 6)
     return PostLabel(topic, topic_confidence, leaning, confidence)
 
