@@ -61,6 +61,7 @@ from simlab.analytics.metrics import (
     exposure_diversity,
     metric_bands,
     run_scalars,
+    summary_metric_keys,
     turn_metrics,
 )
 from simlab.analytics.runs import comparisons, completed_turns, latest_comparison, runs
@@ -118,6 +119,7 @@ __all__ = [
     "served_turns",
     "snapshot_path",
     "summary",
+    "summary_metric_keys",
     "summary_table",
     "top_posts",
     "turn_metrics",
