@@ -20,8 +20,12 @@ def evaluate(
         typer.Option(help="Evaluator name, repeatable (default: every embedded one)."),
     ] = None,
     targets: Annotated[
-        str, typer.Option(help="Comma-separated: comments, agent_posts, feed_posts.")
-    ] = "comments",
+        str | None,
+        typer.Option(
+            help="Comma-separated: comments, agent_posts, feed_posts "
+            "[default: comments, and agent_posts when the database has them]."
+        ),
+    ] = None,
     llm_base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible endpoint for llm_judge.")
     ] = None,
@@ -41,7 +45,7 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    from simlab.cli import _lazy_progress
+    from simlab.cli.app import lazy_progress
     from simlab.db import make_engine
     from simlab.evaluators.base import EvaluatorOptions
     from simlab.evaluators.chat import EndpointError
@@ -59,7 +63,7 @@ def evaluate(
     )
     scorers = build_scorers(evaluator, options)
     console = Console()
-    with _lazy_progress() as (bar, update):
+    with lazy_progress() as (bar, update):
         tasks: dict[str, int] = {}
 
         def on_progress(label: str, done: int, total: int) -> None:

@@ -22,7 +22,7 @@ from simlab.db import downgrade, make_engine, migrate
 from simlab.evaluators import EVALUATORS, EvaluatorOptions
 from simlab.evaluators.history import update_history
 from simlab.evaluators.pipeline import build_scorers, evaluate
-from simlab.evaluators.targets import TARGETS
+from simlab.evaluators.targets import TARGETS, parse_targets
 from simlab.population import SyntheticConfig, create_synthetic
 from simlab.schema import APPEND_ONLY_TRIGGERS, EVALUATION_TARGETS
 
@@ -365,3 +365,26 @@ def test_interrupted_evaluation_resumes_without_duplicates(study, sig):
     assert after[:8] == before
     assert sorted(r[4] for r in after) == sorted(comments)  # every comment once
     assert all(json.loads(r[9]) == expected_scores(comments[r[4]]) for r in after)
+
+
+def test_default_targets_are_comments_and_agent_posts_when_that_table_exists(study):
+    path, run_id = study
+    engine = make_engine(path)
+    assert [t.kind for t in parse_targets(None, engine)] == ["comments"]
+    engine.dispose()
+    with sqlite3.connect(path) as connection:  # the dynamics work's table, as its columns
+        connection.execute(
+            "CREATE TABLE agent_posts (post_id TEXT PRIMARY KEY, run_id TEXT, turn_number INT,"
+            " agent_handle TEXT, text TEXT)"
+        )
+        connection.execute(
+            "INSERT INTO agent_posts VALUES ('ap1', ?, 1, 'ann', 'You are all idiots.')", (run_id,)
+        )
+    engine = make_engine(path)
+    assert [t.kind for t in parse_targets(None, engine)] == ["comments", "agent_posts"]
+    assert [t.kind for t in parse_targets("feed_posts", engine)] == ["feed_posts"]
+    engine.dispose()
+    result = run_simlab("evaluate", run_id, "--evaluator", "offensive", "--db", str(path))
+    assert result.returncode == 0, result.stderr
+    kinds = dict(_query(path, "SELECT target_kind, count(*) FROM evaluations GROUP BY 1"))
+    assert kinds == {"comments": len(_comments(path, run_id)), "agent_posts": 1}
