@@ -31,14 +31,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Connection, Engine
 
 from simlab.evaluators.base import Dimension, EvaluatorOptions, Score, recorded_version, register
-from simlab.evaluators.judge_client import JudgeClient
 from simlab.evaluators.targets import Item
+
+if TYPE_CHECKING:
+    from simlab.evaluators.judge_client import JudgeClient
 
 VERSION = "1"
 HIGH = 7.0
@@ -173,4 +175,6 @@ def build(options: EvaluatorOptions, engine: Engine | None = None) -> JudgeScore
     Raises:
         InputError: invalid LLM options, or an API-key variable that is not set.
     """
+    from simlab.evaluators.judge_client import JudgeClient  # the openai SDK loads only here
+
     return JudgeScorer(JudgeClient(options, engine, SCHEMA, parse_answer))
