@@ -211,7 +211,7 @@ def test_agent_state_at_a_turn(study, tmp_path):
         }
     assert state.leaning == pytest.approx(leaning)
     assert state.follows == sorted(initial | later)
-    assert state.stance is None  # no agent_stances table in this database
+    assert state.stance is not None and state.stance.empty  # rule-based agents state no stance
     sentiment = state.scores[state.scores["evaluator"] == "sentiment"].set_index("dimension")
     assert sentiment["mean"].to_dict() == pytest.approx(json.loads(row["dimension_means"]))
     assert (sentiment["items"] == row["items"]).all()
@@ -224,7 +224,7 @@ def test_agent_state_at_a_turn(study, tmp_path):
         analytics.agent_state_at(con, run_id="nope", agent=agent, turn=turn)
 
 
-def test_agent_state_reads_stances_when_the_table_exists(study, tmp_path):
+def test_agent_state_reads_the_stances_stated_at_that_turn(study, tmp_path):
     path, result, _ = study
     copy = tmp_path / "stances.db"
     with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:
@@ -232,16 +232,16 @@ def test_agent_state_reads_stances_when_the_table_exists(study, tmp_path):
     run_id = result.run_ids[("chronological", 0)]
     with sqlite3.connect(copy) as connection:
         agent = connection.execute("SELECT handle FROM agent ORDER BY handle LIMIT 1").fetchone()[0]
-        connection.execute(
-            "CREATE TABLE agent_stances (run_id TEXT, turn_number INTEGER, agent_handle TEXT, topic TEXT, stance REAL)"
-        )
         connection.executemany(
-            "INSERT INTO agent_stances VALUES (?, ?, ?, ?, ?)",
-            [(run_id, 1, agent, "climate", 0.25), (run_id, 2, agent, "climate", 0.5)],
+            "INSERT INTO agent_stances (run_id, turn_number, agent_handle, topic, stance,"
+            " confidence, leaning, rationale, status, created_at)"
+            " VALUES (?, ?, ?, 'climate', ?, 0.5, ?, 'why', 'current', 'now')",
+            [(run_id, 1, agent, "act now", 0.25), (run_id, 2, agent, "act later", 0.5)],
         )
     con = analytics.connect(copy)
     state = analytics.agent_state_at(con, run_id=run_id, agent=agent, turn=1)
-    assert state.stance.to_dict("records") == [{"topic": "climate", "stance": 0.25}]
+    stated = state.stance[["topic", "stance", "leaning"]].to_dict("records")
+    assert stated == [{"topic": "climate", "stance": "act now", "leaning": 0.25}]
     con.close()
 
 
