@@ -44,7 +44,6 @@ import marimo
 from simlab import analytics, charts
 from simlab.analytics import Selection
 from simlab.errors import InputError
-from simlab.evaluation_report import report_charts
 from simlab.figures import default_figures
 from simlab.notebook_launch import NotebookInputs, database_file, notebook_path
 
@@ -106,7 +105,7 @@ def write_report(
             raise InputError(f"report: {_plain(chosen)} has no completed turn; nothing to report")
         out = Path(out_dir) if out_dir is not None else Path("reports") / _folder_name(chosen)
         check_out_dir(out, force)
-        figures = default_figures(con, chosen) | report_charts(con, **chosen.kwargs)
+        figures = default_figures(con, chosen)
         summary = analytics.summary(con, **chosen.kwargs)
     finally:
         con.close()
