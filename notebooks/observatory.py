@@ -8,7 +8,7 @@ with app.setup:
 
     import simlab.analytics
     import simlab.charts_evaluations
-    import simlab.notebooks
+    import simlab.notebook_launch
 
 
 @app.cell(hide_code=True)
@@ -27,9 +27,9 @@ def _():
 
 @app.cell
 def _():
-    cli = simlab.notebooks.args()
-    con = simlab.notebooks.connect(cli)
-    start = simlab.notebooks.initial_selection(con, cli)
+    opened_on = simlab.notebook_launch.inputs()
+    con = simlab.analytics.connect(opened_on.db)
+    start = simlab.analytics.initial_selection(con, **opened_on.kwargs)
     dimensions = simlab.analytics.evaluated_dimensions(con)
     return con, dimensions, start
 
