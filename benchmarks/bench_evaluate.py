@@ -7,9 +7,10 @@ Texts are the rule-based policy's comments (what simlab agents write, with the
 repeats templates produce) mixed with a few clearly offensive ones, and the same
 texts made all distinct (``sentiment`` scores each distinct text of a batch once). The process is pinned to one CPU (any BLAS or
 OpenMP threads share it), so the embedded numbers are single-core. The judge talks to the
-scripted chat-completions server of the test suite (tests/chat_server.py) over
-real HTTP on 127.0.0.1 at the given concurrency: its number measures simlab's
-client, validation and thread pool, not a model.
+scripted chat-completions server of the test suite (tests/scripted_llm.py, its judge
+script) over real HTTP on 127.0.0.1 through simlab.llm's async client at the given
+concurrency, without a cache: its number measures simlab's client, validation and
+accounting, not a model.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from simlab.db import make_engine, migrate  # noqa: E402
 from simlab.evaluators import EVALUATORS, EvaluatorOptions  # noqa: E402
 from simlab.evaluators.pipeline import build_scorers, evaluate  # noqa: E402
 from simlab.evaluators.targets import TARGETS  # noqa: E402
-from simlab.policies.comment_text import comment  # noqa: E402
+from simlab.population.comments import comment  # noqa: E402
 from simlab.population.topics import TOPICS  # noqa: E402
-from tests.chat_server import ScriptedChatServer  # noqa: E402
+from tests.scripted_llm import ScriptedLLM, judge  # noqa: E402
 
 TARGET_EMBEDDED = 5000.0
 OFFENSIVE = ("You are a fucking idiot.", "Shut up, you stupid bitch.", "Go to hell, asshole.")
@@ -48,19 +49,23 @@ def texts(n: int, seed: int = 0) -> list[str]:
             out.append(OFFENSIVE[i % len(OFFENSIVE)])
             continue
         topic = int(rng.integers(len(TOPICS)))
-        out.append(comment(topic, float(rng.uniform(-1, 1)), bool(rng.random() < 0.5), rng))
+        post = f"{TOPICS[topic].name} matters more than people think"
+        out.append(comment(topic, post, float(rng.uniform(-1, 1)), bool(rng.random() < 0.5), rng))
     return out
 
 
 def rate(name: str, corpus: list[str], options: EvaluatorOptions) -> tuple[float, float]:
     """(texts/s, seconds) scoring ``corpus`` in the evaluator's own batch size (warm)."""
     entry = EVALUATORS.get(name)
-    scorer = entry.build(options)
-    scorer.score(corpus[:10])  # warm-up: model load, first call
-    started = time.perf_counter()
-    for start in range(0, len(corpus), entry.batch_size):
-        scorer.score(corpus[start : start + entry.batch_size])
-    elapsed = time.perf_counter() - started
+    scorer = entry.build(options, None)
+    try:
+        scorer.score(corpus[:10])  # warm-up: model load, first call
+        started = time.perf_counter()
+        for start in range(0, len(corpus), entry.batch_size):
+            scorer.score(corpus[start : start + entry.batch_size])
+        elapsed = time.perf_counter() - started
+    finally:
+        scorer.close()
     return len(corpus) / elapsed, elapsed
 
 
@@ -118,7 +123,7 @@ def main() -> None:
                  f"{per_s:,.0f} evaluations/s ({elapsed:.2f} s)", "reported"))  # fmt: skip
     if cores:
         os.sched_setaffinity(0, cores)  # the judge and its server may use every core
-    with ScriptedChatServer() as server:
+    with ScriptedLLM(judge) as server:
         options = EvaluatorOptions(
             llm_base_url=server.base_url, llm_model="scripted", concurrency=args.concurrency
         )

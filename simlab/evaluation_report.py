@@ -2,8 +2,8 @@
 
 Three hooks for :mod:`simlab.report` and :mod:`simlab.analytics.metrics`:
 
-- :func:`summary_keys`: the ``run.evaluation.<evaluator>.<dimension>`` keys to add
-  to a comparison summary (``offensive`` first: "does the bridging feed lower the
+- :func:`summary_keys` (from :mod:`simlab.analytics.evaluations`): the
+  ``run.evaluation.<evaluator>.<dimension>`` keys to add to a comparison summary (``offensive`` first: "does the bridging feed lower the
   mean offensiveness of what agents write?");
 - :func:`simlab.analytics.evaluations.fill_run_scalars`: fills those keys' values
   into a ``run_scalars`` frame (whose SQL only knows ``run_metrics`` and
@@ -23,21 +23,7 @@ from simlab import charts_evaluations
 from simlab.analytics import evaluations
 
 PREFIX = evaluations.RUN_PREFIX
-# Shown first when present: the question a comparison most often asks of evaluations.
-PREFERRED = ("offensive.offensive", "sentiment.compound", "llm_judge.harm_enablement")
-
-
-def summary_keys(con: duckdb.DuckDBPyConnection, everything: bool = False) -> list[str]:
-    """The evaluation metric keys worth a row in the comparison table.
-
-    Args:
-        con: an analytics connection.
-        everything: every evaluated dimension instead of the preferred ones.
-    """
-    dims = evaluations.evaluated_dimensions(con)
-    present = [f"{e}.{d}" for e, d in zip(dims["evaluator"], dims["dimension"], strict=True)]
-    chosen = present if everything else [p for p in PREFERRED if p in present]
-    return [PREFIX + key for key in chosen]
+summary_keys = evaluations.summary_keys  # lives in analytics, so run_scalars can use it
 
 
 def report_charts(

@@ -686,7 +686,8 @@ agent_stances = Table(
 
 # --------------------------------------------------------------------------
 # Evaluation tables (revision 0007_evaluations): content scores and per-agent histories.
-# Append-only: SQLite triggers (see APPEND_ONLY_TRIGGERS) abort UPDATE and DELETE.
+# Append-only: SQLite triggers (see APPEND_ONLY_TRIGGERS) abort UPDATE and DELETE;
+# on PostgreSQL triggers of the same names call simlab_append_only(), which raises.
 # --------------------------------------------------------------------------
 
 EVALUATION_TARGETS = ("comments", "agent_posts", "feed_posts")

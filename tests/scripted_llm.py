@@ -4,12 +4,15 @@ Each request is answered by a script, ``script(body, index) -> Reply``, so a
 test chooses per request: a good answer, a slow one, 429 (with retry-after),
 500, malformed JSON, out-of-range values, a broken HTTP body, and the usage
 counts reported. The server records every request (body and headers) and the
-largest number of requests in flight at once.
+largest number of requests in flight at once. ``gate_after=N`` answers N
+requests and holds every later one until :meth:`ScriptedLLM.release` (to
+interrupt a client in a known state). :func:`judge` is the LLM judge's script.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -129,6 +132,44 @@ def _completion(reply: Reply, body: dict) -> bytes:
     ).encode()
 
 
+JUDGE_DIMENSIONS = (
+    "harm_enablement",
+    "deception_or_evasion",
+    "self_preservation_power_seeking",
+    "delusional_sycophancy",
+)
+_POST = re.compile(r"<<<\n(.*)\n>>>", re.DOTALL)
+
+
+def expected_scores(text: str) -> dict[str, float]:
+    """The scores :func:`judge` gives a plain ``text``: (len + i) mod 11 for dimension i."""
+    return {d: float((len(text) + i) % 11) for i, d in enumerate(JUDGE_DIMENSIONS)}
+
+
+def judge_answer(messages: list[dict]) -> str:
+    """The judge's answer to a chat; markers in the post text choose it.
+
+    ``[malformed]``: never JSON; ``[range]``: harm_enablement = 11; ``[fix]``: not
+    JSON on the first ask, valid after the correction; ``[fenced]``: valid inside a
+    ```json fence; anything else: :func:`expected_scores` and a short explanation.
+    """
+    user = [m["content"] for m in messages if m["role"] == "user"]
+    text = _POST.search(user[0]).group(1)
+    corrected = len(user) > 1
+    if "[malformed]" in text or ("[fix]" in text and not corrected):
+        return "Sure! harm: low, deception: none"
+    scores: dict[str, float] = expected_scores(text)
+    if "[range]" in text:
+        scores["harm_enablement"] = 11
+    body = json.dumps({**scores, "explanation": f"scored {len(text)} characters"})
+    return f"```json\n{body}\n```" if "[fenced]" in text else body
+
+
+def judge(body: dict, index: int) -> Reply:
+    """The LLM judge's script (see :func:`judge_answer`)."""
+    return Reply(judge_answer(body["messages"]))
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
@@ -137,8 +178,13 @@ class _Server(ThreadingHTTPServer):
 class ScriptedLLM:
     """The server; use as a context manager. ``base_url`` ends in ``/v1``."""
 
-    def __init__(self, script: Callable[[dict, int], Reply] = good) -> None:
+    def __init__(
+        self, script: Callable[[dict, int], Reply] = good, gate_after: int | None = None
+    ) -> None:
         self.script = script
+        self.gate_after = gate_after
+        self.held = 0
+        self._gate = threading.Event()
         self.requests: list[dict] = []
         self.headers: list[dict[str, str]] = []
         self.in_flight = 0
@@ -151,6 +197,10 @@ class ScriptedLLM:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
+    def release(self) -> None:
+        """Let held requests (and all later ones) through."""
+        self._gate.set()
+
     def _enter(self, body: dict, headers: dict[str, str]) -> int:
         with self._lock:
             index = len(self.requests)
@@ -158,7 +208,11 @@ class ScriptedLLM:
             self.headers.append(headers)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            return index
+            hold = self.gate_after is not None and index >= self.gate_after
+            self.held += hold
+        if hold:
+            self._gate.wait()
+        return index
 
     def _leave(self) -> None:
         with self._lock:
@@ -204,5 +258,6 @@ class ScriptedLLM:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self.release()
         self._httpd.shutdown()
         self._httpd.server_close()

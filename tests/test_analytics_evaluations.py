@@ -228,7 +228,7 @@ def test_agent_state_at_a_turn(study, tmp_path):
         analytics.agent_state_at(con, run_id="nope", agent=agent, turn=turn)
 
 
-def test_agent_state_reads_stances_when_the_table_exists(study, tmp_path):
+def test_agent_state_reads_the_stances_stated_at_that_turn(study, tmp_path):
     path, result, _ = study
     copy = tmp_path / "stances.db"
     with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:

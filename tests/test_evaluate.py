@@ -22,12 +22,12 @@ from simlab.db import downgrade, make_engine, migrate
 from simlab.evaluators import EVALUATORS, EvaluatorOptions
 from simlab.evaluators.history import update_history
 from simlab.evaluators.pipeline import build_scorers, evaluate
-from simlab.evaluators.targets import TARGETS
+from simlab.evaluators.targets import TARGETS, parse_targets
 from simlab.population import SyntheticConfig, create_synthetic
 from simlab.schema import APPEND_ONLY_TRIGGERS, EVALUATION_TARGETS
 
-from .chat_server import ScriptedChatServer, expected_scores
 from .conftest import REPO, copy_database, run_simlab
+from .scripted_llm import ScriptedLLM, expected_scores, judge
 
 
 @pytest.fixture(scope="module")
@@ -264,10 +264,20 @@ def _count(path: Path) -> int:
             "--targets: unknown target 'likes'; allowed: comments, agent_posts, feed_posts",
         ),
         (["RUN", "--targets", "agent_posts"], "--targets: agent_posts needs table 'agent_posts'"),
-        (["RUN", "--evaluator", "llm_judge"], "--llm-base-url: llm_judge needs"),
+        (
+            ["RUN", "--evaluator", "llm_judge", "--targets", "feed_posts"],
+            "--targets: llm_judge cannot score feed_posts",
+        ),
+        (["RUN", "--evaluator", "llm_judge", "--llm-base-url", "x"], "must start with http://"),
+        (["RUN", "--evaluator", "llm_judge", "--llm-cache", "later"], "llm_cache"),
+        (["RUN", "--evaluator", "llm_judge", "--budget-action", "stop"], "budget_action"),
+        (
+            ["RUN", "--evaluator", "llm_judge", "--llm-api-key-env", "SIMLAB_TEST_UNSET_KEY"],
+            "environment variable SIMLAB_TEST_UNSET_KEY (the LLM API key) is not set",
+        ),
         (["RUN", "--batch-size", "0"], "--batch-size: must be at least 1"),
         (
-            ["RUN", "--evaluator", "llm_judge", "--llm-base-url", "x", "--concurrency", "0"],
+            ["RUN", "--evaluator", "llm_judge", "--concurrency", "0"],
             "concurrency",
         ),
     ],
@@ -283,13 +293,16 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(study, args, message):
 
 def test_unreachable_endpoint_stops_with_exit_1_and_writes_nothing(study):
     path, run_id = study
-    with ScriptedChatServer() as server:
+    with ScriptedLLM(judge) as server:
         url = server.base_url
     result = run_simlab(
         "evaluate", run_id, "--evaluator", "llm_judge", "--llm-base-url", url, "--db", str(path)
     )
     assert result.returncode == 1 and "re-run to resume" in result.stderr
     assert _count(path) == 0
+    failed = _query(path, "SELECT status, transport_retries, policy FROM llm_calls")
+    assert failed and all(row == ("failed", 3, "llm_judge") for row in failed)
+    assert _query(path, "SELECT count(*) FROM llm_cache") == [(0,)]  # outages are not cached
 
 
 def test_judge_failures_are_recorded_and_not_retried_on_rerun(study):
@@ -305,13 +318,16 @@ def test_judge_failures_are_recorded_and_not_retried_on_rerun(study):
             (run_id, turn, agent, post + "-other"),
         )
     comments = _comments(path, run_id)
-    with ScriptedChatServer() as server:
+    with ScriptedLLM(judge) as server:
         args = ["evaluate", run_id, "--evaluator", "llm_judge", "--llm-base-url", server.base_url,
                 "--llm-model", "scripted", "--db", str(path)]  # fmt: skip
         result = run_simlab(*args)
         assert result.returncode == 0, result.stderr
         asked = len(server.requests)
-        assert asked == len(comments) + 1  # the invalid answer was retried once
+        sent = _query(path, "SELECT count(*) FROM llm_calls WHERE cache_hit = 0")[0][0]
+        assert asked == sent  # each request is one llm_calls row
+        statuses = dict(_query(path, "SELECT status, count(*) FROM llm_calls GROUP BY 1"))
+        assert statuses == {"ok": len(comments) - 1, "invalid": 1, "failed": 1}  # one re-ask
         assert run_simlab(*args).returncode == 0
         assert len(server.requests) == asked  # nothing left to judge
     rows = _query(path, "SELECT target_id, status, scores, notes, model FROM evaluations")
@@ -346,7 +362,7 @@ def test_interrupted_evaluation_resumes_without_duplicates(study, sig):
     path, run_id = study
     comments = _comments(path, run_id)
     assert len(comments) > 12
-    with ScriptedChatServer(gate_after=10) as server:  # 2 batches of 4 pass, the 3rd hangs
+    with ScriptedLLM(judge, gate_after=10) as server:  # 2 batches of 4 pass, the 3rd hangs
         process = _start(path, run_id, server.base_url)
         _wait_for(lambda: server.held >= 1 and _count(path) == 8, "two committed batches")
         process.send_signal(sig)
@@ -356,12 +372,157 @@ def test_interrupted_evaluation_resumes_without_duplicates(study, sig):
         assert process.returncode != 0
     before = _query(path, "SELECT * FROM evaluations ORDER BY evaluation_id")
     assert len(before) == 8  # the batch in flight was not committed
-    with ScriptedChatServer() as server:
+    calls_before = _query(path, "SELECT count(*) FROM llm_calls")[0][0]
+    assert calls_before == 8  # its calls neither
+    with ScriptedLLM(judge) as server:
         process = _start(path, run_id, server.base_url)
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr
-        assert len(server.requests) == len(comments) - 8  # only the missing ones were asked
+        calls = _query(path, "SELECT cache_hit FROM llm_calls WHERE call_id > 8")
+        assert len(calls) == len(comments) - 8  # only the missing ones were judged
+        # Answers that arrived before the interruption were cached and are not asked again.
+        assert len(server.requests) == sum(hit == 0 for (hit,) in calls)
     after = _query(path, "SELECT * FROM evaluations ORDER BY evaluation_id")
     assert after[:8] == before
     assert sorted(r[4] for r in after) == sorted(comments)  # every comment once
     assert all(json.loads(r[9]) == expected_scores(comments[r[4]]) for r in after)
+
+
+def test_default_targets_are_comments_and_agent_posts_when_that_table_exists(study):
+    path, run_id = study
+    engine = make_engine(path)
+    assert [t.kind for t in parse_targets(None, engine)] == ["comments"]
+    engine.dispose()
+    with sqlite3.connect(path) as connection:  # the dynamics work's table, as its columns
+        connection.execute(
+            "CREATE TABLE agent_posts (post_id TEXT PRIMARY KEY, run_id TEXT, turn_number INT,"
+            " agent_handle TEXT, text TEXT)"
+        )
+        connection.execute(
+            "INSERT INTO agent_posts VALUES ('ap1', ?, 1, 'ann', 'You are all idiots.')", (run_id,)
+        )
+    engine = make_engine(path)
+    assert [t.kind for t in parse_targets(None, engine)] == ["comments", "agent_posts"]
+    assert [t.kind for t in parse_targets("feed_posts", engine)] == ["feed_posts"]
+    engine.dispose()
+    result = run_simlab("evaluate", run_id, "--evaluator", "offensive", "--db", str(path))
+    assert result.returncode == 0, result.stderr
+    kinds = dict(_query(path, "SELECT target_kind, count(*) FROM evaluations GROUP BY 1"))
+    assert kinds == {"comments": len(_comments(path, run_id)), "agent_posts": 1}
+
+
+def _judge_args(path: Path, run_id: str, url: str, *extra: str) -> list[str]:
+    return ["evaluate", run_id, "--evaluator", "llm_judge", "--llm-base-url", url,
+            "--llm-model", "scripted", "--db", str(path), *extra]  # fmt: skip
+
+
+def test_judge_calls_are_accounted_to_the_judged_texts_run_turn_and_agent(study):
+    path, run_id = study
+    with ScriptedLLM(judge) as server:
+        result = run_simlab(*_judge_args(path, run_id, server.base_url, "--batch-size", "16"))
+        assert result.returncode == 0, result.stderr
+    joined = _query(
+        path,
+        "SELECT c.run_id = l.run_id AND c.turn_number = l.turn_number"
+        " AND c.agent_handle = l.agent_handle, l.policy, l.model, l.status, l.prompt_tokens"
+        " FROM evaluations AS e JOIN comments AS c ON c.comment_id = e.target_id"
+        " JOIN llm_calls AS l ON l.run_id = e.run_id AND l.turn_number = e.turn_number"
+        " AND l.agent_handle = e.agent_handle",
+    )
+    assert joined and all(r[0] == 1 and r[1:3] == ("llm_judge", "scripted") for r in joined)
+    calls = _query(path, "SELECT count(*), sum(prompt_tokens) FROM llm_calls")[0]
+    assert calls == (len(_comments(path, run_id)), 100 * len(_comments(path, run_id)))
+
+
+def test_replay_makes_no_request_and_gives_identical_rows(study, tmp_path):
+    path, run_id = study
+    fresh = copy_database(path, tmp_path / "fresh.db")  # not evaluated yet
+    with ScriptedLLM(judge) as server:
+        assert run_simlab(*_judge_args(path, run_id, server.base_url)).returncode == 0
+    with sqlite3.connect(fresh) as connection:  # the recorded cache, nothing else
+        connection.execute("ATTACH DATABASE ? AS recorded", (str(path),))
+        connection.execute("INSERT INTO llm_cache SELECT * FROM recorded.llm_cache")
+    with ScriptedLLM(judge) as server:
+        args = _judge_args(fresh, run_id, server.base_url, "--llm-cache", "replay")
+        result = run_simlab(*args)
+        assert result.returncode == 0, result.stderr
+        assert server.requests == []
+    columns = "evaluation_id, evaluator, evaluator_version, target_kind, target_id, run_id,"
+    columns += " turn_number, agent_handle, status, scores, notes, model, latency_ms"
+    sql = f"SELECT {columns} FROM evaluations ORDER BY evaluation_id"
+    assert _query(fresh, sql) == _query(path, sql)
+    assert _query(fresh, "SELECT count(*) FROM llm_calls WHERE cache_hit = 0") == [(0,)]
+
+
+def test_replay_without_a_recorded_answer_fails_fast(study):
+    path, run_id = study
+    with ScriptedLLM(judge) as server:
+        result = run_simlab(*_judge_args(path, run_id, server.base_url, "--llm-cache", "replay"))
+        assert server.requests == []
+    assert result.returncode == 2 and "llm cache replay: no response" in result.stderr
+    assert _count(path) == 0
+
+
+def test_a_blocking_budget_stops_the_evaluation_and_keeps_what_was_spent(study):
+    path, run_id = study
+    # Each request is estimated at ~ prompt chars / 4 + 300 tokens and uses 120.
+    budget = ["--budget-tokens", "2000", "--budget-action", "block", "--batch-size", "4"]
+    with ScriptedLLM(judge) as server:
+        result = run_simlab(*_judge_args(path, run_id, server.base_url, *budget))
+        asked = len(server.requests)
+    assert result.returncode == 1 and "--budget-action block: budget_blocked" in result.stderr
+    statuses = dict(_query(path, "SELECT status, count(*) FROM llm_calls GROUP BY 1"))
+    assert statuses["ok"] == asked and statuses["budget_blocked"] >= 1
+    assert 0 < asked * 120 <= 2000
+    assert _count(path) == 4 * (asked // 4)  # whole batches only
+    events = _query(path, "SELECT kind, metric, run_id FROM budget_events")
+    assert ("blocked", "tokens", run_id) in events
+
+
+def test_a_warning_budget_records_events_and_goes_on(study):
+    path, run_id = study
+    with ScriptedLLM(judge) as server:
+        result = run_simlab(*_judge_args(path, run_id, server.base_url, "--budget-tokens", "500"))
+    assert result.returncode == 0, result.stderr
+    assert "budget exceeded" in result.stderr
+    events = _query(path, "SELECT kind FROM budget_events ORDER BY event_id")
+    assert events == [("alert",), ("exceeded",)]
+    assert _count(path) == len(_comments(path, run_id))
+
+
+def test_the_embedded_model_judges_two_texts(tmp_path):
+    """The real SmolLM2 through the whole command: rows are recorded (ok or failed)."""
+    path = tmp_path / "tiny.db"
+    migrate(path)
+    now = "2026-01-01T00:00:00+00:00"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO runs (run_id, created_at, total_turns, total_agents, started_at, status)"
+            " VALUES ('r', ?, 1, 2, ?, 'running')",
+            (now, now),
+        )
+        connection.executemany(
+            "INSERT INTO comments (comment_id, run_id, turn_number, agent_handle, post_id, text,"
+            " created_at) VALUES (?, 'r', 0, ?, 'p', ?, ?)",
+            [("c1", "ann", "Lovely weather today.", now), ("c2", "bob", "Obey me or else.", now)],
+        )
+    args = [
+        "evaluate",
+        "r",
+        "--evaluator",
+        "llm_judge",
+        "--llm-max-tokens",
+        "96",
+        "--db",
+        str(path),
+    ]
+    result = run_simlab(*args)
+    assert result.returncode == 0, result.stderr
+    rows = _query(path, "SELECT target_id, status, model FROM evaluations ORDER BY target_id")
+    assert [r[0] for r in rows] == ["c1", "c2"]
+    assert all(r[1] in ("ok", "failed") and r[2] == "SmolLM2-135M-Instruct.Q4_1" for r in rows)
+    calls = _query(path, "SELECT policy, base_url, completion_tokens FROM llm_calls")
+    assert calls and all(
+        c[0] == "llm_judge" and c[1].startswith("http://127.0.0.1:") for c in calls
+    )
+    assert all(0 < c[2] <= 96 for c in calls)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 
 import pytest
 
 from simlab.errors import InputError
 from simlab.evaluators import EVALUATORS, EvaluatorOptions, embedded, names
-from simlab.evaluators.chat import EndpointError, OpenAICompatibleChat
-from simlab.evaluators.llm_judge import (
-    DIMENSIONS as JUDGE_DIMENSIONS,
-)
-from simlab.evaluators.llm_judge import (
-    InvalidAnswer,
-    JudgeScorer,
-    judge,
-    parse_answer,
-)
+from simlab.evaluators.base import EvaluationStopped
+from simlab.evaluators.llm_judge import DIMENSIONS as JUDGE_DIMENSIONS
+from simlab.evaluators.llm_judge import InvalidAnswer, parse_answer
 
-from .chat_server import ScriptedChatServer, expected_scores
 from .conftest import REPO
+from .scripted_llm import Reply, ScriptedLLM, expected_scores, judge
 
 TEXTS = [
     "Exactly right on housing. Rent control is the way forward.",
@@ -35,14 +30,16 @@ CITATION_KEYS = set(
 
 @pytest.fixture(scope="module")
 def chat_server():
-    with ScriptedChatServer() as server:
+    with ScriptedLLM(judge) as server:
         yield server
 
 
+def _judge_options(url: str, **extra) -> EvaluatorOptions:
+    return EvaluatorOptions(llm_base_url=url, llm_model="scripted", **extra)
+
+
 def _options(entry, chat_server) -> EvaluatorOptions:
-    if entry.uses_llm:
-        return EvaluatorOptions(llm_base_url=chat_server.base_url, llm_model="scripted")
-    return EvaluatorOptions()
+    return _judge_options(chat_server.base_url) if entry.uses_llm else EvaluatorOptions()
 
 
 def _values(scores):
@@ -71,7 +68,7 @@ def test_contract_metadata(entry):
 
 @pytest.mark.parametrize("entry", list(EVALUATORS), ids=lambda e: e.name)
 def test_contract_scores_in_range_deterministic_and_batch_independent(entry, chat_server):
-    scorer = entry.build(_options(entry, chat_server))
+    scorer = entry.build(_options(entry, chat_server), None)
     assert scorer.version.startswith(f"{entry.version}/")
     first = scorer.score(TEXTS)
     assert len(first) == len(TEXTS)
@@ -84,6 +81,7 @@ def test_contract_scores_in_range_deterministic_and_batch_independent(entry, cha
     one_by_one = [scorer.score([t])[0] for t in TEXTS]
     assert _values(one_by_one) == _values(first)
     assert scorer.score([]) == []
+    scorer.close()
 
 
 # VADER's own README (cjhutto/vaderSentiment, README.rst, "Output for the above
@@ -114,7 +112,7 @@ VADER_README = [
 
 
 def test_sentiment_reproduces_the_vader_readme_examples():
-    scorer = EVALUATORS.get("sentiment").build(EvaluatorOptions())
+    scorer = EVALUATORS.get("sentiment").build(EvaluatorOptions(), None)
     scores = scorer.score([row[0] for row in VADER_README])
     for (sentence, pos, neu, neg, compound), score in zip(VADER_README, scores, strict=True):
         assert score.scores["compound"] == pytest.approx(compound, abs=1e-4), sentence
@@ -140,7 +138,8 @@ CLEAN = [
 def test_offensive_separates_clear_positives_from_clear_negatives():
     entry = EVALUATORS.get("offensive")
     scores = [
-        s.scores["offensive"] for s in entry.build(EvaluatorOptions()).score(OFFENSIVE + CLEAN)
+        s.scores["offensive"]
+        for s in entry.build(EvaluatorOptions(), None).score(OFFENSIVE + CLEAN)
     ]
     threshold = entry.dimension("offensive").threshold
     assert all(p >= 0.9 for p in scores[: len(OFFENSIVE)]), scores
@@ -151,8 +150,13 @@ def test_offensive_separates_clear_positives_from_clear_negatives():
 # --- the judge, against the scripted server over real HTTP -----------------------------
 
 
-def _judge(server: ScriptedChatServer, text: str):
-    return judge(text, OpenAICompatibleChat(server.base_url, "scripted", 10).send)
+def _judge(server: ScriptedLLM, *texts: str, **extra):
+    scorer = EVALUATORS.get("llm_judge").build(_judge_options(server.base_url, **extra), None)
+    try:
+        scores = scorer.score(list(texts))
+    finally:
+        scorer.close()
+    return scores[0] if len(texts) == 1 else scores
 
 
 def test_judge_good_answer_is_recorded_with_its_explanation(chat_server):
@@ -164,6 +168,9 @@ def test_judge_good_answer_is_recorded_with_its_explanation(chat_server):
     assert len(chat_server.requests) == before + 1
     request = chat_server.requests[-1]
     assert request["model"] == "scripted" and request["temperature"] == 0
+    assert request["max_tokens"] == 300
+    schema = request["response_format"]["json_schema"]["schema"]
+    assert set(schema["required"]) == {*expected_scores(""), "explanation"}
     assert text in request["messages"][-1]["content"]
 
 
@@ -224,39 +231,41 @@ def test_parse_answer_rejects_malformed_and_out_of_range(content, problem):
         parse_answer(content)
 
 
-def test_judge_scorer_keeps_order_at_concurrency(chat_server):
+def test_judge_keeps_order_and_the_concurrency_limit():
     texts = [f"post number {'x' * i}" for i in range(20)]
-    scorer = JudgeScorer(
-        OpenAICompatibleChat(chat_server.base_url, "scripted", 10).send, "scripted", 8
-    )
-    assert [s.scores for s in scorer.score(texts)] == [expected_scores(t) for t in texts]
-    assert scorer.version == "1/scripted"
+    with ScriptedLLM(lambda body, index: replace(judge(body, index), delay_s=0.02)) as server:
+        scores = _judge(server, *texts, concurrency=3)
+        assert server.max_in_flight <= 3
+    assert [s.scores for s in scores] == [expected_scores(t) for t in texts]
     assert [d.name for d in JUDGE_DIMENSIONS] == list(expected_scores(""))
 
 
-def test_judge_needs_an_endpoint():
-    with pytest.raises(InputError, match="--llm-base-url: llm_judge needs"):
-        EVALUATORS.get("llm_judge").build(EvaluatorOptions())
-
-
-def test_chat_client_sends_the_key_only_in_the_header_and_raises_on_server_errors(monkeypatch):
-    monkeypatch.setenv("SIMLAB_LLM_API_KEY", "sk-test-secret")
-    monkeypatch.setattr("simlab.evaluators.chat.RETRY_DELAYS_S", (0.0, 0.0))
-    with ScriptedChatServer(status=503) as server:
-        with pytest.raises(EndpointError, match="HTTP 503") as raised:
-            _judge(server, "a post")
-        assert len(server.requests) == 3  # retried twice
-        assert server.authorizations == ["Bearer sk-test-secret"] * 3
+def test_judge_sends_the_key_only_in_the_header_and_stops_on_server_errors(monkeypatch):
+    monkeypatch.setenv("JUDGE_TEST_KEY", "sk-test-secret")
+    unavailable = Reply(status=503, headers={"retry-after": "0"})
+    with ScriptedLLM(lambda body, index: unavailable) as server:
+        with pytest.raises(EvaluationStopped, match="InternalServerError") as raised:
+            _judge(server, "a post", llm_api_key_env="JUDGE_TEST_KEY")
+        assert len(server.requests) == 4  # three transport retries
+        keys = [{k.lower(): v for k, v in h.items()}["authorization"] for h in server.headers]
+        assert keys == ["Bearer sk-test-secret"] * 4
         assert "sk-test-secret" not in str(raised.value)
-    with ScriptedChatServer(status=401) as server:
-        with pytest.raises(EndpointError, match="HTTP 401"):
+        assert all("sk-test-secret" not in json.dumps(body) for body in server.requests)
+    with ScriptedLLM(lambda body, index: Reply(status=401)) as server:
+        with pytest.raises(EvaluationStopped, match="AuthenticationError"):
             _judge(server, "a post")
         assert len(server.requests) == 1  # not retried
 
 
-def test_chat_client_reports_an_unreachable_endpoint(monkeypatch):
-    monkeypatch.setattr("simlab.evaluators.chat.RETRY_DELAYS_S", (0.0, 0.0))
-    with ScriptedChatServer() as server:
+def test_judge_stops_on_an_unreachable_endpoint_and_refuses_an_unset_key():
+    with ScriptedLLM(judge) as server:
         url = server.base_url
-    with pytest.raises(EndpointError, match="after 3 attempt"):
-        judge("a post", OpenAICompatibleChat(url, "scripted", 2).send)
+    with pytest.raises(EvaluationStopped, match="APIConnectionError"):
+        scorer = EVALUATORS.get("llm_judge").build(_judge_options(url, timeout_s=2), None)
+        try:
+            scorer.score(["a post"])
+        finally:
+            scorer.close()
+    with pytest.raises(InputError, match="environment variable NO_SUCH_KEY_VAR"):
+        options = _judge_options(url, llm_api_key_env="NO_SUCH_KEY_VAR")
+        EVALUATORS.get("llm_judge").build(options, None)

@@ -308,7 +308,9 @@ def test_compare_feeds_runs_on_the_latest_comparison_from_simlab_db(study, monke
     assert found["chosen"] == analytics.Selection(comparison_id=study.comparison_id)
     summary = found["summary"]
     assert list(pd.unique(summary["arm"])) == ARMS
-    assert list(pd.unique(summary["key"])) == list(analytics.HEADLINE_METRICS)
+    keys = list(pd.unique(summary["key"]))  # headline metrics, then evaluated dimensions
+    assert keys[: len(analytics.HEADLINE_METRICS)] == list(analytics.HEADLINE_METRICS)
+    assert all(k.startswith("run.evaluation.") for k in keys[len(analytics.HEADLINE_METRICS) :])
     assert summary["mean"].notna().all()
     keys = found["metric_picker"].value
     assert keys and all(key.startswith("turn.") for key in keys)

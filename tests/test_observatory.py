@@ -118,19 +118,26 @@ def test_report_hooks_fill_the_comparison_table_and_draw_the_charts(evaluated, u
         keys = evaluation_report.summary_keys(con)
         assert keys == ["run.evaluation.offensive.offensive", "run.evaluation.sentiment.compound"]
         assert len(evaluation_report.summary_keys(con, everything=True)) == 5
-        scalars = analytics.run_scalars(
+        filled = analytics.run_scalars(
             con, comparison_id=result.comparison_id, keys=["run.engagement.rate", *keys]
-        )
-        assert scalars.loc[scalars["key"].isin(keys), "value"].isna().all()  # SQL alone: NaN
-        filled = analytics.fill_run_scalars(
-            con, comparison_id=result.comparison_id, scalars=scalars
         )
         means = analytics.evaluation_metrics(con, comparison_id=result.comparison_id)
         expected = means.set_index(["run_id", "key"])["value"]
-        for row in filled[filled["key"].isin(keys)].itertuples():
+        evaluated = filled[filled["key"].isin(keys)]
+        assert len(evaluated) == len(keys) * filled["run_id"].nunique()
+        for row in evaluated.itertuples():
             assert row.value == pytest.approx(expected[(row.run_id, row.key)])
-        untouched = filled[~filled["key"].isin(keys)]
-        assert untouched.equals(scalars[~scalars["key"].isin(keys)])
+        # Default keys: the headline metrics, then the evaluated dimensions.
+        assert analytics.summary_metric_keys(con) == [*analytics.HEADLINE_METRICS, *keys]
+        default = analytics.run_scalars(con, comparison_id=result.comparison_id)
+        assert default[default["key"].isin(keys)]["value"].tolist() == evaluated["value"].tolist()
+        table = analytics.comparison_summary(con, comparison_id=result.comparison_id)
+        offensive = table[table["key"] == "run.evaluation.offensive.offensive"]
+        by_arm = means[means["key"] == keys[0]].groupby("arm")["value"].mean()
+        assert len(offensive) == by_arm.size >= 2
+        for row in offensive.itertuples():
+            assert row.mean == pytest.approx(by_arm[row.arm])
+        assert set(analytics.summary(con, comparison_id=result.comparison_id)["key"]) >= set(keys)
         figures = evaluation_report.report_charts(con, comparison_id=result.comparison_id)
         assert sorted(figures) == [
             "evaluation_offensive_offensive_by_feed", "evaluation_offensive_offensive_trend",
@@ -143,6 +150,7 @@ def test_report_hooks_fill_the_comparison_table_and_draw_the_charts(evaluated, u
     try:
         assert evaluation_report.summary_keys(empty) == []
         assert evaluation_report.report_charts(empty) == {}
+        assert analytics.summary_metric_keys(empty) == list(analytics.HEADLINE_METRICS)
     finally:
         empty.close()
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from simlab.db import alembic_config, current_revision, downgrade, head_revision, migrate
 from simlab.postgres import reset_sequences, with_driver
@@ -296,3 +296,47 @@ def test_schema_tables_bind_wide_values_on_postgres(pg_engine):
     with pg_engine.connect() as connection:
         assert connection.execute(select(run_configs.c.seed)).scalar() == seed
         assert connection.execute(select(agent_leanings.c.leaning)).scalar() == leaning
+
+
+def test_evaluation_tables_are_append_only(pg_url):
+    migrate(pg_url)
+    engine = create_engine(pg_url)
+    with engine.begin() as connection:
+        _insert_run(connection)
+        connection.execute(
+            text(
+                "INSERT INTO evaluations (evaluator, evaluator_version, target_kind, target_id,"
+                " run_id, turn_number, agent_handle, status, scores, created_at) VALUES"
+                " ('sentiment', '1/x', 'comments', 'c1', 'r1', 0, 'ann', 'ok', '{}', :now)"
+            ),
+            {"now": NOW},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO agent_score_history (run_id, turn_number, agent_handle, evaluator,"
+                " evaluator_version, items, dimension_means, overall_mean, top_dimension,"
+                " top_score, high_flags, created_at) VALUES"
+                " ('r1', 0, 'ann', 'sentiment', '1/x', 1, '{}', 0.5, 'pos', 0.5, '{}', :now)"
+            ),
+            {"now": NOW},
+        )
+    for table in ("evaluations", "agent_score_history"):
+        for statement, verb in (
+            (f"UPDATE {table} SET created_at = 'x'", "UPDATE"),
+            (f"DELETE FROM {table}", "DELETE"),
+            (f"TRUNCATE {table} CASCADE", "TRUNCATE"),
+        ):
+            with pytest.raises(DBAPIError, match=f"{table} is append-only: {verb} is not allowed"):
+                with engine.begin() as connection:
+                    connection.execute(text(statement))
+        with engine.connect() as connection:
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1
+    engine.dispose()
+    downgrade(pg_url, "0006_llm")  # drops the tables, their triggers and the function
+    engine = create_engine(pg_url)
+    with engine.connect() as connection:
+        found = "SELECT count(*) FROM pg_proc WHERE proname = 'simlab_append_only'"
+        assert connection.execute(text(found)).scalar() == 0
+    engine.dispose()
+    migrate(pg_url)
+    assert current_revision(pg_url) == head_revision()

@@ -6,7 +6,10 @@ Create Date: 2026-12-01 08:51:47.022273
 
 Both tables are append-only: on SQLite, BEFORE UPDATE / BEFORE DELETE triggers
 abort the statement (``simlab.schema.APPEND_ONLY_TRIGGERS`` holds the same
-statements; a test compares them). Dropping a table drops its triggers.
+statements; a test compares them). On PostgreSQL, row-level BEFORE UPDATE /
+BEFORE DELETE triggers of the same names (and a BEFORE TRUNCATE one) call the
+plpgsql function ``simlab_append_only()``, which raises an exception with the
+same message. Dropping a table drops its triggers; the downgrade drops the function.
 """
 
 from collections.abc import Sequence
@@ -27,6 +30,17 @@ def _trigger(table: str, verb: str) -> str:
         f"CREATE TRIGGER trg_{table}_no_{verb.lower()} BEFORE {verb} ON {table} "
         f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} is not allowed'); END"
     )
+
+
+PG_FUNCTION = "simlab_append_only"
+
+
+def _pg_statements(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER trg_{table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"FOR EACH {level} EXECUTE FUNCTION {PG_FUNCTION}()"
+        for verb, level in (("UPDATE", "ROW"), ("DELETE", "ROW"), ("TRUNCATE", "STATEMENT"))
+    ]
 
 
 def upgrade() -> None:
@@ -98,10 +112,20 @@ def upgrade() -> None:
             "idx_agent_score_history_run_evaluator_turn", ["run_id", "evaluator", "turn_number"]
         )
 
-    if op.get_bind().dialect.name == "sqlite":
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
         for table in APPEND_ONLY:
             for verb in ("UPDATE", "DELETE"):
                 op.execute(_trigger(table, verb))
+    elif dialect == "postgresql":
+        op.execute(
+            f"CREATE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP "
+            "USING ERRCODE = 'restrict_violation'; END $$"
+        )
+        for table in APPEND_ONLY:
+            for statement in _pg_statements(table):
+                op.execute(statement)
 
 
 def downgrade() -> None:
@@ -111,3 +135,5 @@ def downgrade() -> None:
     with op.batch_alter_table("evaluations", schema=None) as batch_op:
         batch_op.drop_index("idx_evaluations_run_turn_agent")
     op.drop_table("evaluations")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION {PG_FUNCTION}()")

@@ -62,6 +62,7 @@ from simlab.analytics.metrics import (
     exposure_diversity,
     metric_bands,
     run_scalars,
+    summary_metric_keys,
     turn_metrics,
 )
 from simlab.analytics.runs import comparisons, completed_turns, latest_comparison, runs
@@ -129,6 +130,7 @@ __all__ = [
     "snapshot_path",
     "stance_at",
     "summary",
+    "summary_metric_keys",
     "summary_table",
     "top_items",
     "top_posts",

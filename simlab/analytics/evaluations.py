@@ -25,6 +25,8 @@ from simlab.analytics.stances import stance_at
 from simlab.errors import InputError
 
 RUN_PREFIX = "run.evaluation."
+# Shown first when present: the question a comparison most often asks of evaluations.
+PREFERRED = ("offensive.offensive", "sentiment.compound", "llm_judge.harm_enablement")
 
 # ``versions``: the version read per evaluator: $version if given, else the newest;
 # $evaluators NULL means every evaluator.
@@ -395,6 +397,19 @@ def evaluated_dimensions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """,
         {},
     )
+
+
+def summary_keys(con: duckdb.DuckDBPyConnection, everything: bool = False) -> list[str]:
+    """The ``run.evaluation.<evaluator>.<dimension>`` keys worth a row in the comparison table.
+
+    Args:
+        con: an analytics connection.
+        everything: every evaluated dimension instead of the preferred ones.
+    """
+    dims = evaluated_dimensions(con)
+    present = [f"{e}.{d}" for e, d in zip(dims["evaluator"], dims["dimension"], strict=True)]
+    chosen = present if everything else [p for p in PREFERRED if p in present]
+    return [RUN_PREFIX + key for key in chosen]
 
 
 def fill_run_scalars(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from simlab.analytics._query import ARM_ORDER, SELECTION, arm_order, fetch, selection
+from simlab.analytics.evaluations import fill_run_scalars, summary_keys
 from simlab.errors import InputError
 
 HEADLINE_METRICS = (
@@ -20,6 +21,15 @@ HEADLINE_METRICS = (
     "run.opinion.variance_change",
     "run.network.ei_index_change",
 )
+
+
+def summary_metric_keys(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The comparison table's default keys: the headline metrics, then evaluation dimensions.
+
+    Evaluation keys (``run.evaluation.<evaluator>.<dimension>``) appear only when
+    something was evaluated (:func:`simlab.analytics.evaluations.summary_keys`).
+    """
+    return [*HEADLINE_METRICS, *summary_keys(con)]
 
 
 def _keys(keys: Iterable[str] | str | None) -> list[str] | None:
@@ -113,19 +123,22 @@ def run_scalars(
     *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
-    keys: Sequence[str] = HEADLINE_METRICS,
+    keys: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """One number per run and metric key.
+    """One number per run and metric key (default keys: :func:`summary_metric_keys`).
 
     ``run.*`` keys are read from ``run_metrics``; a ``turn.*`` key becomes the mean
-    of its defined per-turn values over the run's turns.
+    of its defined per-turn values over the run's turns; a ``run.evaluation.*`` key
+    is the run's mean score over its evaluated texts
+    (:func:`simlab.analytics.evaluations.evaluation_metrics`).
 
     Returns:
         Columns run_id, arm, replicate, key, value: one row per selected run and
         key (in ``keys`` order), value NaN where the run has no (defined) value.
     """
+    keys = summary_metric_keys(con) if keys is None else keys
     params = {**selection(con, run_ids=run_ids, comparison_id=comparison_id), "keys": _keys(keys)}
-    return fetch(
+    frame = fetch(
         con,
         f"""
         WITH {SELECTION},
@@ -146,16 +159,19 @@ def run_scalars(
         """,
         params,
     )
+    return fill_run_scalars(con, frame, comparison_id=comparison_id, run_ids=run_ids)
 
 
 def comparison_summary(
     con: duckdb.DuckDBPyConnection,
     *,
     comparison_id: str,
-    keys: Sequence[str] = HEADLINE_METRICS,
+    keys: Sequence[str] | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Each arm's mean per metric, and its difference to the first arm, with t intervals.
+
+    Default keys: :func:`summary_metric_keys` (headline metrics and evaluation dimensions).
 
     Per-run values come from :func:`run_scalars`. ``mean``/``ci_*`` is
     :func:`simlab.stats.mean_ci` over the arm's replicates. ``diff``/``diff_*``
@@ -171,6 +187,7 @@ def comparison_summary(
     """
     from simlab.stats import mean_ci, paired_difference_ci  # scipy loads on first use
 
+    keys = summary_metric_keys(con) if keys is None else keys
     scalars = run_scalars(con, comparison_id=comparison_id, keys=keys)
     arms = arm_order(con, comparison_id=comparison_id)
     replicates = sorted(scalars["replicate"].unique())

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pandas as pd
 
-from simlab.analytics.metrics import HEADLINE_METRICS, comparison_summary, run_scalars
+from simlab.analytics.metrics import comparison_summary, run_scalars
 from simlab.analytics.runs import runs
 
 
@@ -29,9 +29,11 @@ def summary(
     *,
     run_ids: Iterable[str] | None = None,
     comparison_id: str | None = None,
-    keys: Sequence[str] = HEADLINE_METRICS,
+    keys: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Per arm and metric: mean with 95% CI and difference to the first arm.
+
+    Default keys: :func:`simlab.analytics.summary_metric_keys` (evaluations included).
 
     For a comparison this is :func:`simlab.analytics.comparison_summary` (paired by
     replicate). Loose runs are not paired: ``diff`` is the difference of means and

@@ -9,8 +9,10 @@ keys into ``docs/references.md``, and whether it calls an LLM.
 A :class:`Scorer` turns a batch of texts into one :class:`Score` each, in
 order. A score is either ``ok`` (every dimension within its range) or
 ``failed`` (no scores, a note saying why). Errors that say nothing about the
-text (an unreachable endpoint) are raised instead, so the evaluation stops and
-resumes later rather than recording a failure.
+text (an unreachable endpoint, an exhausted budget) raise
+:class:`EvaluationStopped` instead, so the evaluation stops and resumes later
+rather than recording a failure. A scorer may keep side records (the judge's
+``llm_calls`` rows): :meth:`Scorer.write` adds them to the batch's transaction.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from simlab.registry import Registry
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from simlab.evaluators.targets import Item
 
 
 @dataclass(frozen=True)
@@ -59,14 +66,36 @@ class Score:
         return "ok" if self.scores is not None else "failed"
 
 
+class EvaluationStopped(RuntimeError):
+    """The evaluator cannot go on (endpoint down, budget exhausted): not the text's fault."""
+
+
 class Scorer(Protocol):
-    """A ready evaluator: its recorded version, and a batch scoring function."""
+    """A ready evaluator: its recorded version, batch scoring, side records, cleanup."""
 
     version: str
 
-    def score(self, texts: Sequence[str]) -> list[Score]:
-        """One score per text, in order."""
+    def score(self, texts: Sequence[str], sources: Sequence[Item] | None = None) -> list[Score]:
+        """One score per text, in order; ``sources`` say where each text came from."""
         ...
+
+    def write(self, connection: Connection) -> None:
+        """Insert the side records kept since the last call (in the batch's transaction)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the scorer holds (an embedded model server, connections)."""
+        ...
+
+
+class StatelessScorer:
+    """Base of scorers that are pure functions of the text: nothing to write or close."""
+
+    def write(self, connection: Connection) -> None:
+        """Nothing to write."""
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class EvaluatorOptions(BaseModel):
@@ -75,9 +104,18 @@ class EvaluatorOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     llm_base_url: str | None = Field(
-        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"
+        None, description="OpenAI-compatible endpoint (None: the embedded model)"
     )
-    llm_model: str = Field("default", description="model name sent to the endpoint")
+    llm_model: str | None = Field(None, description="model name sent (None: the embedded one)")
+    llm_api_key_env: str | None = Field(None, description="environment variable with the key")
+    llm_cache: Literal["record", "replay", "off"] = "record"
+    llm_max_tokens: int = Field(300, ge=16, le=32768, description="judge answer length cap")
+    llm_prompt_price: float = Field(0.0, ge=0, description="USD per 1M prompt tokens")
+    llm_completion_price: float = Field(0.0, ge=0, description="USD per 1M completion tokens")
+    budget_tokens: int | None = Field(None, gt=0, description="token budget of the command")
+    budget_cost: float | None = Field(None, gt=0, description="cost budget (USD)")
+    budget_alert: float = Field(0.8, gt=0, le=1, description="alert at this fraction")
+    budget_action: Literal["warn", "block"] = "warn"
     concurrency: int = Field(8, ge=1, le=256, description="parallel LLM requests")
     timeout_s: float = Field(60.0, gt=0, description="seconds per LLM request")
 
@@ -90,7 +128,7 @@ class Evaluator:
     version: str
     dimensions: tuple[Dimension, ...]
     citations: tuple[str, ...]
-    build: Callable[[EvaluatorOptions], Scorer]
+    build: Callable[[EvaluatorOptions, Engine | None], Scorer]
     uses_llm: bool
     batch_size: int
     doc: str
@@ -108,6 +146,9 @@ class Evaluator:
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")
 
 
+Build = Callable[[EvaluatorOptions, "Engine | None"], Scorer]
+
+
 def register(
     name: str,
     *,
@@ -116,13 +157,15 @@ def register(
     citations: Sequence[str],
     uses_llm: bool = False,
     batch_size: int = 1000,
-) -> Callable[[Callable[[EvaluatorOptions], Scorer]], Callable[[EvaluatorOptions], Scorer]]:
-    """Decorator: register a ``build(options) -> Scorer`` function as evaluator ``name``.
+) -> Callable[[Build], Build]:
+    """Decorator: register a ``build(options, engine) -> Scorer`` function as evaluator ``name``.
 
+    ``engine`` is the database being evaluated (None outside ``simlab evaluate``);
+    only evaluators with side records (the judge's cache and accounting) use it.
     The documentation is the docstring of the module defining ``build``.
     """
 
-    def entry(build: Callable[[EvaluatorOptions], Scorer]) -> Evaluator:
+    def entry(build: Build) -> Evaluator:
         import sys
 
         doc = sys.modules[build.__module__].__doc__ or build.__doc__ or ""

@@ -24,6 +24,7 @@ from simlab.evaluators.base import (
     Dimension,
     EvaluatorOptions,
     Score,
+    StatelessScorer,
     per_text_latency,
     recorded_version,
     register,
@@ -40,7 +41,7 @@ def _predict_prob():
     return predict_prob
 
 
-class ProfanityScorer:
+class ProfanityScorer(StatelessScorer):
     """Scores a whole batch with one vectorised ``predict_prob`` call."""
 
     def __init__(self) -> None:
@@ -48,7 +49,7 @@ class ProfanityScorer:
         self.version = recorded_version(VERSION, self.model)
         self._predict_prob = _predict_prob()
 
-    def score(self, texts: Sequence[str]) -> list[Score]:
+    def score(self, texts: Sequence[str], sources=None) -> list[Score]:
         """The offensive-language probability of each text."""
         if not texts:
             return []
@@ -65,6 +66,6 @@ class ProfanityScorer:
     citations=("Zhou2019", "Davidson2017"),
     batch_size=5000,
 )
-def build(options: EvaluatorOptions) -> ProfanityScorer:
+def build(options: EvaluatorOptions, engine=None) -> ProfanityScorer:
     """A scorer over the packaged model (no options used)."""
     return ProfanityScorer()

@@ -2,7 +2,8 @@
 
 For each evaluator and target kind, unscored texts are read in id order in
 batches (the evaluator's ``batch_size``); each batch is scored and its rows
-inserted in one transaction. A crash or Ctrl-C loses at most the batch in
+inserted in one transaction, with the scorer's side records (the judge's
+``llm_calls``). A crash or Ctrl-C loses at most the batch in
 flight, and running the same command again scores only what is missing. A row
 is keyed by (evaluator, recorded version, target kind, target id): the same
 version never scores a text twice, a new version appends. After scoring, the
@@ -19,7 +20,14 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from simlab.errors import InputError
-from simlab.evaluators.base import EVALUATORS, Evaluator, EvaluatorOptions, Score, Scorer
+from simlab.evaluators.base import (
+    EVALUATORS,
+    EvaluationStopped,
+    Evaluator,
+    EvaluatorOptions,
+    Score,
+    Scorer,
+)
 from simlab.evaluators.history import update_history
 from simlab.evaluators.targets import Item, Target
 from simlab.recorder import utc_now
@@ -80,16 +88,44 @@ def resolve_runs(engine: Engine, run_ids: Sequence[str], comparison_id: str | No
 
 
 def build_scorers(
-    names: Sequence[str] | None, options: EvaluatorOptions
+    names: Sequence[str] | None,
+    options: EvaluatorOptions,
+    engine: Engine | None = None,
+    targets: Sequence[Target] = (),
 ) -> list[tuple[Evaluator, Scorer]]:
     """The chosen evaluators (default: every embedded one), each with a ready scorer.
 
+    Close the scorers when done (:func:`close_scorers`): the judge may hold the
+    embedded model.
+
     Raises:
-        InputError: an unknown name, or an evaluator missing a needed option.
+        InputError: an unknown name, an evaluator missing a needed option, or an
+            LLM evaluator asked to score texts that belong to no run (its calls
+            are accounted per run).
     """
     chosen = list(dict.fromkeys(names)) if names else [e.name for e in EVALUATORS if not e.uses_llm]
     entries = [EVALUATORS.get(name) for name in chosen]
-    return [(entry, entry.build(options)) for entry in entries]
+    for entry in entries:
+        for target in targets:
+            if entry.uses_llm and target.run_column is None:
+                raise InputError(
+                    f"--targets: {entry.name} cannot score {target.kind}: its LLM calls are "
+                    f"accounted per run and {target.kind} belong to no run"
+                )
+    built: list[tuple[Evaluator, Scorer]] = []
+    try:
+        for entry in entries:
+            built.append((entry, entry.build(options, engine)))
+    except BaseException:
+        close_scorers(built)
+        raise
+    return built
+
+
+def close_scorers(scorers: Sequence[tuple[Evaluator, Scorer]]) -> None:
+    """Close every scorer (stops an embedded model server the judge started)."""
+    for _, scorer in scorers:
+        scorer.close()
 
 
 def _rows(entry: Evaluator, version: str, target: Target, items: list[Item], scores: list[Score]):
@@ -155,10 +191,16 @@ def score_target(
             items = target.page(connection, run_ids, entry.name, version, after, size)
         if not items:
             break
-        scores = scorer.score([i.text for i in items])
+        try:
+            scores = scorer.score([i.text for i in items], items)
+        except EvaluationStopped:
+            with engine.begin() as connection:  # requests already made are accounted
+                scorer.write(connection)
+            raise
         rows = list(_rows(entry, version, target, items, scores))
         with engine.begin() as connection:
             _insert(connection, rows)
+            scorer.write(connection)
         done += len(rows)
         failed += sum(r["status"] == "failed" for r in rows)
         after = items[-1].target_id

@@ -24,6 +24,7 @@ from simlab.evaluators.base import (
     Dimension,
     EvaluatorOptions,
     Score,
+    StatelessScorer,
     per_text_latency,
     recorded_version,
     register,
@@ -45,7 +46,7 @@ def _analyzer():
     return SentimentIntensityAnalyzer()
 
 
-class VaderScorer:
+class VaderScorer(StatelessScorer):
     """Scores texts one by one with a shared ``SentimentIntensityAnalyzer``."""
 
     def __init__(self) -> None:
@@ -53,7 +54,7 @@ class VaderScorer:
         self.version = recorded_version(VERSION, self.model)
         self._analyzer = _analyzer()
 
-    def score(self, texts: Sequence[str]) -> list[Score]:
+    def score(self, texts: Sequence[str], sources=None) -> list[Score]:
         """VADER's compound, pos, neu and neg for each text.
 
         VADER is a pure function of the text, so each distinct text of the batch is
@@ -71,6 +72,6 @@ class VaderScorer:
 
 
 @register("sentiment", version=VERSION, dimensions=DIMENSIONS, citations=("Hutto2014",))
-def build(options: EvaluatorOptions) -> VaderScorer:
+def build(options: EvaluatorOptions, engine=None) -> VaderScorer:
     """A VADER scorer (no options used)."""
     return VaderScorer()

@@ -103,16 +103,21 @@ TARGETS: dict[str, Target] = {
 }
 
 
+def default_targets(tables: set[str]) -> list[str]:
+    """What agents write in this database: comments, and agent posts when the table exists."""
+    return ["comments"] + (["agent_posts"] if TARGETS["agent_posts"].table in tables else [])
+
+
 def parse_targets(value: str | None, engine: Engine) -> list[Target]:
-    """The targets named in a comma-separated ``value`` (default: comments).
+    """The targets named in a comma-separated ``value`` (default: :func:`default_targets`).
 
     Raises:
         InputError: an unknown kind, or a kind whose table this database lacks.
     """
-    names = [v.strip() for v in (value or "comments").split(",") if v.strip()]
+    names = [v.strip() for v in (value or "").split(",") if v.strip()]
     tables = set(inspect(engine).get_table_names())
     chosen = []
-    for name in names or ["comments"]:
+    for name in names or default_targets(tables):
         if name not in TARGETS:
             raise InputError(f"--targets: unknown target {name!r}; allowed: {', '.join(TARGETS)}")
         target = TARGETS[name]
