@@ -78,7 +78,7 @@ def evaluate(
 
     engine = make_engine(db, must_exist=True)
     runs = resolve_runs(engine, run_ids or [], comparison)
-    chosen_targets = parse_targets(targets, engine)
+    chosen_targets = parse_targets(targets)
     values = {
         "llm_base_url": llm_base_url, "llm_model": llm_model, "llm_api_key_env": llm_api_key_env,
         "llm_cache": llm_cache, "llm_max_tokens": llm_max_tokens,

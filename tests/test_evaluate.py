@@ -263,7 +263,6 @@ def _count(path: Path) -> int:
             ["RUN", "--targets", "likes"],
             "--targets: unknown target 'likes'; allowed: comments, agent_posts, feed_posts",
         ),
-        (["RUN", "--targets", "agent_posts"], "--targets: agent_posts needs table 'agent_posts'"),
         (
             ["RUN", "--evaluator", "llm_judge", "--targets", "feed_posts"],
             "--targets: llm_judge cannot score feed_posts",
@@ -320,7 +319,7 @@ def test_judge_failures_are_recorded_and_not_retried_on_rerun(study):
     comments = _comments(path, run_id)
     with ScriptedLLM(judge) as server:
         args = ["evaluate", run_id, "--evaluator", "llm_judge", "--llm-base-url", server.base_url,
-                "--llm-model", "scripted", "--db", str(path)]  # fmt: skip
+                "--llm-model", "scripted", "--targets", "comments", "--db", str(path)]  # fmt: skip
         result = run_simlab(*args)
         assert result.returncode == 0, result.stderr
         asked = len(server.requests)
@@ -343,7 +342,7 @@ def _start(path: Path, run_id: str, url: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "simlab", "evaluate", run_id, "--evaluator", "llm_judge",
          "--llm-base-url", url, "--llm-model", "scripted", "--concurrency", "2",
-         "--batch-size", "4", "--db", str(path)],
+         "--batch-size", "4", "--targets", "comments", "--db", str(path)],
         cwd=REPO, env={**os.environ, "COLUMNS": "200"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -388,32 +387,24 @@ def test_interrupted_evaluation_resumes_without_duplicates(study, sig):
     assert all(json.loads(r[9]) == expected_scores(comments[r[4]]) for r in after)
 
 
-def test_default_targets_are_comments_and_agent_posts_when_that_table_exists(study):
-    path, run_id = study
-    engine = make_engine(path)
-    assert [t.kind for t in parse_targets(None, engine)] == ["comments"]
-    engine.dispose()
-    with sqlite3.connect(path) as connection:  # the dynamics work's table, as its columns
-        connection.execute(
-            "CREATE TABLE agent_posts (post_id TEXT PRIMARY KEY, run_id TEXT, turn_number INT,"
-            " agent_handle TEXT, text TEXT)"
-        )
-        connection.execute(
-            "INSERT INTO agent_posts VALUES ('ap1', ?, 1, 'ann', 'You are all idiots.')", (run_id,)
-        )
-    engine = make_engine(path)
-    assert [t.kind for t in parse_targets(None, engine)] == ["comments", "agent_posts"]
-    assert [t.kind for t in parse_targets("feed_posts", engine)] == ["feed_posts"]
-    engine.dispose()
+def test_default_targets_are_what_agents_write(tmp_path, study):
+    source, run_id = study
+    path = tmp_path / "copy.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(path) as dst:
+        src.backup(dst)
+    assert [t.kind for t in parse_targets(None)] == ["comments", "agent_posts"]
+    assert [t.kind for t in parse_targets("feed_posts")] == ["feed_posts"]
     result = run_simlab("evaluate", run_id, "--evaluator", "offensive", "--db", str(path))
     assert result.returncode == 0, result.stderr
     kinds = dict(_query(path, "SELECT target_kind, count(*) FROM evaluations GROUP BY 1"))
-    assert kinds == {"comments": len(_comments(path, run_id)), "agent_posts": 1}
+    posts = _query(path, "SELECT count(*) FROM agent_posts WHERE run_id = ?", (run_id,))[0][0]
+    assert posts > 0  # agents post by default
+    assert kinds == {"comments": len(_comments(path, run_id)), "agent_posts": posts}
 
 
 def _judge_args(path: Path, run_id: str, url: str, *extra: str) -> list[str]:
     return ["evaluate", run_id, "--evaluator", "llm_judge", "--llm-base-url", url,
-            "--llm-model", "scripted", "--db", str(path), *extra]  # fmt: skip
+            "--llm-model", "scripted", "--targets", "comments", "--db", str(path), *extra]  # fmt: skip
 
 
 def test_judge_calls_are_accounted_to_the_judged_texts_run_turn_and_agent(study):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection
 
 from simlab.errors import InputError
 
@@ -103,28 +103,23 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def default_targets(tables: set[str]) -> list[str]:
-    """What agents write in this database: comments, and agent posts when the table exists."""
-    return ["comments"] + (["agent_posts"] if TARGETS["agent_posts"].table in tables else [])
+DEFAULT_TARGETS = ("comments", "agent_posts")  # what agents write
 
 
-def parse_targets(value: str | None, engine: Engine) -> list[Target]:
-    """The targets named in a comma-separated ``value`` (default: :func:`default_targets`).
+def parse_targets(value: str | None) -> list[Target]:
+    """The targets named in a comma-separated ``value`` (default: :data:`DEFAULT_TARGETS`).
+
+    Every target's table exists: commands open databases at the head revision only.
 
     Raises:
-        InputError: an unknown kind, or a kind whose table this database lacks.
+        InputError: an unknown kind.
     """
     names = [v.strip() for v in (value or "").split(",") if v.strip()]
-    tables = set(inspect(engine).get_table_names())
     chosen = []
-    for name in names or default_targets(tables):
+    for name in names or DEFAULT_TARGETS:
         if name not in TARGETS:
             raise InputError(f"--targets: unknown target {name!r}; allowed: {', '.join(TARGETS)}")
         target = TARGETS[name]
-        if target.table not in tables:
-            raise InputError(
-                f"--targets: {name} needs table {target.table!r}, which this database does not have"
-            )
         if target not in chosen:
             chosen.append(target)
     return chosen
