@@ -32,7 +32,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from simlab import compare_workers
 from simlab.config import RunConfig, build, merge
@@ -95,6 +102,10 @@ class CompareConfig(BaseModel):
         data = dict(data)
         feeds, params = list(data.pop("feeds") or []), data.pop("feed_params", None) or {}
         if "arms" in data:
+            if not params and feeds == [
+                arm.get("name") for arm in data["arms"] if isinstance(arm, dict)
+            ]:
+                return data  # a stored config: ``feeds`` is the arm names (computed field)
             raise InputError("--feeds and --arm: give one of them, not both")
         stray = sorted(set(params) - set(feeds))
         if stray:
@@ -113,9 +124,10 @@ class CompareConfig(BaseModel):
             )
         return arms
 
+    @computed_field
     @property
-    def arm_names(self) -> list[str]:
-        """Arm names in order; the first is the baseline."""
+    def feeds(self) -> list[str]:
+        """Arm names in order (stored as ``feeds`` too, for readers of the short form)."""
         return [arm.name for arm in self.arms]
 
     def replicate_seed(self, replicate: int, stream: int = 0) -> int:

@@ -12,20 +12,21 @@ the baseline B and a metric with per-run values ``y``:
     D̄ ± t_{1−α/2, P−1} · s_D / √P              over the P population means (df = P − 1)
 
 so the interval covers the variation between populations as well as between
-replicates (a two-stage cluster estimator; Cameron & Miller 2015). With P = 1
+replicates (a two-stage cluster estimator, t with P − 1 df on cluster aggregates
+[CameronMiller2015]). With P = 1
 it is the paired t over the R replicates (df = R − 1), which covers replicate
 noise for that one population only. Arm means use the same construction on
 ``y`` itself. Pairs with a missing side are dropped; a population without a
 complete pair is left out.
 
 **Multiplicity.** Each (metric, arm) difference gets a two-sided t p-value
-with the same df; Holm's step-down procedure (Holm 1979) adjusts them over all
+with the same df; Holm's step-down procedure ([Holm1979]) adjusts them over all
 m comparisons of a summary: sort p_(1) ≤ … ≤ p_(m), then
 p̃_(i) = max_{j ≤ i} min(1, (m − j + 1) · p_(j)).
 
 **A/A coverage** (:func:`aa_coverage`): K comparisons of a feed against itself
 with independent seeds; the share of 95% intervals that cover 0 should be
-about 95%, with a Clopper–Pearson interval (Clopper & Pearson 1934).
+about 95%, with a Clopper–Pearson interval ([ClopperPearson1934]).
 """
 
 from __future__ import annotations

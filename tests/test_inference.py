@@ -197,6 +197,8 @@ def test_aa_coverage_is_about_95_percent(small_db):
     coverage = aa_coverage(str(small_db), repetitions=40, replicates=3, turns=2, agents=20,
                            jobs=2)  # fmt: skip
     assert coverage.trials == 40
-    print(f"A/A coverage {coverage.covered}/{coverage.trials} = {coverage.share:.3f} "
-          f"[{coverage.low:.3f}, {coverage.high:.3f}]")
+    print(
+        f"A/A coverage {coverage.covered}/{coverage.trials} = {coverage.share:.3f} "
+        f"[{coverage.low:.3f}, {coverage.high:.3f}]"
+    )
     assert coverage.low <= 0.95 <= coverage.high, coverage

@@ -93,8 +93,7 @@ def arm_order(con: duckdb.DuckDBPyConnection, *, comparison_id: str) -> list[str
 def order_arms(config_json: str | None, arms: Sequence[str]) -> list[str]:
     """``arms`` sorted by their position in ``config_json["feeds"]``, unknown ones last (A-Z)."""
     try:
-        stored = json.loads(config_json or "{}")
-        feeds = stored.get("arms") or stored.get("feeds") or []
+        feeds = json.loads(config_json or "{}").get("feeds") or []
     except (ValueError, AttributeError):
         feeds = []
     listed = []

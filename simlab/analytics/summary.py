@@ -115,7 +115,7 @@ def headline(frame: pd.DataFrame, per_arm: int = 2) -> str:
     """Markdown naming, for each arm, its largest differences to the first arm that hold up.
 
     Selection: every (metric, arm) difference with a p-value is one of the m
-    comparisons Holm's procedure corrects for (``p_holm``, Holm 1979); claims
+    comparisons Holm's procedure corrects for (``p_holm``, [Holm1979]); claims
     with p_holm < 0.05 are ranked by relative effect size |diff| / |baseline
     mean| (level metrics with a positive baseline; others after them, by
     standardised size |diff| / interval half-width). The text says so, names m,
@@ -148,12 +148,12 @@ def headline(frame: pd.DataFrame, per_arm: int = 2) -> str:
     m = int(rows["p_holm"].notna().sum())
     if not tested:
         picked = ranked.groupby("arm", sort=False).head(per_arm)
-        lines = [f"**Largest differences to {baseline}** (relative size; not tested):", ""]
+        lines = [f"**Clearest differences to {baseline}** (largest relative size; not tested):", ""]
         lines += [f"- {_sentence(row)}" for row in picked.itertuples()]
         return "\n".join(lines)
     picked = ranked[ranked["clear"]].groupby("arm", sort=False).head(per_arm)
     lines = [
-        f"**Largest differences to {baseline} that hold up**: of m = {m} metric x arm "
+        f"**Clearest differences to {baseline}**: of m = {m} metric x arm "
         f"comparisons, those with Holm-adjusted p < {ALPHA} (Holm 1979), ranked by relative "
         "effect size |difference| / |baseline mean| (metrics without a positive baseline "
         "level after them, by |difference| / CI half-width).",
@@ -163,7 +163,8 @@ def headline(frame: pd.DataFrame, per_arm: int = 2) -> str:
         f"- None: no difference is significant after Holm's correction over {m} comparisons."
     ]
     left_out = ranked[~ranked["clear"]].head(1)
-    if not left_out.empty and (picked.empty or left_out["size"].iloc[0] > picked["size"].max()):
+    same_scale = picked[picked["has_relative"] == left_out["has_relative"].any()]["size"]
+    if not left_out.empty and (same_scale.empty or left_out["size"].iloc[0] > same_scale.max()):
         row = next(left_out.itertuples())
         lines += ["", f"Largest effect left out (Holm-adjusted p = {row.p_holm:.2g}): "
                   f"{_sentence(row)}"]  # fmt: skip

@@ -7,7 +7,7 @@ population as it is) says which population it simulates:
   (``populations.config_json``) generated again with another ``seed``, in
   memory. Same sizes and priors, new agents, posts and follows.
 - ``bootstrap``: the stored population with its agents resampled with
-  replacement (Efron & Tibshirani 1993), ``n`` draws from ``n`` agents by
+  replacement ([Efron1993]), ``n`` draws from ``n`` agents by
   ``np.random.default_rng(seed)``. A drawn agent keeps its traits and initial
   follows; an agent drawn more than once appears as copies ``handle~2``, ...;
   agents not drawn remain accounts (they authored posts and can be followed).
