@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def _start(db: Path, *args: str) -> subprocess.Popen:
 
 
 def _query(db: Path, sql: str, *params):
-    with sqlite3.connect(db, timeout=30) as connection:
+    with closing(sqlite3.connect(db, timeout=30)) as connection:
         return connection.execute(sql, params).fetchall()
 
 

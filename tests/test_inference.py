@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 
 import numpy as np
 import pandas as pd
@@ -144,7 +145,7 @@ def test_runs_on_drawn_populations_complete_and_resume_fingerprints_match(small_
             run_id = simulation.run(config, engine)
         finally:
             engine.dispose()
-        with sqlite3.connect(small_db) as connection:
+        with closing(sqlite3.connect(small_db)) as connection:
             status, stored = connection.execute(
                 "SELECT r.status, c.config_json FROM runs r JOIN run_configs c USING (run_id) "
                 "WHERE run_id = ?",
@@ -162,7 +163,7 @@ def test_compare_populations_gives_intervals_over_populations(small_db):
                          run={"turns": 2})  # fmt: skip
     result = compare(spec, str(small_db), jobs=2)
     assert not result.failures and len(result.run_ids) == 2 * 3 * 2
-    with sqlite3.connect(small_db) as connection:
+    with closing(sqlite3.connect(small_db)) as connection:
         stored = json.loads(connection.execute(
             "SELECT config_json FROM comparisons WHERE comparison_id = ?",
             (result.comparison_id,)).fetchone()[0])  # fmt: skip
