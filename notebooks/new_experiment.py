@@ -39,12 +39,13 @@ def _(con):
     settings = mo.md("""
     {feeds}
 
-    {replicates} {turns} {agents} {seed} {jobs}
+    {replicates} {populations} {turns} {agents} {seed} {jobs}
     """).batch(
         feeds=mo.ui.multiselect(
             simlab.feeds.names(), value=["chronological", "popularity"], label="Feeds"
         ),
         replicates=mo.ui.number(start=1, stop=1000, value=3, label="Replicates"),
+        populations=mo.ui.number(start=1, stop=1000, value=1, label="Populations"),
         turns=mo.ui.number(start=1, stop=100_000, value=10, label="Turns"),
         agents=mo.ui.number(
             start=0, stop=simlab.analytics.agent_count(con), value=0, label="Agents (0 = all)"

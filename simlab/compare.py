@@ -1,102 +1,161 @@
-"""Feed comparisons: the same population and seeds under several feed algorithms.
+"""Feed comparisons: arms x populations x paired replicates, cancellable and resumable.
 
-A comparison has arms (feed algorithms) and replicates. Replicate ``r`` of
-every arm runs with the same seed, ``SeedSequence([seed, r])``'s first word,
-so arms differ only by their feed (common random numbers) and differences can
-be paired by replicate. Runs execute in parallel worker processes; each run is
-filed under its comparison atomically with its run row, so a notebook can
-treat the comparison as a unit while it is still filling.
+An arm is a feed with parameters (``--arm NAME=FEED[:K=V,...]``); two arms may
+use the same feed (other parameters, or an A/A test). A comparison draws P
+populations (:mod:`simlab.population.draws`; P = 1 is the stored population)
+and runs R replicates per population. Replicate ``r`` of population ``p`` is
+stored as replicate index ``i = p·R + r`` and runs with seed
+``SeedSequence([seed, i])``'s first word in every arm (common random numbers),
+so arms differ only by their feed and differences pair by replicate. An arm
+with ``seed_stream`` s > 0 draws ``SeedSequence([seed, i, s])`` instead: arms
+on different streams are independent (an A/A comparison). Intervals are over
+populations: :mod:`simlab.inference`.
 
 :func:`compare` is the one comparison runner: ``simlab compare``, ``simlab
-demo`` and the new_experiment notebook all call it. Its ``on_progress``
-callback runs on the calling thread (never on a worker's), so a CLI progress
-bar or a marimo cell's output may be updated from it.
+demo`` and the new_experiment notebook call it; :func:`resume_comparison`
+runs only a comparison's missing, failed or stale cells. ``on_progress`` runs
+on the calling thread. Runs execute on worker processes
+(:mod:`simlab.compare_workers`) that die with their parent. On Ctrl-C,
+SIGTERM or an exception from ``on_progress`` (a notebook's stop button), no
+queued cell starts, in-flight runs are marked ``failed`` (reason
+``interrupted``) and the error propagates; Ctrl-C and SIGTERM as
+:class:`Interrupted`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import queue
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
-from functools import partial
-from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
-from simlab import engine as simulation
+from simlab import compare_workers
 from simlab.config import RunConfig, build, merge
 from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.feeds import FEEDS
 from simlab.limits import MAX_SEED
+from simlab.population.draws import PopulationDraw
 from simlab.recorder import Membership, utc_now
 
 # on_progress(label, done, total): run ``label`` (``"<arm> #<replicate>"``) finished
 # turn ``done`` of ``total``.
 ProgressEvent = Callable[[str, int, int], None]
+MAX_POPULATIONS = 1000
+
+
+class Arm(BaseModel):
+    """One arm: a name, a feed algorithm, its parameters and its seed stream."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(..., min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
+    feed: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed_stream: int = Field(0, ge=0, le=1000, description="0 = common random numbers")
+
+    @field_validator("feed")
+    @classmethod
+    def _known(cls, feed: str) -> str:
+        FEEDS.get(feed)
+        return feed
 
 
 class CompareConfig(BaseModel):
-    """A comparison: arms x replicates over one population, plus the shared run settings."""
+    """A comparison: arms x populations x replicates, plus the shared run settings.
+
+    ``feeds=[...]`` (with ``feed_params={feed: {...}}``) is the short form of
+    one arm per feed, named after it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    feeds: list[str] = Field(
-        ..., min_length=1, description="feed algorithms; the first is the baseline"
-    )
-    replicates: int = Field(3, ge=1, le=1000, description="runs per arm, paired across arms")
+    arms: list[Arm] = Field(..., min_length=1, description="the first arm is the baseline")
+    replicates: int = Field(3, ge=1, le=1000, description="runs per arm and population, paired")
+    populations: int = Field(1, ge=1, le=MAX_POPULATIONS, description="populations drawn")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="root seed of every replicate")
-    feed_params: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="per-feed parameters, {feed: {key: value}}"
-    )
     run: dict[str, Any] = Field(
         default_factory=dict,
         description="RunConfig settings shared by every run (turns, agents, ...)",
     )
+    draws: list[PopulationDraw | None] | None = Field(
+        None, description="the populations drawn (set when the comparison starts)"
+    )
 
-    @field_validator("feeds")
+    @model_validator(mode="before")
     @classmethod
-    def _known_unique(cls, feeds: list[str]) -> list[str]:
-        for name in feeds:
-            FEEDS.get(name)
-        if len(set(feeds)) != len(feeds):
-            raise InputError(f"--feeds: each feed may appear once, got {','.join(feeds)}")
-        return feeds
+    def _short_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "feeds" not in data:
+            return data
+        data = dict(data)
+        feeds, params = list(data.pop("feeds") or []), data.pop("feed_params", None) or {}
+        if "arms" in data:
+            if not params and feeds == [
+                arm.get("name") for arm in data["arms"] if isinstance(arm, dict)
+            ]:
+                return data  # a stored config: ``feeds`` is the arm names (computed field)
+            raise InputError("--feeds and --arm: give one of them, not both")
+        stray = sorted(set(params) - set(feeds))
+        if stray:
+            raise InputError(f"--feed-param: {stray[0]!r} is not in --feeds ({', '.join(feeds)})")
+        data["arms"] = [{"name": f, "feed": f, "params": params.get(f, {})} for f in feeds]
+        return data
 
-    def replicate_seed(self, replicate: int) -> int:
-        """The seed every arm uses for ``replicate`` (common random numbers)."""
-        return int(np.random.SeedSequence([self.seed, replicate]).generate_state(1)[0])
+    @field_validator("arms")
+    @classmethod
+    def _unique_names(cls, arms: list[Arm]) -> list[Arm]:
+        names = [arm.name for arm in arms]
+        if len(set(names)) != len(names):
+            raise InputError(
+                f"arms: each arm name may appear once, got {','.join(names)} "
+                "(use --arm NAME=FEED to run one feed twice)"
+            )
+        return arms
+
+    @computed_field
+    @property
+    def feeds(self) -> list[str]:
+        """Arm names in order (stored as ``feeds`` too, for readers of the short form)."""
+        return [arm.name for arm in self.arms]
+
+    def replicate_seed(self, replicate: int, stream: int = 0) -> int:
+        """The seed of replicate index ``replicate`` on seed stream ``stream`` (module docstring)."""
+        words = [self.seed, replicate] + ([stream] if stream else [])
+        return int(np.random.SeedSequence(words).generate_state(1)[0])
 
     def run_configs(self) -> list[tuple[str, int, RunConfig]]:
-        """(arm, replicate, RunConfig) for every run, arms in order, all validated.
+        """(arm, replicate index, RunConfig) for every run, arms in order, all validated.
 
         Raises:
-            InputError: a feed parameter names a feed not in the comparison, or any
-                run setting is invalid.
+            InputError: any run setting is invalid.
         """
-        stray = sorted(set(self.feed_params) - set(self.feeds))
-        if stray:
-            raise InputError(
-                f"--feed-param: feed {stray[0]!r} is not in --feeds ({', '.join(self.feeds)})"
-            )
+        draws = self.draws or [None] * self.populations
         configs = []
-        for arm in self.feeds:
-            for replicate in range(self.replicates):
-                values = merge(
-                    self.run,
-                    {
-                        "seed": self.replicate_seed(replicate),
-                        "feed": {"name": arm, "params": self.feed_params.get(arm, {})},
-                    },
-                )
-                configs.append((arm, replicate, build(values)))
+        for arm in self.arms:
+            for population, draw in enumerate(draws):
+                for r in range(self.replicates):
+                    index = population * self.replicates + r
+                    values = merge(
+                        self.run,
+                        {
+                            "seed": self.replicate_seed(index, arm.seed_stream),
+                            "feed": {"name": arm.feed, "params": arm.params},
+                            "population": None if draw is None else draw.model_dump(),
+                        },
+                    )
+                    configs.append((arm.name, index, build(values)))
         return configs
 
     def total_turns(self) -> int:
@@ -117,20 +176,162 @@ class Comparison:
     failures: dict[tuple[str, int], str]  # (arm, replicate) -> error
 
 
-def _run_one(url: str, config_json: str, run_id: str, membership: Membership, events) -> str:
-    """Worker: one run of the comparison (top-level so worker processes can import it)."""
-    config = RunConfig.model_validate_json(config_json)
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a comparison; ``message`` says what happened, in one line."""
+
+    def __init__(self, comparison_id: str, interrupted: int, not_started: int) -> None:
+        self.comparison_id = comparison_id
+        self.message = (
+            f"interrupted: comparison {comparison_id}: {interrupted} runs marked failed, "
+            f"{not_started} not started; finish it with `simlab compare --resume {comparison_id}`"
+        )
+        super().__init__(self.message)
+
+
+def _run_cell(action: str, url: str, run_id: str, payload: Any, progress) -> None:
+    """Worker task: start run ``run_id`` (payload: config JSON, membership) or resume it."""
+    from simlab import engine as simulation
+
     engine = make_engine(url)
     try:
-
-        def progress(done: int, total: int) -> None:
-            events.put((run_id, done, total))
-
-        return simulation.run(
-            config, engine, progress=progress, run_id=run_id, membership=membership
-        )
+        if action == "resume":
+            simulation.resume(run_id, engine, progress=progress)
+        else:
+            config_json, membership = payload
+            config = RunConfig.model_validate_json(config_json)
+            simulation.run(config, engine, progress=progress, run_id=run_id, membership=membership)
     finally:
         engine.dispose()
+
+
+def _execute(comparison_id, cells, labels, jobs, on_progress) -> dict:
+    """Run ``cells`` on worker processes; failures by key. Cancels cleanly (module docstring)."""
+    failures, pending = {}, set(cells)
+    workers = compare_workers.Workers(min(jobs, max(1, len(cells))), _run_cell)
+    try:
+        with compare_workers.sigterm_interrupts():
+            for key, kind, payload in workers.run(cells):
+                if kind == "progress":
+                    if on_progress is not None:
+                        on_progress(labels[key], *payload)
+                    continue
+                pending.discard(key)
+                if payload is not None:
+                    failures[key] = payload
+        workers.close()
+    except BaseException as exc:
+        with compare_workers.signals_ignored():
+            interrupted = workers.cancel()
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, Interrupted):
+            not_started = len(pending) - len(interrupted)
+            raise Interrupted(comparison_id, len(interrupted), not_started) from exc
+        raise
+    return failures
+
+
+def _prepare(config: CompareConfig, db: str | None):
+    """Validate every run and the population before anything is written; the engine's URL."""
+    from simlab import engine as simulation
+    from simlab.population import draws
+
+    engine = make_engine(db, must_exist=True)
+    with engine.connect() as connection:
+        plan = config.draws or draws.plan(connection, config.populations, config.seed)
+    config = config.model_copy(update={"draws": plan})
+    runs = config.run_configs()
+    simulation.population_for(runs[0][2], engine)  # refuse a bad --agents before writing
+    return config, runs, engine
+
+
+def compare(
+    config: CompareConfig,
+    db: str | None = None,
+    jobs: int | None = None,
+    on_progress: ProgressEvent | None = None,
+) -> Comparison:
+    """Run every arm x population x replicate of ``config``; return the comparison's run ids.
+
+    Every run config is validated, and the population checked, before anything is
+    written. At most ``jobs`` worker processes run at once (default: CPU count). A
+    failed run is recorded as failed and reported in ``Comparison.failures``; the
+    other runs still complete.
+
+    Raises:
+        Interrupted: Ctrl-C or SIGTERM (in-flight runs marked failed, queued ones never
+            started); an exception from ``on_progress`` propagates the same way.
+    """
+    config, runs, engine = _prepare(config, db)
+    jobs = max(1, int(jobs or os.cpu_count() or 1))  # a notebook form's number may be a float
+    comparison_id = uuid.uuid4().hex[:12]
+    _record(engine, comparison_id, config)
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    run_ids = {(arm, rep): uuid.uuid4().hex[:12] for arm, rep, _ in runs}
+    cells = {
+        (arm, rep): ("run", url, run_ids[(arm, rep)],
+                     (run.model_dump_json(), Membership(comparison_id, arm, rep)))
+        for arm, rep, run in runs
+    }  # fmt: skip
+    labels = {key: f"{key[0]} #{key[1]}" for key in cells}
+    failures = _execute(comparison_id, cells, labels, jobs, on_progress)
+    return Comparison(comparison_id, run_ids, failures)
+
+
+def resume_comparison(
+    comparison_id: str,
+    db: str | None = None,
+    jobs: int | None = None,
+    on_progress: ProgressEvent | None = None,
+) -> Comparison:
+    """Finish a comparison: resume its failed or stale runs and start its missing ones.
+
+    The finished comparison has the same rows as an uninterrupted one (ids and
+    wall-clock timestamps aside): resumed runs continue from their last complete
+    turn (:func:`simlab.engine.resume`), missing ones start from their stored config.
+
+    Raises:
+        InputError: no such comparison, or one of its runs is still being written.
+        Interrupted: as :func:`compare`.
+    """
+    from sqlalchemy import text
+
+    from simlab import lifecycle
+
+    engine = make_engine(db, must_exist=True)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT config_json FROM comparisons WHERE comparison_id = :c"),
+            {"c": comparison_id},
+        ).scalar()
+        if stored is None:
+            raise InputError(f"--resume: no comparison {comparison_id!r} in the database")
+        existing = {
+            (row.arm, int(row.replicate)): row.run_id
+            for row in connection.execute(
+                text("SELECT arm, replicate, run_id FROM comparison_runs WHERE comparison_id = :c"),
+                {"c": comparison_id},
+            )
+        }
+        states = lifecycle.run_states(connection)
+    config, runs, engine = _prepare(CompareConfig.model_validate_json(stored), db)
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    live = [run_id for run_id in existing.values() if states.get(run_id) == "running"]
+    if live:
+        raise InputError(f"--resume: run {live[0]} of comparison {comparison_id} is still running")
+    run_ids, cells = dict(existing), {}
+    for arm, rep, run in runs:
+        key = (arm, rep)
+        if key not in existing:
+            run_ids[key] = uuid.uuid4().hex[:12]
+            payload = (run.model_dump_json(), Membership(comparison_id, arm, rep))
+            cells[key] = ("run", url, run_ids[key], payload)
+        elif states.get(existing[key]) != "completed":
+            cells[key] = ("resume", url, existing[key], None)
+    jobs = max(1, int(jobs or os.cpu_count() or 1))
+    labels = {key: f"{key[0]} #{key[1]}" for key in cells}
+    failures = _execute(comparison_id, cells, labels, jobs, on_progress) if cells else {}
+    return Comparison(comparison_id, run_ids, failures)
 
 
 def _record(engine, comparison_id: str, config: CompareConfig) -> None:
@@ -143,88 +344,6 @@ def _record(engine, comparison_id: str, config: CompareConfig) -> None:
             ),
             {"c": comparison_id, "j": config.model_dump_json(), "t": utc_now()},
         )
-
-
-def _relay(events, on_progress: ProgressEvent | None, labels, timeout: float | None) -> bool:
-    """Pass one progress event to ``on_progress``; False if none came (``timeout`` None: none waiting)."""
-    try:
-        run_id, done, total = events.get(timeout=timeout) if timeout else events.get_nowait()
-    except queue.Empty:
-        return False
-    if on_progress is not None:
-        on_progress(labels[run_id], done, total)
-    return True
-
-
-def _run_cells(pool, jobs: int, cells: dict, relay: Callable[[float | None], bool]) -> dict:
-    """Run each cell's :func:`_run_one` on ``pool``, at most ``jobs`` at a time; failures by key.
-
-    Progress is relayed on this thread. A new run is submitted only after every
-    event of the runs that finished has been relayed, so once ``relay`` raises
-    (``on_progress`` did), no run that had not started yet ever starts.
-    """
-    waiting, running, failures = list(cells.items()), {}, {}
-    while waiting or running:
-        while waiting and len(running) < jobs:
-            key, args = waiting.pop(0)
-            running[pool.submit(_run_one, *args)] = key
-        relay(0.1)
-        finished = [future for future in running if future.done()]
-        while finished and relay(None):
-            pass
-        for future in finished:
-            key, error = running.pop(future), future.exception()
-            if error is not None:
-                failures[key] = f"{type(error).__name__}: {error}"
-    while relay(None):
-        pass
-    return failures
-
-
-def compare(
-    config: CompareConfig,
-    db: str | None = None,
-    jobs: int | None = None,
-    on_progress: ProgressEvent | None = None,
-) -> Comparison:
-    """Run every arm x replicate of ``config`` and return the comparison's run ids.
-
-    Every run config is validated, and the population checked, before anything is
-    written. ``jobs`` worker processes run in parallel (default: CPU count; 1 runs
-    in this process). A failed run is recorded as failed and reported in
-    ``Comparison.failures``; the other runs still complete.
-
-    ``on_progress(label, done, total)`` is called on the calling thread after every
-    finished turn of every run. If it raises (a notebook's stop button, Ctrl-C), runs
-    not yet started never start, and the error propagates once the runs in
-    progress (at most ``jobs``) have ended.
-    """
-    runs = config.run_configs()
-    engine = make_engine(db, must_exist=True)
-    simulation.population_for(runs[0][2], engine)  # refuse a bad --agents before writing
-    jobs = max(1, int(jobs or os.cpu_count() or 1))  # a notebook form's number may be a float
-    comparison_id = uuid.uuid4().hex[:12]
-    _record(engine, comparison_id, config)
-    url = engine.url.render_as_string(hide_password=False)
-    engine.dispose()
-    planned = {(arm, rep): (uuid.uuid4().hex[:12], run) for arm, rep, run in runs}
-    labels = {run_id: f"{arm} #{rep}" for (arm, rep), (run_id, _) in planned.items()}
-    run_ids = {key: run_id for key, (run_id, _) in planned.items()}
-    with ExitStack() as stack:
-        if jobs == 1:  # in this process, on a worker thread: this one relays progress
-            pool = stack.enter_context(ThreadPoolExecutor(1))
-            events = queue.Queue()
-        else:
-            context = get_context("spawn")
-            manager = stack.enter_context(context.Manager())
-            pool = stack.enter_context(ProcessPoolExecutor(jobs, mp_context=context))
-            events = manager.Queue()
-        cells = {
-            key: (url, run.model_dump_json(), run_id, Membership(comparison_id, *key), events)
-            for key, (run_id, run) in planned.items()
-        }
-        failures = _run_cells(pool, jobs, cells, partial(_relay, events, on_progress, labels))
-    return Comparison(comparison_id, run_ids, failures)
 
 
 def parse_feed_params(pairs: list[str]) -> dict[str, dict[str, str]]:
@@ -243,12 +362,44 @@ def parse_feed_params(pairs: list[str]) -> dict[str, dict[str, str]]:
     return params
 
 
+def parse_arm(spec: str) -> dict[str, Any]:
+    """``"fast=popularity:half_life_hours=3,like_weight=2"`` -> an :class:`Arm`'s fields.
+
+    ``seed_stream=N`` among the pairs is the arm's seed stream, not a feed parameter.
+
+    Raises:
+        InputError: not NAME=FEED[:K=V,...].
+    """
+    name, sep, rest = spec.partition("=")
+    feed, _, pairs = rest.partition(":")
+    if not sep or not name.strip() or not feed.strip():
+        raise InputError(f"--arm: expected NAME=FEED[:K=V,...], got {spec!r}")
+    params: dict[str, Any] = {}
+    for pair in filter(None, (p.strip() for p in pairs.split(","))):
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise InputError(f"--arm: expected K=V after {feed.strip()}:, got {pair!r}")
+        params[key.strip()] = value.strip()
+    stream = params.pop("seed_stream", 0)
+    try:
+        stream = int(stream)
+    except ValueError:
+        raise InputError(f"--arm: seed_stream must be an integer, got {stream!r}") from None
+    return {"name": name.strip(), "feed": feed.strip(), "params": params, "seed_stream": stream}
+
+
 def describe(config: CompareConfig) -> str:
     """One line saying what the comparison runs."""
     run = build(config.run)
     agents = "all" if run.agents is None else run.agents
+    arms = ", ".join(
+        arm.name if arm.name == arm.feed and not arm.params and not arm.seed_stream
+        else f"{arm.name}={arm.feed}{json.dumps(arm.params) if arm.params else ''}"
+        + (f" stream {arm.seed_stream}" if arm.seed_stream else "")
+        for arm in config.arms
+    )  # fmt: skip
+    populations = f" x {config.populations} populations" if config.populations > 1 else ""
     return (
-        f"{len(config.feeds)} arms ({', '.join(config.feeds)}) x {config.replicates} replicates, "
-        f"{run.turns} turns, {agents} agents, seed {config.seed}: "
-        f"{json.dumps(config.feed_params) if config.feed_params else 'default feed parameters'}"
+        f"{len(config.arms)} arms ({arms}){populations} x {config.replicates} replicates, "
+        f"{run.turns} turns, {agents} agents, seed {config.seed}"
     )

@@ -19,6 +19,7 @@ from simlab.engagement import EngagementConfig
 from simlab.errors import InputError
 from simlab.limits import MAX_SEED
 from simlab.params import validate, wrapped_input_error
+from simlab.population.draws import PopulationDraw
 from simlab.posting import PostingConfig
 
 
@@ -105,6 +106,9 @@ class RunConfig(_Strict):
     seed: int = Field(0, ge=0, le=MAX_SEED, description="root of every random stream of the run")
     turns: int = Field(10, ge=1, le=100_000, description="number of turns")
     agents: int | None = Field(None, ge=2, description="first N agents by handle; None = all")
+    population: PopulationDraw | None = Field(
+        None, description="a drawn population (simlab.population.draws); None = the stored one"
+    )
     feed: FeedConfig = Field(default_factory=FeedConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     opinion: OpinionConfig = Field(default_factory=OpinionConfig)

@@ -73,11 +73,28 @@ def display_url(url: str) -> str:
 def is_sqlite_file(path: Path) -> bool:
     """Whether ``path`` starts with the SQLite header (a 0-byte file does not).
 
+    The file is probed through SQLite, never with a plain ``open()``: closing a
+    file descriptor drops every POSIX lock the process holds on that file, so a
+    plain read would silently unlock this process's open connections (and let
+    other writers checkpoint under their snapshots: "database disk image is
+    malformed"). SQLite defers such closes while its connections hold locks.
+
     Raises:
         OSError: the file cannot be read.
     """
-    with path.open("rb") as handle:
-        return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    import sqlite3
+    from contextlib import closing
+
+    if path.stat().st_size < len(SQLITE_HEADER):
+        return False
+    try:
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute("PRAGMA schema_version").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            return False
+        raise OSError(str(exc)) from None
+    return True
 
 
 def check_sqlite_target(url: str, must_exist: bool = False) -> None:

@@ -36,6 +36,7 @@ from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.limits import check_run_memory
 from simlab.metrics.base import RunData, TurnData
 from simlab.opinion.base import OpinionInput
+from simlab.population import draws
 from simlab.policies.base import ACTION_KINDS, FeedView
 from simlab.posting import NewPosts
 from simlab.recorder import Membership, Recorder, TurnRows, TurnWriteError, TurnWriter
@@ -246,7 +247,7 @@ def population_for(config: RunConfig, engine: Engine) -> Population:
         InputError: the database has no usable population or too few agents.
     """
     with engine.connect() as connection:
-        pop = load_population(connection)
+        pop = draws.apply(connection, load_population(connection), config.population)
     n = config.agents if config.agents is not None else pop.n_agents
     if n < 2:
         raise InputError(

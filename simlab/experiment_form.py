@@ -2,7 +2,11 @@
 
 The form's value becomes a :class:`~simlab.compare.CompareConfig`; the
 notebook runs it with :func:`simlab.compare.compare`, the runner the CLI uses,
-updating its progress bar from ``on_progress`` (:func:`progress_step`).
+updating its progress bar from ``on_progress`` (:func:`progress_step`). The
+notebook's stop button interrupts the cell while ``compare`` relays progress on
+that thread, so the comparison is cancelled as on Ctrl-C: no queued run starts,
+running ones are marked failed (``interrupted``), and ``simlab compare
+--resume ID`` finishes it.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ def compare_config(values: Mapping[str, object]) -> CompareConfig:
     """The comparison the experiment form describes.
 
     Args:
-        values: the form's value: feeds (list), replicates, turns, agents (0 = all)
-            and seed.
+        values: the form's value: feeds (list), replicates, populations (default 1),
+            turns, agents (0 = all) and seed.
 
     Raises:
         InputError: no feed picked, or an invalid setting (one line).
@@ -32,6 +36,7 @@ def compare_config(values: Mapping[str, object]) -> CompareConfig:
     try:
         return CompareConfig(
             feeds=feeds, replicates=int(values.get("replicates") or 1),
+            populations=int(values.get("populations") or 1),
             seed=int(values.get("seed") or 0), run=run,
         )  # fmt: skip
     except ValueError as exc:  # pydantic's ValidationError is a ValueError

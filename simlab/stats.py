@@ -1,17 +1,19 @@
-"""Confidence intervals for comparing feed arms across replicates.
+"""Confidence intervals for comparing feed arms across replicates (tuples, for tables).
 
 Replicate ``r`` of every arm uses the same seed (common random numbers), so
 arm differences are computed on replicate-paired runs, which cancels the
-population-level noise the arms share.
+population-level noise the arms share. Intervals over populations, p-values
+and Holm's correction are in :mod:`simlab.inference`; these are its one-sample
+t interval as ``(mean, low, high)``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import stdtrit  # Student-t quantile; scipy.stats costs seconds to import
+
+from simlab.inference import t_estimate
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -20,15 +22,8 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     NaN values are dropped. With one value the mean is that value and both
     bounds are NaN (no spread can be estimated); with none, all three are NaN.
     """
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if len(x) == 0:
-        return (math.nan, math.nan, math.nan)
-    mean = float(x.mean())
-    if len(x) == 1:
-        return (mean, math.nan, math.nan)
-    half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
-    return (mean, mean - half, mean + half)
+    estimate = t_estimate(values, level)
+    return (estimate.mean, estimate.low, estimate.high)
 
 
 def paired_difference_ci(

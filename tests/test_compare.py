@@ -57,7 +57,7 @@ def test_replicates_share_seeds_across_arms():
     ("values", "fragment"),
     [
         ({"feeds": ["chronological", "bogus"]}, "unknown feed 'bogus'"),
-        ({"feeds": ["random", "random"]}, "each feed may appear once"),
+        ({"feeds": ["random", "random"]}, "each arm name may appear once"),
         ({"feeds": ["random"], "feed_params": {"popularity": {"x": 1}}}, "not in --feeds"),
         (
             {"feeds": ["popularity"], "feed_params": {"popularity": {"nope": 1}}},
@@ -125,7 +125,7 @@ def test_parallel_comparison_equals_serial_and_is_recorded(compare_db):
         ("chronological", 0), ("chronological", 1), ("popularity", 0), ("popularity", 1)
     ]  # fmt: skip
     assert rows[0][2] == rows[2][2] and rows[1][2] == rows[3][2]  # common random numbers
-    assert stored["feeds"] == ["chronological", "popularity"]
+    assert [a["name"] for a in stored["arms"]] == ["chronological", "popularity"]
     assert statuses == {"completed"}
 
 

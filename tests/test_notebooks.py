@@ -164,39 +164,42 @@ def test_launch_serves_the_notebook(study):
 # --- helpers the notebooks call -------------------------------------------------------
 
 
-def test_headline_puts_clear_differences_first():
+def test_headline_puts_holm_significant_differences_first_by_relative_size():
     nan = math.nan
-    rows = [
-        ("run.engagement.rate", "chronological", 0.10, 0.0, nan, nan),
-        ("run.engagement.rate", "popularity", 0.20, 0.10, -0.5, 0.7),
-        ("run.engagement.rate", "random", 0.12, 0.02, 0.01, 0.03),
-        ("turn.exposure.cross_cutting_share", "chronological", 0.40, 0.0, nan, nan),
-        ("turn.exposure.cross_cutting_share", "popularity", 0.30, -0.10, -0.12, -0.08),
-        ("turn.exposure.cross_cutting_share", "random", 0.40, 0.0, -0.01, 0.01),
-        ("run.opinion.variance_change", "chronological", 0.01, 0.0, nan, nan),
-        ("run.opinion.variance_change", "popularity", 0.03, 0.02, 0.01, 0.03),
-        ("run.opinion.variance_change", "random", 0.01, 0.0, -0.5, 0.5),
+    rows = [  # key, arm, mean, diff, low, high, p_holm
+        ("run.engagement.rate", "chronological", 0.10, 0.0, nan, nan, nan),
+        ("run.engagement.rate", "popularity", 0.20, 0.10, -0.5, 0.7, 0.6),
+        ("run.engagement.rate", "random", 0.12, 0.02, 0.01, 0.03, 0.01),
+        ("turn.exposure.cross_cutting_share", "chronological", 0.40, 0.0, nan, nan, nan),
+        ("turn.exposure.cross_cutting_share", "popularity", 0.30, -0.10, -0.12, -0.08, 0.001),
+        ("turn.exposure.cross_cutting_share", "random", 0.40, 0.0, -0.01, 0.01, 1.0),
+        ("run.opinion.variance_change", "chronological", 0.01, 0.0, nan, nan, nan),
+        ("run.opinion.variance_change", "popularity", 0.03, 0.02, 0.01, 0.03, 0.02),
+        ("run.opinion.variance_change", "random", 0.01, 0.0, -0.5, 0.5, 1.0),
     ]
     summary = pd.DataFrame(
         [
-            (key, arm, 2, mean, mean - 0.1, mean + 0.1, d, lo, hi)
-            for key, arm, mean, d, lo, hi in rows
+            (key, arm, 2, mean, mean - 0.1, mean + 0.1, d, lo, hi, p, p, 2, 1)
+            for key, arm, mean, d, lo, hi, p in rows
         ],
-        columns=["key", "arm", "n", "mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high"],
-    )
+        columns=["key", "arm", "n", "mean", "ci_low", "ci_high", "diff", "diff_low",
+                 "diff_high", "p_value", "p_holm", "units", "populations"],
+    )  # fmt: skip
     text = analytics.headline(summary)
     lines = [line for line in text.splitlines() if line.startswith("- ")]
-    assert "Clearest differences to chronological" in text
-    assert len(lines) == 4  # two per arm
+    assert "Clearest differences to chronological" in text and "m = 6" in text
+    assert "replicate noise for this population only" in text
     popularity = [line for line in lines if "**popularity**" in line]
-    # -0.10 on a half-width of 0.02 (5 half-widths) before +0.02 on 0.01 (2 half-widths)
+    # significant: -25% cross-cutting, then the change metric (no relative size);
+    # +100% engagement is not significant and is named as left out
     assert "cross-cutting exposure" in popularity[0] and "0.1 lower (-25%)" in popularity[0]
-    assert "excludes zero" in popularity[0]
     assert "change in leaning variance" in popularity[1] and "%" not in popularity[1]
+    assert "Largest effect left out" in text and "+100%" in text
     random = [line for line in lines if "**random**" in line]
-    assert "engagement rate" in random[0] and "0.02 higher (+20%)" in random[0]
-    assert "includes zero, so chance cannot be ruled out" in random[1]
+    assert len(random) == 1 and "0.02 higher (+20%)" in random[0]
     assert "nothing to compare" in analytics.headline(summary[summary["arm"] == "chronological"])
+    untested = analytics.headline(summary.drop(columns=["p_value", "p_holm"]))
+    assert "not tested" in untested
 
 
 def test_summary_table_and_degree_table():

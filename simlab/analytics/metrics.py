@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 
 import duckdb
@@ -173,45 +172,28 @@ def comparison_summary(
 
     Default keys: :func:`summary_metric_keys` (headline metrics and evaluation dimensions).
 
-    Per-run values come from :func:`run_scalars`. ``mean``/``ci_*`` is
-    :func:`simlab.stats.mean_ci` over the arm's replicates. ``diff``/``diff_*``
-    is :func:`simlab.stats.paired_difference_ci` of arm minus first arm, paired
-    by replicate index (the replicates share seeds: common random numbers);
-    pairs with a missing side are dropped. The first arm (see
+    Per-run values come from :func:`run_scalars`; the estimates are
+    :func:`simlab.inference.arm_summary`: paired by replicate index (common random
+    numbers), intervals over populations (cluster-level t on population means,
+    df = P - 1; over replicates when P = 1), Holm-adjusted p-values over every
+    metric x arm difference; pairs with a missing side are dropped. The first arm (see
     :func:`arm_order`) is the reference: its diff is 0 with NaN bounds (NaN if
     it has no values).
 
     Returns:
         Columns key, arm, n, mean, ci_low, ci_high, diff, diff_low, diff_high,
-        by key (in ``keys`` order) then arm order.
+        p_value, p_holm, units, populations, by key (in ``keys`` order) then arm order.
     """
-    from simlab.stats import mean_ci, paired_difference_ci  # scipy loads on first use
+    from simlab.inference import arm_summary, replicates_per_population  # scipy loads here
 
     keys = summary_metric_keys(con) if keys is None else keys
     scalars = run_scalars(con, comparison_id=comparison_id, keys=keys)
     arms = arm_order(con, comparison_id=comparison_id)
-    replicates = sorted(scalars["replicate"].unique())
-    rows = []
-    for key in _keys(keys):
-        wide = (
-            scalars[scalars["key"] == key]
-            .pivot(index="replicate", columns="arm", values="value")
-            .reindex(index=replicates, columns=arms)
-            .astype(float)
-        )
-        base = wide[arms[0]].to_numpy() if arms else None
-        for position, arm in enumerate(arms):
-            values = wide[arm].to_numpy()
-            n = int(np.count_nonzero(~np.isnan(values)))
-            mean, low, high = mean_ci(values, level)
-            if position == 0:
-                diff = (0.0 if n else math.nan, math.nan, math.nan)
-            else:
-                diff = paired_difference_ci(values, base, level)
-            rows.append((key, arm, n, mean, low, high, *diff))
-    columns = ["key", "arm", "n", "mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"n": np.int64})
+    stored = con.execute(
+        "SELECT config_json FROM sim.comparisons WHERE comparison_id = $c", {"c": comparison_id}
+    ).fetchone()
+    per_population = replicates_per_population(stored[0] if stored else None)
+    return arm_summary(scalars, arms, _keys(keys), per_population, level)
 
 
 def exposure_diversity(

@@ -92,12 +92,38 @@ def _interval(low: float, high: float) -> str:
     return "" if pd.isna(low) or pd.isna(high) else f"{low:.3g} to {high:.3g}"
 
 
-def headline(frame: pd.DataFrame, per_arm: int = 2) -> str:
-    """Markdown naming, for each arm, its clearest differences to the first arm, in words.
+ALPHA = 0.05
 
-    Differences whose 95% interval excludes zero come first, ranked by |diff| over
-    the interval's half-width (how many half-widths from zero); without intervals
-    (loose runs), by |diff| relative to the baseline mean.
+
+def estimator_note(frame: pd.DataFrame) -> str:
+    """One sentence: what the difference intervals cover (populations or replicates)."""
+    if frame.empty or "populations" not in frame:
+        return "Intervals: Student t over runs (not paired)."
+    populations = int(frame["populations"].max())
+    if populations > 1:
+        return (
+            f"Intervals: cluster-level paired t over {populations} populations "
+            f"(per population the mean replicate difference; t over the population means, "
+            f"df = {populations - 1}), so they cover differences between populations."
+        )
+    units = int(frame["units"].max()) if "units" in frame else 0
+    return (
+        f"Intervals: paired t over {units} replicates of one population (df = {max(units - 1, 0)}): "
+        "they cover replicate noise for this population only (use --populations P for more)."
+    )
+
+
+def headline(frame: pd.DataFrame, per_arm: int = 2) -> str:
+    """Markdown naming, for each arm, its largest differences to the first arm that hold up.
+
+    Selection: every (metric, arm) difference with a p-value is one of the m
+    comparisons Holm's procedure corrects for (``p_holm``, [Holm1979]); claims
+    with p_holm < 0.05 are ranked by relative effect size |diff| / |baseline
+    mean| (level metrics with a positive baseline; others after them, by
+    standardised size |diff| / interval half-width). The text says so, names m,
+    and notes the largest effect left out when it is not significant. Without
+    p-values (loose runs), the largest relative differences are shown, marked
+    as not tested.
     """
     if frame.empty:
         return "No metrics recorded for this selection yet."
@@ -113,12 +139,38 @@ def headline(frame: pd.DataFrame, per_arm: int = 2) -> str:
     levels = (base_mean > 0) & ~rows["key"].str.contains("change")
     rows["relative"] = (rows["diff"] / base_mean).where(levels)
     half = (rows["diff_high"] - rows["diff_low"]) / 2
-    rows["clear"] = (rows["diff_low"] > 0) | (rows["diff_high"] < 0)
-    rows["size"] = (rows["diff"].abs() / half.where(half > 0)).fillna(rows["relative"].abs())
-    rows = rows.sort_values(["clear", "size"], ascending=False, na_position="last")
-    picked = rows.groupby("arm", sort=False).head(per_arm)
-    lines = [f"**Clearest differences to {baseline}** (95% confidence intervals):", ""]
-    lines += [f"- {_sentence(row)}" for row in picked.itertuples()]
+    rows["standardised"] = rows["diff"].abs() / half.where(half > 0)
+    rows["has_relative"] = rows["relative"].notna()
+    rows["size"] = rows["relative"].abs().fillna(rows["standardised"])
+    tested = "p_holm" in rows and rows["p_holm"].notna().any()
+    rows["clear"] = (rows["p_holm"] < ALPHA) if tested else False
+    if "p_holm" not in rows:
+        rows["p_holm"] = math.nan
+    ranked = rows.sort_values(["has_relative", "size"], ascending=False, na_position="last")
+    m = int(rows["p_holm"].notna().sum())
+    if not tested:
+        picked = ranked.groupby("arm", sort=False).head(per_arm)
+        lines = [f"**Clearest differences to {baseline}** (largest relative size; not tested):", ""]
+        lines += [f"- {_sentence(row)}" for row in picked.itertuples()]
+        return "\n".join(lines)
+    picked = ranked[ranked["clear"]].groupby("arm", sort=False).head(per_arm)
+    lines = [
+        f"**Clearest differences to {baseline}**: of m = {m} metric x arm "
+        f"comparisons, those with Holm-adjusted p < {ALPHA} (Holm 1979), ranked by relative "
+        "effect size |difference| / |baseline mean| (metrics without a positive baseline "
+        "level after them, by |difference| / CI half-width).",
+        "",
+    ]
+    lines += [f"- {_sentence(row)}" for row in picked.itertuples()] or [
+        f"- None: no difference is significant after Holm's correction over {m} comparisons."
+    ]
+    left_out = ranked[~ranked["clear"]].head(1)
+    same_scale = picked[picked["has_relative"] == left_out["has_relative"].any()]["size"]
+    if not left_out.empty and (same_scale.empty or left_out["size"].iloc[0] > same_scale.max()):
+        row = next(left_out.itertuples())
+        lines += ["", f"Largest effect left out (Holm-adjusted p = {row.p_holm:.2g}): "
+                  f"{_sentence(row)}"]  # fmt: skip
+    lines += ["", estimator_note(frame)]
     return "\n".join(lines)
 
 
@@ -131,7 +183,12 @@ def _sentence(row) -> str:
     text = f"under **{row.arm}**, {label[0].lower()}{label[1:]} is {change}{relative}"
     if pd.isna(row.diff_low):
         return text + "; no interval (runs are not paired replicates)."
-    verdict = "excludes zero" if row.clear else "includes zero, so chance cannot be ruled out"
+    if pd.isna(row.p_holm):
+        verdict = "(not tested)"
+    elif row.clear:
+        verdict = f"(Holm-adjusted p = {row.p_holm:.2g})"
+    else:
+        verdict = f"(Holm-adjusted p = {row.p_holm:.2g}: chance cannot be ruled out)"
     return text + f"; CI {row.diff_low:.3g} to {row.diff_high:.3g} {verdict}."
 
 
