@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from simlab import feeds, metrics, opinion, policies
 from simlab.errors import InputError
 from simlab.limits import MAX_SEED
+from simlab.llm.settings import LLMSettings
 from simlab.params import validate, wrapped_input_error
 
 
@@ -114,10 +115,15 @@ class RunConfig(_Strict):
     block_size: int = Field(
         1024, ge=1, le=1_000_000, description="agents ranked per vectorised block"
     )
+    llm: LLMSettings | None = Field(
+        None, description="endpoint, cache, budget of LLM policies (the key's variable name only)"
+    )
 
     @model_validator(mode="after")
     def _resolve_metrics(self) -> RunConfig:
         self.metrics = metrics.resolve_keys(self.metrics)
+        if self.llm is None and policies.POLICIES.get(self.policy.name).uses_llm:
+            self.llm = LLMSettings()
         return self
 
 

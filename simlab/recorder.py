@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -54,6 +54,7 @@ class TurnRows:
     actions: Actions  # the policy's record, unchanged
     leaning: np.ndarray  # (n_agents,) leanings after the turn
     metrics: dict[str, float]
+    extra: Callable[[Connection], None] | None = None  # the policy's own rows (LLM calls, stances)
 
 
 def metrics_json(values: dict[str, float]) -> str:
@@ -176,6 +177,8 @@ class Recorder:
                 ("run_id", "turn_number", "metrics", "created_at"),
                 [(self.run_id, rows.turn, metrics_json(rows.metrics), now)],
             )
+            if rows.extra is not None:
+                rows.extra(connection)
 
     def _write_feeds(self, connection: Connection, rows: TurnRows, now: str) -> None:
         feeds, scores = rows.feeds.tolist(), rows.scores.tolist()
@@ -215,6 +218,7 @@ class Recorder:
         """Likes, comments and follows; ids number each kind in the policy's order."""
         actions, by_kind = rows.actions, {}
         handles = self.pop.handles
+        model_used = actions.model_used or [self.model_used] * len(actions)
         for kind in ACTION_KINDS:
             at = actions.of(kind)
             names = self.pop.accounts if kind == "follow" else self.pop.post_ids
@@ -232,7 +236,7 @@ class Recorder:
                     *((actions.text[i],) if kind == "comment" else ()),
                     now,
                     actions.explanation[i],
-                    self.model_used,
+                    model_used[i],
                     actions.metadata_json[i],
                     now,
                 )
