@@ -75,7 +75,8 @@ def contract_view() -> FeedView:
     return FeedView(pop, SimState.initial(pop), 3, agents, feeds, rng.random(feeds.shape))
 
 
-STANDALONE = [p.name for p in POLICIES if p.context is None]  # the llm policy: tests/test_llm_policy.py
+# policies with a run context (llm) are tested in runs: tests/test_llm_policy.py
+STANDALONE = [p.name for p in POLICIES if p.context is None]
 
 
 @pytest.mark.parametrize("name", STANDALONE)

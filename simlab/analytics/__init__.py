@@ -55,6 +55,11 @@ from simlab.analytics.evaluations import (  # noqa: F401 (the lead adds these to
     leaderboard,
     top_items,
 )
+from simlab.analytics.llm import (  # noqa: F401 (the lead adds these to __all__)
+    llm_usage,
+    stance_at,
+    stance_history,
+)
 from simlab.analytics.metrics import (
     HEADLINE_METRICS,
     comparison_summary,
