@@ -219,6 +219,10 @@ def test_block_budget_stops_before_the_request_that_would_exceed_it(db, populati
     assert used == limit - 1
     assert rows(db, "SELECT kind FROM budget_events WHERE kind = 'blocked'") == [("blocked",)]
     assert rows(db, "SELECT count(*) FROM agent_stances WHERE turn_number = 2") == [(0,)]
+    [(run_id,)] = rows(db, "SELECT run_id FROM runs")
+    with ScriptedLLM(big) as server, pytest.raises(RunStopped):  # the budget remembers its spending
+        simulation.resume(run_id, make_engine(db))
+    assert rows(db, "SELECT turn_number FROM turn_metadata ORDER BY 1") == [(0,), (1,)]
 
 
 def test_unknown_llm_agent_is_refused_before_anything_is_written(db):

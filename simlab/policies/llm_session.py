@@ -120,6 +120,19 @@ def rebuild_memory(
     return memory, stances
 
 
+def spent_before(engine: Engine, run_id: str) -> dict[str, float]:
+    """Tokens and cost a run's committed ``llm_calls`` spent (cache hits are free)."""
+    with engine.connect() as connection:
+        tokens, cost = connection.execute(
+            text(
+                "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0), "
+                "coalesce(sum(cost_usd), 0) FROM llm_calls WHERE run_id = :r AND cache_hit = 0"
+            ),
+            {"r": run_id},
+        ).one()
+    return {"tokens": float(tokens), "cost": float(cost)}
+
+
 class LLMSession:
     """The :class:`~simlab.policies.base.PolicyContext` of the ``llm`` policy (module docstring)."""
 
@@ -146,6 +159,7 @@ class LLMSession:
             else:
                 self.memory, self.stances = {}, {}
         self.last_posts = policy.LLMPosts.empty()
+        self.resumed_after = resumed_after
         self._pending: dict[int, tuple] = {}
         self._leanings: dict[int, dict[int, float]] = {}
         self._stack = ExitStack()
@@ -174,6 +188,8 @@ class LLMSession:
         self.fingerprint = fingerprint
         self.loop = asyncio.new_event_loop()
         self.ledger = Ledger(settings, self.run_id, policy="llm", base_url=base_url)
+        if self.resumed_after is not None:  # the budget counts what the run spent before
+            self.ledger.budget.used.update(spent_before(self.engine, self.run_id))
         cache = ResponseCache(self.engine, settings.cache)
         self.client = LLMClient(settings, base_url, fingerprint, self.ledger, cache)
 
