@@ -18,6 +18,7 @@ from simlab import feeds, metrics, opinion, policies
 from simlab.engagement import EngagementConfig
 from simlab.errors import InputError
 from simlab.limits import MAX_SEED
+from simlab.llm.settings import LLMSettings
 from simlab.params import validate, wrapped_input_error
 from simlab.population.draws import PopulationDraw
 from simlab.posting import PostingConfig
@@ -122,10 +123,15 @@ class RunConfig(_Strict):
     block_size: int = Field(
         1024, ge=1, le=1_000_000, description="agents ranked per vectorised block"
     )
+    llm: LLMSettings | None = Field(
+        None, description="endpoint, cache, budget of LLM policies (the key's variable name only)"
+    )
 
     @model_validator(mode="after")
     def _resolve_metrics(self) -> RunConfig:
         self.metrics = metrics.resolve_keys(self.metrics)
+        if self.llm is None and policies.POLICIES.get(self.policy.name).uses_llm:
+            self.llm = LLMSettings()
         return self
 
 

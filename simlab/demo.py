@@ -28,6 +28,21 @@ DEMO_COMPARISON = CompareConfig(
     run={"turns": 40},
 )
 
+# `simlab demo --llm`: LLM agents on the embedded 135M model (mechanics, not realistic behaviour).
+DEMO_LLM_DB = Path("data") / "demo-llm.db"
+DEMO_LLM_REPORT = Path("reports") / "demo-llm"
+DEMO_LLM_POPULATION = SyntheticConfig(agents=12, posts=120, seed=0)
+DEMO_LLM_COMPARISON = CompareConfig(
+    feeds=["chronological", "personalized"],
+    replicates=1,
+    seed=0,
+    run={
+        "turns": 3,
+        "policy": {"name": "llm", "params": {"feed_items": 3, "memory": 3}},
+        "llm": {"sampling": {"max_tokens": 160}, "concurrency": 1},
+    },
+)
+
 
 @dataclass(frozen=True)
 class DemoResult:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,8 +37,8 @@ from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.limits import check_run_memory
 from simlab.metrics.base import RunData, TurnData
 from simlab.opinion.base import OpinionInput
+from simlab.policies.base import ACTION_KINDS, FeedView, PolicyContext, RunStopped
 from simlab.population import draws
-from simlab.policies.base import ACTION_KINDS, FeedView
 from simlab.posting import NewPosts
 from simlab.recorder import Membership, Recorder, TurnRows, TurnWriteError, TurnWriter
 from simlab.replay import History, load_history, load_posts, load_run
@@ -78,6 +79,7 @@ class Simulation:
         self.state = state if state is not None else SimState.initial(pop)
         self.totals = Totals()
         self.start = float(np.quantile(pop.post_created, config.history_share))
+        self.context: PolicyContext | None = None  # set by run/resume for policies that need one
         self.exogenous = Exogenous.at_start(pop, self.start, config.engagement)
         self.posting_chance = posting.propensity(pop, config.posting.rate)
 
@@ -136,12 +138,17 @@ class Simulation:
         agents = np.nonzero(activity_rng.random(pop.n_agents) < pop.activity_rate)[0]
         served, scores, n_visible = self.rank(turn, pop, agents, feed_rng)
         view = FeedView(pop, state, turn, agents, served, scores)
-        actions = self.policy.decide(view, self.policy_params, policy_rng)
+        decide = self.policy.decide if self.context is None else self.context.decide
+        actions = decide(view, self.policy_params, policy_rng)
         likes, comments, follows = (actions.targets(kind) for kind in ACTION_KINDS)
         leaning_before = state.leaning
         self._apply(likes, comments, follows)
         exposed = OpinionInput(pop, state, turn, agents, served)
         state.leaning = self.opinion.update(exposed, self.opinion_params, opinion_rng)
+        extra = None
+        if self.context is not None:
+            state.leaning = self.context.settle_leaning(turn, state.leaning)
+            extra = self.context.turn_writer(turn)
         impressions = int((served >= 0).sum())
         self._count(impressions, likes, comments, follows)
         data = TurnData(
@@ -152,7 +159,18 @@ class Simulation:
         ids = self.publish(turn, posts)
         posted_at = self.post_created(turn)
         return TurnRows(
-            turn, agents, served, scores, actions, state.leaning, values, pop, posts, ids, posted_at
+            turn,
+            agents,
+            served,
+            scores,
+            actions,
+            state.leaning,
+            values,
+            pop,
+            posts,
+            ids,
+            posted_at,
+            extra,
         )
 
     def write_posts(
@@ -281,6 +299,10 @@ def _play(sim: Simulation, recorder: Recorder, first_turn: int, progress: Progre
         error = failure.__cause__
         recorder.fail(failure.turn, f"{type(error).__name__}: {error}")
         raise error from None
+    except RunStopped as stop:
+        writer.close()  # the whole turns before this one are committed
+        recorder.fail(turn, f"stopped: {stop}")
+        raise
     except KeyboardInterrupt:
         writer.abort()
         recorder.fail(writer.last_written + 1, "interrupted (KeyboardInterrupt)")
@@ -309,10 +331,20 @@ def run(
     pop = population_for(config, engine)
     sim = Simulation(config, pop)
     run_id = run_id or uuid.uuid4().hex[:12]
-    recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
-    recorder.create_run(config, pop.n_agents, membership)
-    _play(sim, recorder, 0, progress)
+    with _policy_context(sim, engine, run_id, None) as sim.context:
+        recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
+        recorder.create_run(config, pop.n_agents, membership)
+        _play(sim, recorder, 0, progress)
     return run_id
+
+
+def _policy_context(
+    sim: Simulation, engine: Engine, run_id: str, resumed_after: int | None
+) -> AbstractContextManager[PolicyContext | None]:
+    """The policy's per-run context (an LLM session), or nothing for plain policies."""
+    if sim.policy.context is None:
+        return nullcontext(None)
+    return sim.policy.context(sim.config, engine, run_id, sim.pop, resumed_after)
 
 
 def resume(run_id: str, db: str | Engine | None = None, progress: Progress | None = None) -> str:
@@ -336,7 +368,8 @@ def resume(run_id: str, db: str | Engine | None = None, progress: Progress | Non
     for turn, posts in load_posts(engine, run_id, pop, last_turn):
         sim.publish(turn, posts)
     sim.replay(load_history(engine, run_id, sim.pop, last_turn))
-    recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
-    recorder.reopen()
-    _play(sim, recorder, last_turn + 1, progress)
+    with _policy_context(sim, engine, run_id, last_turn) as sim.context:
+        recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
+        recorder.reopen()
+        _play(sim, recorder, last_turn + 1, progress)
     return run_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -62,6 +62,7 @@ class TurnRows:
     posts: NewPosts
     post_ids: list[str]
     posted_at: float  # POSIX seconds the posts were created (simulated time)
+    extra: Callable[[Connection], None] | None = None  # the policy's own rows (LLM calls, stances)
 
 
 def metrics_json(values: dict[str, float]) -> str:
@@ -189,6 +190,8 @@ class Recorder:
                 ("run_id", "turn_number", "metrics", "created_at"),
                 [(self.run_id, rows.turn, metrics_json(rows.metrics), now)],
             )
+            if rows.extra is not None:
+                rows.extra(connection)
 
     def _write_feeds(self, connection: Connection, rows: TurnRows, now: str) -> None:
         known = len(self._quoted_posts)
@@ -230,6 +233,7 @@ class Recorder:
         """Likes, comments and follows; ids number each kind in the policy's order."""
         actions, by_kind = rows.actions, {}
         handles = self.pop.handles
+        model_used = actions.model_used or [self.model_used] * len(actions)
         for kind in ACTION_KINDS:
             at = actions.of(kind)
             names = self.pop.accounts if kind == "follow" else rows.pop.post_ids
@@ -247,7 +251,7 @@ class Recorder:
                     *((actions.text[i],) if kind == "comment" else ()),
                     now,
                     actions.explanation[i],
-                    self.model_used,
+                    model_used[i],
                     actions.metadata_json[i],
                     now,
                 )

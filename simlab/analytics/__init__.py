@@ -56,6 +56,11 @@ from simlab.analytics.evaluations import (
     leaderboard,
     top_items,
 )
+from simlab.analytics.llm import (
+    llm_usage,
+    stance_at,
+    stance_history,
+)
 from simlab.analytics.metrics import (
     HEADLINE_METRICS,
     comparison_summary,
@@ -79,14 +84,13 @@ from simlab.analytics.selection import (
     metric_options,
     run_options,
 )
-from simlab.analytics.stances import stance_at
 from simlab.analytics.summary import degree_table, headline, run_facts, summary, summary_table
 
 __all__ = [
     "AgentState",
+    "Selection",
     "DEFAULT_METRICS",
     "HEADLINE_METRICS",
-    "Selection",
     "access_method",
     "action_counts",
     "action_mix",
@@ -120,6 +124,7 @@ __all__ = [
     "latest_comparison",
     "leaderboard",
     "leaning_distribution",
+    "llm_usage",
     "metric_bands",
     "metric_options",
     "run_facts",
@@ -129,6 +134,7 @@ __all__ = [
     "served_turns",
     "snapshot_path",
     "stance_at",
+    "stance_history",
     "summary",
     "summary_metric_keys",
     "summary_table",

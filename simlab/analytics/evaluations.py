@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from simlab.analytics._query import ARM_ORDER, SELECTION, selection
-from simlab.analytics.stances import stance_at
+from simlab.analytics.llm import stance_at
 from simlab.errors import InputError
 
 RUN_PREFIX = "run.evaluation."

@@ -35,6 +35,47 @@ def _warn_unserved(engine, resolved) -> None:
         Console(stderr=True).print(line, highlight=False, soft_wrap=True)
 
 
+def LLMOption(kind: type, help_text: str):  # noqa: N802  (reads like a type in signatures)
+    """An optional typer flag of ``kind`` for the llm policy's settings."""
+    return Annotated[kind | None, typer.Option(help=help_text, rich_help_panel="LLM agents")]
+
+
+def llm_overrides(flags: dict) -> dict:
+    """Config overrides from the LLM flags that were given (policy params and ``[llm]``)."""
+    given = {key: value for key, value in flags.items() if value is not None}
+    overrides: dict = {}
+    params = {}
+    if "share" in given:
+        params["share"] = given.pop("share")
+    if "agents" in given:
+        params["agents"] = [h.strip() for h in given.pop("agents").split(",") if h.strip()]
+    if params:
+        overrides["policy"] = {"params": params}
+    llm: dict = {}
+    if "max_tokens" in given:
+        llm["sampling"] = {"max_tokens": given.pop("max_tokens")}
+    budget = {
+        key[len("budget_") :]: given.pop(key) for key in list(given) if key.startswith("budget_")
+    }
+    if budget:
+        llm["budget"] = budget
+    llm.update(given)
+    if llm:
+        overrides["llm"] = llm
+    return overrides
+
+
+def _stopped_is_failure(start) -> str:
+    """Run ``start``; a run a policy stopped (an LLM budget) prints why and exits 1."""
+    from simlab.policies.base import RunStopped
+
+    try:
+        return start()
+    except RunStopped as stop:
+        Console(stderr=True).print(f"run failed: {stop}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
 @app.command("run")
 def run_command(
     feed: Annotated[str | None, typer.Option(help="Feed algorithm (see `simlab feeds`).")] = None,
@@ -54,6 +95,22 @@ def run_command(
     metrics: Annotated[
         str | None, typer.Option(help="Comma-separated metric keys or groups.")
     ] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy (see `simlab policies`).")] = None,
+    policy_param: Annotated[
+        list[str] | None, typer.Option("--policy-param", help="KEY=VALUE, repeatable.")
+    ] = None,
+    llm_share: LLMOption(float, "Share of agents deciding with the LLM (llm policy).") = None,
+    llm_agents: LLMOption(str, "Comma-separated handles deciding with the LLM.") = None,
+    llm_base_url: LLMOption(str, "OpenAI-compatible /v1 URL [default: embedded model].") = None,
+    llm_model: LLMOption(str, "Model name sent to the endpoint.") = None,
+    llm_api_key_env: LLMOption(str, "NAME of the environment variable holding the key.") = None,
+    llm_cache: LLMOption(str, "record | replay | off.") = None,
+    llm_max_tokens: LLMOption(int, "max_tokens per request.") = None,
+    llm_concurrency: LLMOption(int, "Requests in flight at most.") = None,
+    budget_tokens: LLMOption(int, "Token budget of the run.") = None,
+    budget_cost: LLMOption(float, "Cost budget of the run (USD).") = None,
+    budget_alert: LLMOption(float, "Fraction of a budget that raises an alert.") = None,
+    budget_action: LLMOption(str, "warn | block.") = None,
     db: DbOption = None,
 ) -> None:
     """Run the population under one feed algorithm and print the run id."""
@@ -76,14 +133,27 @@ def run_command(
             overrides[key] = value
     if metrics is not None:
         overrides["metrics"] = [m.strip() for m in metrics.split(",") if m.strip()]
+    if policy is not None or policy_param:
+        overrides["policy"] = {"name": policy} if policy is not None else {}
+        if policy_param:
+            overrides["policy"]["params"] = parse_assignments(policy_param, "--policy-param")
+    llm_flags = {
+        "share": llm_share, "agents": llm_agents, "base_url": llm_base_url, "model": llm_model,
+        "api_key_env": llm_api_key_env, "cache": llm_cache, "max_tokens": llm_max_tokens,
+        "concurrency": llm_concurrency, "budget_tokens": budget_tokens, "budget_cost": budget_cost,
+        "budget_alert": budget_alert, "budget_action": budget_action,
+    }  # fmt: skip
+    overrides = run_config.merge(overrides, llm_overrides(llm_flags))
     resolved = run_config.build(run_config.merge(values, overrides))
     engine = database.make_engine(db, must_exist=True)
     _warn_unserved(engine, resolved)
     label = f"{resolved.feed.name} x {resolved.turns} turns"
-    run_id = _run_with_progress(
-        label,
-        lambda progress: simulation.run(resolved, engine, progress=progress),
-        resolved.turns,
+    run_id = _stopped_is_failure(
+        lambda: _run_with_progress(
+            label,
+            lambda progress: simulation.run(resolved, engine, progress=progress),
+            resolved.turns,
+        )
     )
     console.print(run_id)
 
@@ -98,10 +168,12 @@ def resume_command(
 
     engine = database.make_engine(db, must_exist=True)
     config, _, last = load_run(engine, run_id)
-    done = _run_with_progress(
-        f"resume {run_id} from turn {last + 1}",
-        lambda progress: simulation.resume(run_id, engine, progress=progress),
-        config.turns,
+    done = _stopped_is_failure(
+        lambda: _run_with_progress(
+            f"resume {run_id} from turn {last + 1}",
+            lambda progress: simulation.resume(run_id, engine, progress=progress),
+            config.turns,
+        )
     )
     console.print(done)
 

@@ -80,11 +80,19 @@ def demo(
     jobs: Annotated[
         int | None, typer.Option(help="Parallel processes [default: CPU count].")
     ] = None,
+    llm: Annotated[
+        bool, typer.Option("--llm", help="LLM agents on the embedded model (data/demo-llm.db).")
+    ] = False,
 ) -> None:
     """Build data/demo.db, compare four feeds, write reports/demo/ and print the headlines."""
     from simlab import demo as walkthrough
 
     check_jobs(jobs)
+    sized = {}
+    if llm:  # one embedded model per run: one run at a time on a laptop
+        sized = dict(db=walkthrough.DEMO_LLM_DB, out=walkthrough.DEMO_LLM_REPORT, jobs=jobs or 1,
+                     population=walkthrough.DEMO_LLM_POPULATION,
+                     comparison=walkthrough.DEMO_LLM_COMPARISON)  # fmt: skip
     with lazy_progress() as (bar, update):
         tasks: dict[str, int] = {}
 
@@ -93,7 +101,9 @@ def demo(
                 tasks[label] = bar.add_task(label, total=total)
             update(tasks[label], completed=done)
 
-        result = walkthrough.run_demo(jobs=jobs, on_progress=on_progress, say=console.print)
+        result = walkthrough.run_demo(
+            **{"jobs": jobs, **sized}, on_progress=on_progress, say=console.print
+        )
     from rich.markdown import Markdown
 
     from simlab.analytics import headline

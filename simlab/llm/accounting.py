@@ -223,17 +223,27 @@ class Ledger:
         self.calls.append(call)
         return call
 
+    def drain(self) -> tuple[list[CallRecord], list[dict]]:
+        """Hand over the calls and budget events kept since the last drain (for a turn's rows)."""
+        calls, self.calls = self.calls, []
+        events = self.budget.events[self._flushed_events :]
+        self._flushed_events += len(events)
+        return calls, events
+
     def flush(self, connection: Connection) -> int:
         """Insert the calls and budget events kept since the last flush (inside the caller's transaction).
 
         Returns:
             The number of ``llm_calls`` rows written.
         """
-        calls, self.calls = self.calls, []
-        events = self.budget.events[self._flushed_events :]
-        if calls:
-            connection.execute(insert(llm_calls), [asdict(call) for call in calls])
-        if events:
-            connection.execute(insert(budget_events), events)
-        self._flushed_events += len(events)
+        calls, events = self.drain()
+        write_calls(connection, calls, events)
         return len(calls)
+
+
+def write_calls(connection: Connection, calls: list[CallRecord], events: list[dict]) -> None:
+    """Insert ``llm_calls`` and ``budget_events`` rows on ``connection`` (the caller's transaction)."""
+    if calls:
+        connection.execute(insert(llm_calls), [asdict(call) for call in calls])
+    if events:
+        connection.execute(insert(budget_events), events)

@@ -11,7 +11,9 @@ up in the action tables; the registered policy's ``model_used`` names who decide
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -53,6 +55,7 @@ class Actions:
     text: list[str | None]  # (m,) comment text; None for likes and follows
     explanation: list[str]  # (m,) one sentence each
     metadata_json: list[str]  # (m,) generation metadata, JSON
+    model_used: list[str] | None = None  # (m,) who decided each action; None: the policy
 
     @classmethod
     def from_choices(
@@ -107,6 +110,31 @@ class Actions:
 DecideFunction = Callable[[FeedView, Params, np.random.Generator], Actions]
 
 
+class RunStopped(Exception):
+    """A policy ends the run on purpose (e.g. an LLM budget that blocks); the message says why."""
+
+
+class PolicyContext(Protocol):
+    """Per-run state of a policy that needs more than ``decide`` (an LLM session).
+
+    The engine calls :meth:`decide` instead of the registered function,
+    :meth:`settle_leaning` after the opinion update, and writes the turn's own
+    rows with :meth:`turn_writer` inside the turn's transaction.
+    """
+
+    def decide(self, view: FeedView, params: Params, rng: np.random.Generator) -> Actions:
+        """The turn's actions (may raise :class:`RunStopped`)."""
+
+    def settle_leaning(self, turn: int, leaning: np.ndarray) -> np.ndarray:
+        """Leanings after the policy's own changes (e.g. stated stances)."""
+
+    def turn_writer(self, turn: int) -> Callable[[Any], None] | None:
+        """Writes this turn's extra rows on the turn's connection."""
+
+
+ContextFactory = Callable[..., AbstractContextManager[PolicyContext]]
+
+
 @dataclass(frozen=True)
 class Policy:
     """A registered policy: name, parameters, decide function, and classifier metadata.
@@ -123,6 +151,7 @@ class Policy:
     stochastic: bool = True
     uses_llm: bool = False
     citations: tuple[str, ...] = ()
+    context: ContextFactory | None = None  # (config, engine, run_id, pop, resumed_after)
 
     @property
     def model_used(self) -> str:
@@ -146,6 +175,7 @@ def register(
     stochastic: bool = True,
     uses_llm: bool = False,
     citations: tuple[str, ...] = (),
+    context: ContextFactory | None = None,
 ) -> Callable[[DecideFunction], DecideFunction]:
     """Decorator: register a decide function as policy ``name`` (its module docstring documents it)."""
 
@@ -153,6 +183,8 @@ def register(
         import sys
 
         doc = sys.modules[function.__module__].__doc__ or ""
-        return Policy(name, version, params, function, doc, stochastic, uses_llm, tuple(citations))
+        return Policy(
+            name, version, params, function, doc, stochastic, uses_llm, tuple(citations), context
+        )
 
     return POLICIES.decorator(name, build)
