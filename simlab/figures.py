@@ -12,6 +12,7 @@ cell or a report never fails on a thin selection.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 
 import altair as alt
@@ -21,6 +22,7 @@ import pandas as pd
 from simlab import analytics, charts
 
 NOTE_HEIGHT = 40
+SUBTITLE_CHARS = 70  # a subtitle line longer than this wraps
 
 
 def note(text: str, *, title: str | None = None) -> alt.Chart:
@@ -68,7 +70,8 @@ def difference(summary: pd.DataFrame) -> alt.TopLevelMixin:
         return chart
     left_out = ", ".join(charts.metric_label(key) for key in missing)
     title = f"Difference to {arms[0]}"
-    return chart.properties(title=alt.Title(title, subtitle=f"No difference for: {left_out}"))
+    subtitle = textwrap.wrap(f"No difference for: {left_out}", SUBTITLE_CHARS)  # lines: no
+    return chart.properties(title=alt.Title(title, subtitle=subtitle))  # wider than the panels
 
 
 def metric_caption(key: str) -> str:

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -17,10 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simlab import analytics, report, report_sections
+from simlab import analytics, charts, paper_figures, report, report_sections
 from simlab.db import migrate
 from simlab.errors import InputError
 
+from .conftest import run_simlab
 from .test_notebooks import build_study
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -326,3 +328,84 @@ def test_single_file_report_draws_every_chart_from_file_url_with_no_request(
         ), (name, text[:200])
     assert sum(has_legend for _, has_legend, _ in over_turns) >= 1
     assert len(shot) > 5 * len(blank)
+
+
+# --- simlab figures: paper-sized files --------------------------------------------------
+
+FIGURE_SIZE = ("--width", "640", "--height", "400", "--font-size", "10")
+
+
+@pytest.fixture(scope="module")
+def svg_figures(study, tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures") / "svg"
+    result = run_simlab(
+        "figures", "--db", str(study.db), "--format", "svg", "--out", str(out), *FIGURE_SIZE
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def _arms(study) -> list[str]:
+    con = analytics.connect(study.db)
+    try:
+        return list(analytics.runs(con, comparison_id=study.comparison_id)["arm"].unique())
+    finally:
+        con.close()
+
+
+def test_figures_writes_one_svg_per_report_chart_at_the_size_with_legends(
+    study, written, svg_figures
+):
+    files = sorted(path.stem for path in svg_figures.glob("*.svg"))
+    assert files == sorted(report.safe_name(name) for name in written.charts)
+    captions = (svg_figures / paper_figures.CAPTIONS).read_text(encoding="utf-8")
+    assert all(f"{name}.svg: " in captions for name in files) and "Design: " in captions
+    arms, colors = _arms(study), charts.feed_colors()
+    for path in svg_figures.glob("*.svg"):
+        svg = path.read_text(encoding="utf-8")
+        size = re.search(r'<svg[^>]*?width="([\d.]+)"[^>]*?height="([\d.]+)"', svg)
+        assert (float(size.group(1)), float(size.group(2))) == (640, 400), path.name
+        texts = [_html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+        if path.stem.startswith("metric_") and not texts[-1].startswith("No "):
+            assert "Feed" in texts and set(arms) <= set(texts), path.name
+            for arm in arms:  # the registry palette: a feed has its colour in every figure
+                assert f'"{colors[arm]}"' in svg, (path.name, arm)
+        assert 'font-size="10px"' in svg and 'font-size="13px"' in svg  # labels, title
+
+
+def test_figures_in_process_png_and_pdf_respect_the_size(study, tmp_path):
+    options = paper_figures.check_options("png", 500, 360, 9, 2)
+    pngs = paper_figures.write_figures(study.db, tmp_path / "png", options)
+    for png in pngs:
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == (1000, 720), png.name  # 2 pixels per px
+    options = paper_figures.check_options("pdf", 500, 360, 9, 2)
+    pdfs = paper_figures.write_figures(
+        study.db, tmp_path / "pdf", options, run_ids=list(study.run_ids.values())
+    )
+    for pdf in pdfs:
+        data = pdf.read_bytes()
+        assert data[:5] == b"%PDF-" and b"MediaBox [0 0 500 360]" in data, pdf.name
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--format", "gif"), "--format: 'gif' is not one of png, svg, pdf"),
+        (("--width", "abc"), "--width: expected a number, got 'abc'"),
+        (("--width", "50"), "--width: must be between 200 and 4000, got 50"),
+        (("--height", "12.5"), "--height: expected a whole number of px"),
+        (("--font-size", "nan"), "--font-size: expected a finite number"),
+        (("--scale", "100"), "--scale: must be between 0.5 and 8"),
+        (("--width", "200", "--height", "100"), "is too small for this chart"),
+        (("--comparison", "nope"), "no comparison 'nope'"),
+    ],
+)
+def test_bad_figure_flags_are_one_line_and_write_nothing(study, tmp_path, flags, message):
+    out = tmp_path / "figures"
+    result = run_simlab("figures", "--db", str(study.db), "--out", str(out), *flags)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not out.exists()

@@ -85,7 +85,7 @@ def difference_dots(
     extra = [num_tooltip(c) for c in ("mean", "ci_low", "ci_high") if c in data.columns]
     extra += ["n:Q"] if "n" in data.columns else []
     y = alt.Y("arm:N", sort=arms, title=None)
-    x_title = f"Difference to {baseline} (95% CI)"
+    x_title = "Difference (95% CI)"  # to the baseline, named in the title; narrow panels
     base = alt.Chart().encode(y=y, color=arm_color(arms))
     zero = alt.Chart().mark_rule(color="#666666", strokeDash=[4, 3]).encode(x=alt.datum(0))
     bars = base.mark_rule(strokeWidth=2).encode(
