@@ -322,7 +322,7 @@ def test_difference_dots_is_a_forest_plot_against_the_first_arm():
         "diff_low",
         "diff_high",
     )
-    assert "Difference to chronological" in bars["encoding"]["x"]["title"]
+    assert bars["encoding"]["x"]["title"] == "Difference (95% CI)"  # baseline: in the title
     assert dots["encoding"]["x"]["field"] == "diff"
     data = pd.DataFrame(rows(spec))
     assert set(data["arm"]) == {"personalized", "bridging"}  # the baseline is dropped
