@@ -12,6 +12,7 @@ cell or a report never fails on a thin selection.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 
 import altair as alt
@@ -21,6 +22,7 @@ import pandas as pd
 from simlab import analytics, charts
 
 NOTE_HEIGHT = 40
+SUBTITLE_CHARS = 70  # a subtitle line longer than this wraps
 
 
 def note(text: str, *, title: str | None = None) -> alt.Chart:
@@ -68,7 +70,19 @@ def difference(summary: pd.DataFrame) -> alt.TopLevelMixin:
         return chart
     left_out = ", ".join(charts.metric_label(key) for key in missing)
     title = f"Difference to {arms[0]}"
-    return chart.properties(title=alt.Title(title, subtitle=f"No difference for: {left_out}"))
+    subtitle = textwrap.wrap(f"No difference for: {left_out}", SUBTITLE_CHARS)  # lines: no
+    return chart.properties(title=alt.Title(title, subtitle=subtitle))  # wider than the panels
+
+
+def metric_caption(key: str) -> str:
+    """What a metric measures, in one sentence: its label, unit and formula line from the registry."""
+    from simlab.metrics import METRICS
+
+    if key not in METRICS:
+        return f"{key}."
+    entry = METRICS.get(key)
+    summary = entry.summary.rstrip(".")
+    return f"{entry.label} ({entry.unit}): {summary}." if summary else f"{entry.axis_title}."
 
 
 def metric_charts(
@@ -97,9 +111,17 @@ def metric_charts(
     return drawn
 
 
+ACTION_MIX_TITLE = "Actions per agent-turn by feed"
+
+
 def action_mix(con: duckdb.DuckDBPyConnection, **selected) -> alt.TopLevelMixin:
     """Actions per agent-turn by arm (selectors as in :func:`simlab.analytics.action_mix`)."""
-    return _drawn(analytics.action_mix(con, **selected), charts.action_mix, "completed turns")
+    return _drawn(
+        analytics.action_mix(con, **selected),
+        lambda frame: charts.action_mix(frame, title=ACTION_MIX_TITLE),
+        "completed turns",
+        title=ACTION_MIX_TITLE,
+    )
 
 
 def actions_over_turns(con: duckdb.DuckDBPyConnection, **selected) -> alt.TopLevelMixin:
@@ -134,21 +156,3 @@ def follow_growth(
         "completed turns",
         title=title,
     )
-
-
-def default_figures(
-    con: duckdb.DuckDBPyConnection, chosen: analytics.Selection
-) -> dict[str, alt.TopLevelMixin]:
-    """The compare_feeds notebook's figures in its default state, by file name."""
-    selected = chosen.kwargs
-    options = analytics.metric_options(con, **selected)
-    keys = [options[label] for label in analytics.default_metrics(options)]
-    figures = {"difference": difference(analytics.summary(con, **selected))}
-    for key, chart in zip(keys, metric_charts(con, keys=keys, **selected), strict=True):
-        figures[f"metric_{key.removeprefix('turn.').replace('.', '_')}"] = chart
-    figures["action_mix"] = action_mix(con, **selected)
-    figures["actions_over_turns"] = actions_over_turns(con, **selected)
-    figures["exposure_diversity"] = exposure_diversity(con, **selected)
-    figures["polarization"] = polarization(con, **selected)
-    figures["follow_growth"] = follow_growth(con, **selected)
-    return figures

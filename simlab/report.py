@@ -1,20 +1,25 @@
-"""A static report of a comparison: the compare_feeds notebook as HTML that renders offline.
+"""A report of a comparison: one self-contained page, figures, a CSV and the notebook as HTML.
 
-``write_report`` executes ``notebooks/compare_feeds.py`` non-interactively
+``report.html`` is ONE file (:mod:`simlab.report_page`): the report's sections
+(:data:`simlab.report_sections.SECTIONS`) with every chart inlined as a Vega-Lite
+spec with its data and the JavaScript that draws it, so it opens by double-click
+from ``file://``, needs no network and can be e-mailed.
+
+``interactive.html`` is the compare_feeds notebook: ``write_report`` executes ``notebooks/compare_feeds.py`` non-interactively
 through ``marimo export html``, opened on the database and selection the way
 ``simlab notebook`` opens it (:class:`simlab.notebook_launch.NotebookInputs`).
 That HTML loads marimo's frontend from a CDN, so the report ships the same
 files from the installed marimo package
 (``marimo/_static``) next to it and points the page at them: nothing it loads
-leaves the report folder. Next to the page go every chart as PNG and SVG, the
-comparison summary as CSV, and ``index.md`` listing the files::
+leaves the report folder. Browsers refuse that page's JavaScript modules from
+``file://``: serve the folder (``python -m http.server -d reports/<id> --bind
+127.0.0.1``) and open ``http://127.0.0.1:8000/interactive.html``. Next to the
+pages go every chart as PNG, SVG and PDF, the comparison summary as CSV, and
+``index.md`` listing the files::
 
     reports/<comparison_id>/
-        report.html   assets/   charts/<name>.png|svg   summary.csv   index.md
-
-Browsers refuse the page's JavaScript modules from ``file://``; serve the
-folder (``python -m http.server -d reports/<id> --bind 127.0.0.1``) and open
-``http://127.0.0.1:8000/report.html``.
+        report.html   interactive.html   assets/   charts/<name>.png|svg|pdf
+        summary.csv   index.md
 
 The report is written into a scratch folder next to its target and moved into
 place when complete, so a failed report leaves nothing behind. It replaces an
@@ -33,7 +38,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,14 +47,14 @@ from typing import IO
 
 import marimo
 
-from simlab import analytics, charts
+from simlab import analytics, charts, report_page, report_sections
 from simlab.analytics import Selection
 from simlab.errors import InputError
-from simlab.figures import default_figures
 from simlab.notebook_launch import NotebookInputs, database_file, notebook_path
 
 NOTEBOOK = "compare_feeds"
 HTML_NAME = "report.html"
+INTERACTIVE_NAME = "interactive.html"
 EXPORT_TIMEOUT_S = 600
 # Where `marimo export html` points the page's scripts, styles and icons.
 CDN_PREFIX = f"https://cdn.jsdelivr.net/npm/@marimo-team/frontend@{marimo.__version__}/dist/"
@@ -61,9 +67,10 @@ class Report:
     """The files of one report (all inside ``out_dir``)."""
 
     out_dir: Path
-    html: Path
+    html: Path  # the single self-contained page
+    interactive: Path  # the notebook's page, served with assets/
     assets: Path
-    charts: dict[str, tuple[Path, Path]]  # chart name -> (png, svg)
+    charts: dict[str, tuple[Path, ...]]  # chart name -> (png, svg, pdf)
     summary_csv: Path
     index: Path
     comparison_id: str | None
@@ -77,6 +84,8 @@ def write_report(
     run_ids: list[str] | tuple[str, ...] | None = None,
     *,
     force: bool = False,
+    sections: Sequence[report_sections.SectionBuilder] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Report:
     """Write the static report of a comparison (default: the latest) or of some runs.
 
@@ -88,6 +97,8 @@ def write_report(
         run_ids: report these runs instead (arms are their feeds; not paired).
         force: write into ``out_dir`` even if it is a non-empty folder that holds
             no simlab report (its other files are kept).
+        sections: the section builders (default :data:`simlab.report_sections.SECTIONS`).
+        say: called with one progress line per finished stage (with the seconds so far).
 
     Raises:
         InputError: the database is missing, the comparison or a run id is
@@ -96,6 +107,12 @@ def write_report(
         RuntimeError: the notebook failed while exporting.
     """
     database = database_file(db)
+    say = say or (lambda line: None)
+    clock = time.monotonic()
+
+    def stage_done(what: str) -> None:
+        say(f"report: {what} ({time.monotonic() - clock:.1f} s)")
+
     con = analytics.connect(database)
     try:
         chosen = analytics.initial_selection(
@@ -103,26 +120,39 @@ def write_report(
         )
         if not analytics.completed_turns(con, **chosen.kwargs):
             raise InputError(f"report: {_plain(chosen)} has no completed turn; nothing to report")
-        out = Path(out_dir) if out_dir is not None else Path("reports") / _folder_name(chosen)
+        out = Path(out_dir) if out_dir is not None else Path("reports") / folder_name(chosen)
         check_out_dir(out, force)
-        figures = default_figures(con, chosen)
+        design, sections = report_sections.build_sections(con, chosen, sections)
         summary = analytics.summary(con, **chosen.kwargs)
     finally:
         con.close()
+    stage_done(f"read {_plain(chosen)}")
+    figures = report_sections.all_figures(sections)
     with _staged(out) as stage:
-        export = start_export(database, chosen, stage / HTML_NAME)  # runs while charts render
+        export = start_export(database, chosen, stage / INTERACTIVE_NAME)  # runs meanwhile
         try:
+            specs = {name: figure.chart.to_dict() for name, figure in figures.items()}
+            page = report_page.render_page(
+                f"simlab report: {chosen.title.replace('`', '')}", design, sections, specs
+            )
+            (stage / HTML_NAME).write_text(page, encoding="utf-8")
+            stage_done(
+                f"wrote {HTML_NAME} ({len(page.encode()) / 1e6:.1f} MB, {len(specs)} charts)"
+            )
             saved = {
-                name: charts.save(chart, stage / "charts" / safe_name(name))
-                for name, chart in figures.items()
+                name: charts.save(specs[name], stage / "charts" / safe_name(name))
+                for name in figures
             }
+            stage_done(f"wrote {len(saved)} charts as PNG, SVG and PDF")
         except BaseException:
             export.stop()
             raise
-        finish_export(export, stage / HTML_NAME)
+        finish_export(export, stage / INTERACTIVE_NAME)
+        stage_done(f"wrote {INTERACTIVE_NAME} (the notebook, served with assets/)")
         summary.to_csv(stage / "summary.csv", index=False)
         report = Report(
-            out_dir=out, html=out / HTML_NAME, assets=out / "assets",
+            out_dir=out, html=out / HTML_NAME, interactive=out / INTERACTIVE_NAME,
+            assets=out / "assets",
             charts={
                 name: tuple(out / path.relative_to(stage) for path in files)
                 for name, files in saved.items()
@@ -140,7 +170,8 @@ def _plain(chosen: Selection) -> str:
     return f"runs {', '.join(chosen.run_ids or ())}"
 
 
-def _folder_name(chosen: Selection) -> str:
+def folder_name(chosen: Selection) -> str:
+    """The default folder name of a selection: its safe comparison id, or runs-<digest>."""
     if chosen.comparison_id is not None:
         return safe_name(chosen.comparison_id)
     digest = hashlib.sha1(",".join(chosen.run_ids or ()).encode()).hexdigest()[:10]
@@ -307,17 +338,20 @@ def _index(report: Report, chosen: Selection) -> str:
     lines = [
         f"# simlab report: {chosen.title}",
         "",
-        f"- [{rel(report.html)}]({rel(report.html)}): the compare_feeds notebook, rendered. "
-        "Serve this folder and open it in a browser (browsers block its scripts from file://):",
+        f"- [{rel(report.html)}]({rel(report.html)}): the report as one self-contained file "
+        "(charts with their data inlined); open it by double-click (file://), no network needed",
+        f"- [{rel(report.interactive)}]({rel(report.interactive)}): the compare_feeds notebook, "
+        "rendered. Serve this folder and open it in a browser (browsers block its scripts from "
+        "file://):",
         f"  `python -m http.server --bind 127.0.0.1 -d {report.out_dir}` then "
-        f"http://127.0.0.1:8000/{rel(report.html)}",
+        f"http://127.0.0.1:8000/{rel(report.interactive)}",
         f"- [{rel(report.summary_csv)}]({rel(report.summary_csv)}): per arm and metric, the mean "
         "with its 95% CI and the difference to the first arm with its 95% CI",
-        f"- {rel(report.assets)}/: marimo's frontend, so the page needs no network",
-        "- charts (PNG and SVG):",
+        f"- {rel(report.assets)}/: marimo's frontend, so the notebook page needs no network",
+        "- charts (PNG, SVG and PDF):",
     ]
     lines += [
-        f"  - {name}: [{rel(png)}]({rel(png)}), [{rel(svg)}]({rel(svg)})"
-        for name, (png, svg) in report.charts.items()
+        f"  - {name}: " + ", ".join(f"[{rel(path)}]({rel(path)})" for path in paths)
+        for name, paths in report.charts.items()
     ]
     return "\n".join(lines) + "\n"

@@ -7,14 +7,17 @@ to find encodings in layered, faceted and concatenated charts.
 
 from __future__ import annotations
 
+import html
 import re
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+import vl_convert
 
 from simlab import charts, feeds, metrics
+from simlab.charts import files as chart_files
 
 ARMS = ["chronological", "personalized", "bridging"]
 TURNS = range(6)
@@ -203,8 +206,8 @@ def test_metric_over_turns_draws_a_line_per_arm_on_its_ci_band():
     assert line["y"]["title"] == "Engagement rate (actions per impression)"
     assert all(e["field"] == "turn" and e["title"] == "Turn" for e in encodings(spec, "x"))
     assert arm_domains(spec) == [ARMS, ARMS]
-    # Only the line layer draws a legend, so the legend shows lines, not faint bands.
-    assert band["color"]["legend"] is None and "legend" not in line["color"]
+    # Both layers share one colour encoding: legend=None on the band would drop the legend.
+    assert band["color"] == line["color"] and "legend" not in line["color"]
     assert len(rows(spec)) == len(bands_frame())
 
 
@@ -308,7 +311,10 @@ def test_follow_growth_shows_replicate_mean_and_range():
 def test_difference_dots_is_a_forest_plot_against_the_first_arm():
     spec = charts.difference_dots(summary_frame()).to_dict()
     assert spec["facet"]["field"] == "metric"
-    assert spec["facet"]["sort"] == [charts.metric_label(k) for k in KEYS]
+    # "Label (unit)" in two header lines: split at "|" by the header's labelExpr.
+    assert spec["facet"]["sort"] == [charts.metric_label(k).replace(" (", "|(", 1) for k in KEYS]
+    assert spec["facet"]["header"]["labelExpr"] == "split(datum.value, '|')"
+    assert spec["columns"] == 2
     assert spec["resolve"]["scale"]["x"] == "independent"
     zero, bars, dots = spec["spec"]["layer"]
     assert mark_type(zero) == "rule" and zero["encoding"]["x"]["datum"] == 0
@@ -316,7 +322,7 @@ def test_difference_dots_is_a_forest_plot_against_the_first_arm():
         "diff_low",
         "diff_high",
     )
-    assert "Difference to chronological" in bars["encoding"]["x"]["title"]
+    assert bars["encoding"]["x"]["title"] == "Difference (95% CI)"  # baseline: in the title
     assert dots["encoding"]["x"]["field"] == "diff"
     data = pd.DataFrame(rows(spec))
     assert set(data["arm"]) == {"personalized", "bridging"}  # the baseline is dropped
@@ -487,16 +493,45 @@ def test_missing_columns_are_named(name):
         build(frame.drop(columns=column))
 
 
-def test_save_writes_png_and_svg(tmp_path):
-    png, svg = charts.save(
+def test_save_writes_png_svg_and_pdf(tmp_path):
+    png, svg, pdf = charts.save(
         charts.metric_over_turns(bands_frame(), "k"), tmp_path / "out" / "fig.v2"
     )
-    assert (png.name, svg.name) == ("fig.v2.png", "fig.v2.svg")
+    assert (png.name, svg.name, pdf.name) == ("fig.v2.png", "fig.v2.svg", "fig.v2.pdf")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
     assert "<svg" in svg.read_text()
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    (only,) = charts.save(charts.action_mix(mix_frame()), tmp_path / "one", formats=("svg",))
+    assert only.suffix == ".svg" and not (tmp_path / "one.png").exists()
+
+
+def _svg_texts(chart) -> list[str]:
+    svg = vl_convert.vegalite_to_svg(chart.to_dict(), vl_version=chart_files.vl_version())
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+@pytest.mark.parametrize("name", ["metric_over_turns", "follow_growth", "actions_over_turns",
+                                  "exposure_diversity", "action_mix", "difference_dots"])  # fmt: skip
+def test_every_arm_chart_draws_a_legend_naming_each_arm(name):
+    """Rendered, not just specified: Vega-Lite silently drops a layer chart's legend."""
+    build, make = BUILDERS[name]
+    frame = make()
+    texts = _svg_texts(build(frame))
+    assert "Feed" in texts, name
+    arms = set(frame["arm"].astype(str)) - ({ARMS[0]} if name == "difference_dots" else set())
+    assert arms <= set(texts), (name, arms - set(texts))
+
+
+def test_a_layer_with_legend_none_loses_the_legend():
+    """Why the bands keep the colour legend: the behaviour the builders work around."""
+    base = alt.Chart(bands_frame()).encode(x="turn:Q", color=alt.Color("arm:N", title="Feed"))
+    band = base.mark_area().encode(
+        y="ci_low:Q", y2="ci_high:Q", color=alt.Color("arm:N", legend=None)
+    )
+    assert "Feed" not in _svg_texts(alt.layer(band, base.mark_line().encode(y="mean:Q")))
 
 
 def test_save_renders_every_builder(tmp_path):
     for name, (build, make) in BUILDERS.items():
-        png, svg = charts.save(build(make()), tmp_path / name)
+        png, svg = charts.save(build(make()), tmp_path / name, formats=("png", "svg"))
         assert png.stat().st_size > 1000 and "<svg" in svg.read_text(), name

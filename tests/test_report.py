@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html as _html
+import json
 import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -15,10 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simlab import analytics, report
+from simlab import analytics, charts, paper_figures, report, report_sections
 from simlab.db import migrate
 from simlab.errors import InputError
 
+from .conftest import run_simlab
 from .test_notebooks import build_study
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,7 +64,7 @@ def _absolute(study, path: Path) -> Path:
     return study.db.parent / path
 
 
-def test_every_chart_is_written_as_png_and_svg(study, written):
+def test_every_chart_is_written_as_png_svg_and_pdf(study, written):
     assert {
         "difference",
         "action_mix",
@@ -69,13 +73,14 @@ def test_every_chart_is_written_as_png_and_svg(study, written):
         "follow_growth",
     } <= set(written.charts)
     assert any(name.startswith("metric_") for name in written.charts)
-    for png, svg in written.charts.values():
+    for png, svg, pdf in written.charts.values():
         assert _absolute(study, png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in _absolute(study, svg).read_text(encoding="utf-8")[:500]
+        assert _absolute(study, pdf).read_bytes()[:5] == b"%PDF-"
     index = _absolute(study, written.index).read_text(encoding="utf-8")
-    for png, svg in written.charts.values():
-        assert png.relative_to(written.out_dir).as_posix() in index
-        assert svg.relative_to(written.out_dir).as_posix() in index
+    for paths in written.charts.values():
+        for path in paths:
+            assert path.relative_to(written.out_dir).as_posix() in index
 
 
 def test_csv_equals_the_comparison_summary(study, written):
@@ -89,8 +94,8 @@ def test_csv_equals_the_comparison_summary(study, written):
     pd.testing.assert_frame_equal(csv, expected, check_dtype=False, rtol=1e-12, atol=0)
 
 
-def test_page_loads_scripts_and_styles_from_the_report_folder(study, written):
-    html = _absolute(study, written.html).read_text(encoding="utf-8")
+def test_notebook_page_loads_scripts_and_styles_from_the_report_folder(study, written):
+    html = _absolute(study, written.interactive).read_text(encoding="utf-8")
     assert report.CDN_PREFIX not in html and "cdn.jsdelivr.net" not in html
     urls = [m.group(3) for m in _TAG_URL.finditer(html)]
     assert any(u.endswith(".js") for u in urls) and any(u.endswith(".css") for u in urls)
@@ -199,7 +204,7 @@ def _rendered_chart_sizes(page, expected: int, timeout: float = 60) -> list[list
     )
 
 
-def test_report_renders_offline_in_chromium(study, written, served, tmp_path):
+def test_notebook_page_renders_offline_in_chromium(study, written, served, tmp_path):
     _need_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -221,7 +226,7 @@ def test_report_renders_offline_in_chromium(study, written, served, tmp_path):
             page.route("**/*", only_local)
             page.on("websocket", lambda socket: seen.append(socket.url))
             blank = page.screenshot()
-            page.goto(f"{served}/report.html", wait_until="networkidle", timeout=60_000)
+            page.goto(f"{served}/interactive.html", wait_until="networkidle", timeout=60_000)
             page.wait_for_selector(".vega-embed", timeout=60_000)
             sizes = _rendered_chart_sizes(page, len(written.charts))
             headline = page.get_by_text("Clearest differences to chronological")
@@ -235,3 +240,172 @@ def test_report_renders_offline_in_chromium(study, written, served, tmp_path):
     assert len(sizes) >= len(written.charts)
     assert all(width > 200 and height > 100 for width, height in sizes), sizes
     assert len(shot) > 5 * len(blank)
+
+
+# --- report.html: one file, opened from file:// ------------------------------------------
+
+MAX_REPORT_BYTES = 5_000_000
+
+
+def test_single_file_report_loads_nothing_and_has_every_chart_inline(study, written):
+    page = _absolute(study, written.html)
+    html = page.read_text(encoding="utf-8")
+    assert page.stat().st_size < MAX_REPORT_BYTES
+    assert not re.search(r"""<script[^>]*\bsrc\s*=""", html, re.IGNORECASE)
+    assert not re.search(r"""<script[^>]*type\s*=\s*["']?module""", html, re.IGNORECASE)
+    assert not re.search(r"""<link\b""", html, re.IGNORECASE)
+    specs = re.findall(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', html)
+    assert [name for name, _ in specs] == list(written.charts)
+    for _, text in specs:
+        spec = json.loads(text)
+        assert spec["datasets"] or spec.get("data", {}).get("values")  # data inline, not a URL
+        assert "url" not in json.dumps(spec.get("data", {}))
+    con = analytics.connect(study.db)
+    try:
+        design = report_sections.design_caption(con, analytics.Selection(study.comparison_id))
+    finally:
+        con.close()
+    assert html.count(_html.escape(design)) == 1 + len(written.charts)  # the page + each caption
+
+
+def _drawn_charts(page, expected: int, timeout: float = 60) -> int:
+    marks = page.locator("[data-figure] svg.marks, [data-figure] canvas.marks")
+    deadline = time.monotonic() + timeout
+    while marks.count() < expected and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    return marks.count()
+
+
+def test_single_file_report_draws_every_chart_from_file_url_with_no_request(
+    study, written, tmp_path
+):
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    # A copy alone in a new folder: nothing beside the page can help it.
+    alone = tmp_path / "mailed" / "report.html"
+    alone.parent.mkdir()
+    shutil.copy(_absolute(study, written.html), alone)
+    url = alone.as_uri()
+    seen, left, errors = [], [], []
+
+    def only_the_page(route):
+        request = route.request.url
+        seen.append(request)
+        if request == url or request.startswith("data:"):
+            route.continue_()
+        else:
+            left.append(request)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1600})
+            page.route("**/*", only_the_page)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            blank = page.screenshot()
+            page.goto(url, wait_until="load", timeout=60_000)
+            drawn = _drawn_charts(page, len(written.charts))
+            figures = page.locator("figure").evaluate_all(
+                "els => els.map(e => [e.id, !!e.querySelector('svg.marks .role-legend'),"
+                " e.querySelector('svg.marks').textContent])"
+            )
+            failed = page.get_by_text("This chart could not be drawn").count()
+            shot = page.screenshot(full_page=True, path=tmp_path / "report.png")
+        finally:
+            browser.close()
+    assert not left, f"requests left the page: {left[:5]}"
+    assert seen == [url]
+    assert not errors and failed == 0, errors
+    assert drawn == len(written.charts)
+    arms = list(dict.fromkeys(pd.read_csv(_absolute(study, written.summary_csv))["arm"]))
+    over_turns = [f for f in figures if f[0].startswith("figure-metric_")]
+    assert over_turns and len(over_turns) == sum(n.startswith("metric_") for n in written.charts)
+    for name, has_legend, text in over_turns:  # a legend naming every arm, or a note
+        assert (has_legend and "Feed" in text and all(arm in text for arm in arms)) or (
+            not has_legend and text.startswith("No ")
+        ), (name, text[:200])
+    assert sum(has_legend for _, has_legend, _ in over_turns) >= 1
+    assert len(shot) > 5 * len(blank)
+
+
+# --- simlab figures: paper-sized files --------------------------------------------------
+
+FIGURE_SIZE = ("--width", "640", "--height", "400", "--font-size", "10")
+
+
+@pytest.fixture(scope="module")
+def svg_figures(study, tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures") / "svg"
+    result = run_simlab(
+        "figures", "--db", str(study.db), "--format", "svg", "--out", str(out), *FIGURE_SIZE
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def _arms(study) -> list[str]:
+    con = analytics.connect(study.db)
+    try:
+        return list(analytics.runs(con, comparison_id=study.comparison_id)["arm"].unique())
+    finally:
+        con.close()
+
+
+def test_figures_writes_one_svg_per_report_chart_at_the_size_with_legends(
+    study, written, svg_figures
+):
+    files = sorted(path.stem for path in svg_figures.glob("*.svg"))
+    assert files == sorted(report.safe_name(name) for name in written.charts)
+    captions = (svg_figures / paper_figures.CAPTIONS).read_text(encoding="utf-8")
+    assert all(f"{name}.svg: " in captions for name in files) and "Design: " in captions
+    arms, colors = _arms(study), charts.feed_colors()
+    for path in svg_figures.glob("*.svg"):
+        svg = path.read_text(encoding="utf-8")
+        size = re.search(r'<svg[^>]*?width="([\d.]+)"[^>]*?height="([\d.]+)"', svg)
+        assert (float(size.group(1)), float(size.group(2))) == (640, 400), path.name
+        texts = [_html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+        if path.stem.startswith("metric_") and not texts[-1].startswith("No "):
+            assert "Feed" in texts and set(arms) <= set(texts), path.name
+            for arm in arms:  # the registry palette: a feed has its colour in every figure
+                assert f'"{colors[arm]}"' in svg, (path.name, arm)
+        assert 'font-size="10px"' in svg and 'font-size="13px"' in svg  # labels, title
+
+
+def test_figures_in_process_png_and_pdf_respect_the_size(study, tmp_path):
+    options = paper_figures.check_options("png", 500, 360, 9, 2)
+    pngs = paper_figures.write_figures(study.db, tmp_path / "png", options)
+    for png in pngs:
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == (1000, 720), png.name  # 2 pixels per px
+    options = paper_figures.check_options("pdf", 500, 360, 9, 2)
+    pdfs = paper_figures.write_figures(
+        study.db, tmp_path / "pdf", options, run_ids=list(study.run_ids.values())
+    )
+    for pdf in pdfs:
+        data = pdf.read_bytes()
+        assert data[:5] == b"%PDF-" and b"MediaBox [0 0 500 360]" in data, pdf.name
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--format", "gif"), "--format: 'gif' is not one of png, svg, pdf"),
+        (("--width", "abc"), "--width: expected a number, got 'abc'"),
+        (("--width", "50"), "--width: must be between 200 and 4000, got 50"),
+        (("--height", "12.5"), "--height: expected a whole number of px"),
+        (("--font-size", "nan"), "--font-size: expected a finite number"),
+        (("--scale", "100"), "--scale: must be between 0.5 and 8"),
+        (("--width", "200", "--height", "100"), "is too small for this chart"),
+        (("--comparison", "nope"), "no comparison 'nope'"),
+    ],
+)
+def test_bad_figure_flags_are_one_line_and_write_nothing(study, tmp_path, flags, message):
+    out = tmp_path / "figures"
+    result = run_simlab("figures", "--db", str(study.db), "--out", str(out), *flags)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not out.exists()

@@ -17,7 +17,7 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from simlab import analytics, figures, report
+from simlab import analytics, figures, report, report_sections
 from simlab.compare import CompareConfig, compare
 from simlab.db import make_engine, migrate
 from simlab.errors import InputError
@@ -108,9 +108,15 @@ def _is_note(chart: alt.TopLevelMixin, fragment: str) -> bool:
 # --- figures and the summary ---------------------------------------------------------
 
 
+def _report_figures(con, chosen: analytics.Selection) -> dict[str, alt.TopLevelMixin]:
+    """The charts of every report section, by file name."""
+    _, sections = report_sections.build_sections(con, chosen)
+    return {name: figure.chart for name, figure in report_sections.all_figures(sections).items()}
+
+
 def test_one_arm_gives_a_note_for_the_difference(thin):
     with analytics.connect(thin.db) as con:
-        drawn = figures.default_figures(con, analytics.Selection(comparison_id=thin.one_arm))
+        drawn = _report_figures(con, analytics.Selection(comparison_id=thin.one_arm))
         summary = analytics.summary(con, comparison_id=thin.one_arm)
     assert _is_note(drawn["difference"], "Only one arm (popularity)")
     assert not _is_note(drawn["action_mix"], "No ")  # the other charts still draw
@@ -121,7 +127,7 @@ def test_one_arm_gives_a_note_for_the_difference(thin):
 
 def test_a_comparison_without_runs_is_all_notes(thin):
     with analytics.connect(thin.db) as con:
-        drawn = figures.default_figures(con, analytics.Selection(comparison_id=thin.empty))
+        drawn = _report_figures(con, analytics.Selection(comparison_id=thin.empty))
         summary = analytics.summary(con, comparison_id=thin.empty)
         assert analytics.completed_turns(con, comparison_id=thin.empty) == 0
         assert thin.empty in set(analytics.comparisons(con)["comparison_id"])
@@ -139,7 +145,7 @@ def test_metrics_without_any_value_become_notes(thin):
     assert len(bands) > 0 and bands["mean"].isna().all() and (bands["n"] == 0).all()
     assert all(_is_note(chart, "every value is undefined") for chart in drawn)
     difference = figures.difference(summary).to_dict()
-    assert "No difference for: Engagement rate" in difference["title"]["subtitle"]
+    assert "No difference for: Engagement rate" in " ".join(difference["title"]["subtitle"])
     table = analytics.summary_table(summary).set_index(["Metric", "Feed"])
     row = table.loc[("Engagement rate (actions per impression)", "popularity")]
     assert (row["95% CI"], row["Difference 95% CI"]) == ("no values", "no values")
@@ -148,7 +154,7 @@ def test_metrics_without_any_value_become_notes(thin):
 def test_an_interrupted_comparison_is_unpaired_not_broken(thin):
     with analytics.connect(thin.db) as con:
         summary = analytics.summary(con, comparison_id=thin.interrupted)
-        drawn = figures.default_figures(con, analytics.Selection(comparison_id=thin.interrupted))
+        drawn = _report_figures(con, analytics.Selection(comparison_id=thin.interrupted))
     popularity = summary[summary["arm"] == "popularity"]
     assert (popularity["n"] == 1).all() and popularity["diff_low"].isna().all()
     table = analytics.summary_table(summary)
@@ -204,6 +210,9 @@ def test_one_arm_report_with_a_hostile_id_stays_in_reports(thin, tmp_path):
     svg = (folder / "charts" / "difference.svg").read_text(encoding="utf-8")
     assert "Only one arm (popularity)" in svg
     assert (folder / "report.html").is_file() and (folder / "summary.csv").is_file()
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Only one arm (popularity)" in page and "1 arms" not in page
+    assert "arms: popularity" in page  # the design caption names the single arm
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no scratch left
 
 

@@ -6,7 +6,6 @@ import altair as alt
 import pandas as pd
 
 from simlab.charts.encoding import (
-    LEFT_HEADER,
     action_order,
     arm_color,
     arm_order,
@@ -17,7 +16,11 @@ from simlab.charts.encoding import (
     titled,
     with_str_arm,
 )
-from simlab.charts.theme import WIDTH
+from simlab.charts.theme import PANEL_WIDTH, WIDTH
+
+TWO_LINE_HEADER = alt.Header(
+    labelAnchor="start", labelFontWeight="bold", labelExpr="split(datum.value, '|')"
+)
 
 
 def action_mix(frame: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -56,6 +59,8 @@ def difference_dots(
 ) -> alt.FacetChart:
     """Forest plot: each arm's difference to the baseline arm with its 95% CI, a panel per key.
 
+    Panels go in two columns, so six metrics fit on a paper figure.
+
     Args:
         summary: columns key, arm, diff, diff_low, diff_high (mean, ci_low, ci_high, n
             go to the tooltip if present), as ``analytics.comparison_summary`` returns.
@@ -69,7 +74,10 @@ def difference_dots(
     require_columns(summary, ("key", "arm", "diff", "diff_low", "diff_high"), "difference_dots")
     baseline = baseline or arm_order(summary)[0]
     data = with_str_arm(summary)
-    data = data[data["arm"] != baseline].assign(metric=lambda d: d["key"].map(metric_label))
+    # "Label (unit)" as two header lines, so a column is as wide as its panel, not its title.
+    data = data[data["arm"] != baseline].assign(
+        metric=lambda d: d["key"].map(metric_label).str.replace(" (", "|(", n=1, regex=False)
+    )
     if data.empty:
         raise ValueError(f"difference_dots: no arm besides the baseline {baseline!r}")
     check_size(data, "difference_dots")
@@ -77,7 +85,7 @@ def difference_dots(
     extra = [num_tooltip(c) for c in ("mean", "ci_low", "ci_high") if c in data.columns]
     extra += ["n:Q"] if "n" in data.columns else []
     y = alt.Y("arm:N", sort=arms, title=None)
-    x_title = f"Difference to {baseline} (95% CI)"
+    x_title = "Difference (95% CI)"  # to the baseline, named in the title; narrow panels
     base = alt.Chart().encode(y=y, color=arm_color(arms))
     zero = alt.Chart().mark_rule(color="#666666", strokeDash=[4, 3]).encode(x=alt.datum(0))
     bars = base.mark_rule(strokeWidth=2).encode(
@@ -96,8 +104,10 @@ def difference_dots(
     )
     chart = (
         alt.layer(zero, bars, dots, data=data)
-        .properties(width=WIDTH - 100)
-        .facet(facet=alt.Facet("metric:N", sort=metrics, title=None, header=LEFT_HEADER), columns=1)
+        .properties(width=PANEL_WIDTH - 40)
+        .facet(
+            facet=alt.Facet("metric:N", sort=metrics, title=None, header=TWO_LINE_HEADER), columns=2
+        )
         .resolve_scale(x="independent")
     )
     return titled(chart, title or f"Difference to {baseline}")

@@ -18,7 +18,6 @@ from simlab.charts.palette import color_scale
 
 MAX_ROWS = 5000  # Altair's default max_rows for embedded data
 ACTIONS = ("like", "comment", "follow")
-LEFT_HEADER = alt.Header(labelAnchor="start", labelFontWeight="bold")
 
 
 def metric_label(key: str) -> str:
@@ -97,11 +96,14 @@ def turn_axis() -> alt.X:
     return alt.X("turn:Q", title="Turn", scale=scale, axis=alt.Axis(format="d", tickMinStep=1))
 
 
-def arm_color(arms: list[str], legend: bool = True) -> alt.Color:
-    """Colour by arm; layers under a line (CI bands) pass legend=False so the legend shows lines."""
-    if legend:
-        return alt.Color("arm:N", scale=color_scale(arms), title="Feed")
-    return alt.Color("arm:N", scale=color_scale(arms), legend=None)
+def arm_color(arms: list[str]) -> alt.Color:
+    """Colour by arm, with the legend titled "Feed".
+
+    Every layer of a chart uses this same encoding (a CI band as well as its line):
+    ``legend=None`` on any layer's colour or fill makes Vega-Lite drop the merged
+    legend of the whole layer chart.
+    """
+    return alt.Color("arm:N", scale=color_scale(arms), title="Feed")
 
 
 def num_tooltip(field: str) -> alt.Tooltip:

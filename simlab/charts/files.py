@@ -1,29 +1,67 @@
-"""Writing charts to files: the one place in :mod:`simlab.charts` that does I/O."""
+"""Writing charts to files: the one place in :mod:`simlab.charts` that does I/O.
+
+Everything renders offline through vl-convert (no browser, no network).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import altair as alt
+import vl_convert
+
+FORMATS = ("png", "svg", "pdf")
+
+
+def vl_version() -> str:
+    """The Vega-Lite version Altair writes specs for (``"6.1"``), as vl-convert names it."""
+    major, minor = alt.SCHEMA_VERSION.removeprefix("v").split(".")[:2]
+    return f"{major}.{minor}"
+
+
+def render(spec: dict, fmt: str, *, scale: float = 1.0) -> bytes:
+    """A Vega-Lite spec (``chart.to_dict()``) as PNG, SVG or PDF bytes.
+
+    Raises:
+        ValueError: ``fmt`` is not one of :data:`FORMATS`.
+    """
+    version = vl_version()
+    if fmt == "svg":
+        return vl_convert.vegalite_to_svg(spec, vl_version=version).encode("utf-8")
+    if fmt == "png":
+        return vl_convert.vegalite_to_png(spec, vl_version=version, scale=scale)
+    if fmt == "pdf":
+        return vl_convert.vegalite_to_pdf(spec, vl_version=version, scale=scale)
+    raise ValueError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
 
 
 def save(
-    chart: alt.TopLevelMixin, path: str | Path, *, scale_factor: float = 2.0
-) -> tuple[Path, Path]:
-    """Write ``<path>.png`` and ``<path>.svg`` offline through vl-convert.
+    chart: alt.TopLevelMixin | dict,
+    path: str | Path,
+    *,
+    formats: Sequence[str] = FORMATS,
+    scale_factor: float = 2.0,
+) -> tuple[Path, ...]:
+    """Write ``<path>.png``, ``<path>.svg`` and ``<path>.pdf`` (or ``formats``) offline.
 
     Args:
-        chart: any Altair chart.
-        path: the target without suffix; ``.png`` and ``.svg`` are appended (an
-            existing dot in the name is kept). Parent directories are created.
-        scale_factor: PNG pixel density (2 = sharp on high-DPI screens).
+        chart: any Altair chart, or its Vega-Lite spec.
+        path: the target without suffix; the format is appended (an existing dot
+            in the name is kept). Parent directories are created.
+        formats: which of :data:`FORMATS` to write, in this order.
+        scale_factor: PNG pixel density (2 = sharp on high-DPI screens); SVG and
+            PDF are vector and keep the chart's size.
 
     Returns:
-        The PNG and SVG paths.
+        The written paths, in the order of ``formats``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    png, svg = Path(f"{path}.png"), Path(f"{path}.svg")
-    chart.save(png, scale_factor=scale_factor)
-    chart.save(svg)
-    return png, svg
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
+    written = []
+    for fmt in formats:
+        target = Path(f"{path}.{fmt}")
+        target.write_bytes(render(spec, fmt, scale=scale_factor if fmt == "png" else 1.0))
+        written.append(target)
+    return tuple(written)

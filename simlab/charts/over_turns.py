@@ -63,9 +63,7 @@ def metric_over_turns(
     ]
     tooltip += ["n:Q"] if "n" in data.columns else []
     base = alt.Chart(data).encode(x=turn_axis(), color=arm_color(arms))
-    band = base.mark_area(opacity=0.2).encode(
-        y="ci_low:Q", y2="ci_high:Q", color=arm_color(arms, legend=False)
-    )
+    band = base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q")
     axis_title = y_title or (metric_label(key) if key else "Mean over replicates")
     line = base.mark_line().encode(y=alt.Y("mean:Q", title=axis_title), tooltip=tooltip)
     return titled(alt.layer(band, line), title, note)
@@ -188,9 +186,7 @@ def follow_growth(frame: pd.DataFrame, *, title: str | None = None) -> alt.Layer
     stats = grouped.agg(mean="mean", low="min", high="max").reset_index()
     data, note = thin_turns(stats)
     base = alt.Chart(data).encode(x=turn_axis(), color=arm_color(arms))
-    band = base.mark_area(opacity=0.15).encode(
-        y="low:Q", y2="high:Q", color=arm_color(arms, legend=False)
-    )
+    band = base.mark_area(opacity=0.15).encode(y="low:Q", y2="high:Q")
     line = base.mark_line().encode(
         y=alt.Y("mean:Q", title="Cumulative new follows (count)"),
         tooltip=["arm:N", "turn:Q", num_tooltip("mean"), "low:Q", "high:Q"],

@@ -15,6 +15,7 @@ for _module in (
     "run_commands",
     "compare_commands",
     "workbench_commands",
+    "figure_commands",
     "registry_commands",
     "db_commands",
     "validate_commands",

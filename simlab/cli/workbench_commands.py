@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from simlab import db as database
 from simlab.cli.app import DbOption, app, check_jobs, console, lazy_progress
@@ -110,9 +111,7 @@ def demo(
 
     print_summary(result.summary)
     console.print(Markdown(headline(result.summary)))
-    console.print(
-        f"\nreport: {result.report} (serve it: python -m http.server --bind 127.0.0.1 -d {result.report.parent})"
-    )
+    console.print(f"\nreport: {result.report} (one file: open it in a browser)")
     console.print(
         f"notebooks: uv run simlab notebook compare_feeds --db {result.db}\n"
         f"           uv run simlab notebook explore_run --db {result.db}\n"
@@ -157,14 +156,23 @@ def report(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Execute compare_feeds.py and export it as static HTML with PNG/SVG charts and a CSV."""
+    """Write report.html (one file, opens from file://), the notebook's HTML, charts and a CSV."""
     from simlab.report import write_report
 
     if comparison and runs:
         raise InputError("--comparison and --runs are alternatives; give one")
     run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else None
-    result = write_report(db, out, comparison_id=comparison, run_ids=run_ids, force=force)
-    console.print(
-        f"wrote {result.html} ({len(result.charts)} charts as PNG and SVG, {result.summary_csv.name})"
+    progress = Console(stderr=True, highlight=False)
+    result = write_report(
+        db, out, comparison_id=comparison, run_ids=run_ids, force=force, say=progress.print
     )
-    console.print(f"view it: python -m http.server --bind 127.0.0.1 -d {result.html.parent}")
+    console.print(
+        f"wrote {result.html} (one file: open it in a browser, no server needed), "
+        f"{len(result.charts)} charts as PNG, SVG and PDF, {result.summary_csv.name}",
+        highlight=False,
+    )
+    console.print(
+        f"the notebook page: python -m http.server --bind 127.0.0.1 -d {result.out_dir} "
+        f"then http://127.0.0.1:8000/{result.interactive.name}",
+        highlight=False,
+    )
