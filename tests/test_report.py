@@ -374,19 +374,19 @@ def test_figures_writes_one_svg_per_report_chart_at_the_size_with_legends(
 
 
 def test_figures_in_process_png_and_pdf_respect_the_size(study, tmp_path):
-    options = paper_figures.check_options("png", 500, 360, 9, 2)
+    options = paper_figures.check_options("png", 700, 360, 9, 2)
     pngs = paper_figures.write_figures(study.db, tmp_path / "png", options)
     for png in pngs:
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
-        assert struct.unpack(">II", data[16:24]) == (1000, 720), png.name  # 2 pixels per px
-    options = paper_figures.check_options("pdf", 500, 360, 9, 2)
+        assert struct.unpack(">II", data[16:24]) == (1400, 720), png.name  # 2 pixels per px
+    options = paper_figures.check_options("pdf", 700, 360, 9, 2)
     pdfs = paper_figures.write_figures(
         study.db, tmp_path / "pdf", options, run_ids=list(study.run_ids.values())
     )
     for pdf in pdfs:
         data = pdf.read_bytes()
-        assert data[:5] == b"%PDF-" and b"MediaBox [0 0 500 360]" in data, pdf.name
+        assert data[:5] == b"%PDF-" and b"MediaBox [0 0 700 360]" in data, pdf.name
 
 
 @pytest.mark.parametrize(

@@ -158,7 +158,7 @@ def run_scalars(
         """,
         params,
     )
-    return fill_run_scalars(con, frame, comparison_id=comparison_id, run_ids=run_ids)
+    return fill_run_scalars(con, run_ids=run_ids, comparison_id=comparison_id, scalars=frame)
 
 
 def comparison_summary(

@@ -85,8 +85,9 @@ def play(
         agents, served = rows.agents, rows.feeds
         valid = served >= 0
         post = np.where(valid, served, 0)
-        author = pop.post_author[post]
-        viewer, post_leaning = leaning[agents][:, None], pop.post_leaning[post]
+        world = rows.pop  # the world served this turn: corpus plus agents' earlier posts
+        author = world.post_author[post]
+        viewer, post_leaning = leaning[agents][:, None], world.post_leaning[post]
         in_network = valid & follows[agents[:, None], author]
         sided = in_network & (np.abs(viewer) > NEUTRAL) & (np.abs(post_leaning) > NEUTRAL)
         cross = sided & (np.sign(viewer) != np.sign(post_leaning))
