@@ -188,6 +188,28 @@ def test_top_items_are_the_highest_scores_with_text_agent_and_feed(study):
     assert top["agent_handle"].tolist() == raw["agent_handle"].tolist()
 
 
+def test_top_items_carry_the_text_of_agent_posts(study, tmp_path):
+    source, result, _ = study
+    path = tmp_path / "posts.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(path) as dst:
+        src.backup(dst)
+    engine = make_engine(path)
+    runs = sorted(result.run_ids.values())
+    evaluate(engine, runs, build_scorers(None, EvaluatorOptions()), [TARGETS["agent_posts"]])
+    engine.dispose()
+    with sqlite3.connect(path) as connection:
+        texts = dict(connection.execute("SELECT agent_post_id, text FROM agent_posts").fetchall())
+    assert texts  # agents post by default
+    con = analytics.connect(path)
+    top = analytics.top_items(
+        con, evaluator="sentiment", dimension="pos", comparison_id=result.comparison_id, limit=500
+    )
+    con.close()
+    posts = top[top["target_kind"] == "agent_posts"]
+    assert len(posts) > 0
+    assert posts["text"].tolist() == [texts[t] for t in posts["target_id"]]
+
+
 def test_agent_state_at_a_turn(study, tmp_path):
     path, result, con = study
     run_id = result.run_ids[("bridging", 1)]

@@ -246,22 +246,12 @@ def dimension_trends(
     return frame.iloc[np.lexsort((frame["turn"], position))].reset_index(drop=True)
 
 
-def _text_sources(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL listing (kind, id, text) of every run-bound text table the database has."""
-    sources = ["SELECT 'comments' AS kind, comment_id AS id, text FROM sim.comments"]
-    if _has_table(con, "agent_posts"):
-        sources.append("SELECT 'agent_posts', post_id, text FROM sim.agent_posts")
-    return " UNION ALL ".join(sources)
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return (
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'sim' AND table_name = $t",
-            {"t": table},
-        ).fetchone()[0]
-        > 0
-    )
+# (kind, id, text) of every run-bound text, with the id column `simlab evaluate` stores as
+# target_id (simlab.evaluators.targets.TARGETS: agent_post_id, since post_id repeats across runs).
+TEXT_SOURCES = (
+    "SELECT 'comments' AS kind, comment_id AS id, text FROM sim.comments UNION ALL "
+    "SELECT 'agent_posts', agent_post_id, text FROM sim.agent_posts"
+)
 
 
 def top_items(
@@ -296,7 +286,7 @@ def top_items(
             SELECT * FROM scored WHERE dimension = $dimension
             ORDER BY value DESC, evaluation_id LIMIT $limit
         ),
-        texts AS ({_text_sources(con)})
+        texts AS ({TEXT_SOURCES})
         SELECT b.value AS score, t.text, b.agent_handle, b.arm, b.run_id, b.replicate, b.turn,
                b.target_kind, b.target_id, b.notes
         FROM best AS b LEFT JOIN texts AS t ON t.kind = b.target_kind AND t.id = b.target_id
