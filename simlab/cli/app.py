@@ -30,6 +30,16 @@ DbOption = Annotated[
     ),
 ]
 SCHEMA_DOC = Path("docs") / "db" / "schema.md"
+# What a report or a figure set shows: a comparison, or loose runs.
+ComparisonOption = Annotated[str | None, typer.Option(help="Comparison id [default: the latest].")]
+RunsOption = Annotated[
+    str | None, typer.Option(help="Comma-separated run ids instead of a comparison.")
+]
+
+
+def run_id_list(runs: str | None) -> list[str]:
+    """The run ids of a comma-separated ``--runs`` value (empty when not given)."""
+    return [r.strip() for r in runs.split(",") if r.strip()] if runs else []
 
 
 def main() -> None:

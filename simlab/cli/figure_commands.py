@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from simlab.cli.app import DbOption, app, console
+from simlab.cli.app import ComparisonOption, DbOption, RunsOption, app, console, run_id_list
 from simlab.errors import InputError
 
 
@@ -32,12 +32,8 @@ def _whole(flag: str, text: str) -> int:
 
 @app.command("figures")
 def figures(
-    comparison: Annotated[
-        str | None, typer.Option(help="Comparison id [default: the latest].")
-    ] = None,
-    runs: Annotated[
-        str | None, typer.Option(help="Comma-separated run ids instead of a comparison.")
-    ] = None,
+    comparison: ComparisonOption = None,
+    runs: RunsOption = None,
     fmt: Annotated[
         str, typer.Option("--format", help="png, svg or pdf [default: pdf].", show_default=False)
     ] = "pdf",
@@ -70,7 +66,7 @@ def figures(
         _number("--font-size", font_size),
         _number("--scale", scale),
     )
-    run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else None
+    run_ids = run_id_list(runs) or None
     written = write_figures(db, out, options, comparison_id=comparison, run_ids=run_ids)
     console.print(
         f"wrote {len(written)} {options.fmt.upper()} figures of {options.width}x{options.height} px "

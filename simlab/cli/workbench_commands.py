@@ -9,7 +9,16 @@ import typer
 from rich.console import Console
 
 from simlab import db as database
-from simlab.cli.app import DbOption, app, check_jobs, console, lazy_progress
+from simlab.cli.app import (
+    ComparisonOption,
+    DbOption,
+    RunsOption,
+    app,
+    check_jobs,
+    console,
+    lazy_progress,
+    run_id_list,
+)
 from simlab.cli.compare_commands import print_summary
 from simlab.errors import InputError
 
@@ -133,7 +142,7 @@ def notebook(
 
     if port is not None and not 1 <= port <= 65535:
         raise InputError(f"--port: must be between 1 and 65535, got {port}")
-    run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else []
+    run_ids = run_id_list(runs)
     code = open_notebook(
         name, db, port=port, comparison=comparison, runs=run_ids, headless=headless
     )
@@ -142,12 +151,8 @@ def notebook(
 
 @app.command("report")
 def report(
-    comparison: Annotated[
-        str | None, typer.Option(help="Comparison id [default: the latest].")
-    ] = None,
-    runs: Annotated[
-        str | None, typer.Option(help="Comma-separated run ids instead of a comparison.")
-    ] = None,
+    comparison: ComparisonOption = None,
+    runs: RunsOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder [default: reports/<id>/].")
     ] = None,
@@ -161,7 +166,7 @@ def report(
 
     if comparison and runs:
         raise InputError("--comparison and --runs are alternatives; give one")
-    run_ids = [r.strip() for r in runs.split(",") if r.strip()] if runs else None
+    run_ids = run_id_list(runs) or None
     progress = Console(stderr=True, highlight=False)
     result = write_report(
         db, out, comparison_id=comparison, run_ids=run_ids, force=force, say=progress.print
