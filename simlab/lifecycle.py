@@ -24,6 +24,7 @@ import hashlib
 import os
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import text
@@ -128,13 +129,25 @@ def release(connection: Connection, run_id: str) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited.
+
+    A killed writer whose parent died too stays a zombie until someone reaps
+    it, and a container's init often never does; ``kill(pid, 0)`` succeeds on
+    a zombie, so on Linux its ``/proc`` state decides.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, owned by someone else
-    return True
+        pass  # exists, owned by someone else
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # no /proc (macOS): trust kill()
+    except OSError:
+        return True
+    return "\nState:\tZ" not in status
 
 
 def lease_is_live(pid: int, host: str, lease_expires_at: str, released_at: str | None) -> bool:

@@ -267,6 +267,22 @@ def test_lease_states_across_hosts_expiry_and_dead_writers():
     assert state("completed", None) == "completed" and state("failed", None) == "failed"
 
 
+def test_a_writer_that_exited_unreaped_is_stale():
+    """A zombie (exited, never waited for: a killed worker whose parent died too) writes nothing."""
+    import socket
+
+    from simlab.lifecycle import state
+
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while "\nState:\tZ" not in Path(f"/proc/{zombie.pid}/status").read_text():
+        assert time.monotonic() < deadline, "the child never exited"
+        time.sleep(0.01)
+    os.kill(zombie.pid, 0)  # the pid still answers kill(pid, 0) ...
+    assert state("running", _lease(socket.gethostname(), 60, pid=zombie.pid)) == "stale"  # ... yet
+    zombie.wait()
+
+
 def test_two_resumes_of_a_stale_run_at_once_one_wins(db):
     process = _start_run(db, 150)
     done = _wait_for_turns(db, process, 3)
