@@ -367,9 +367,10 @@ def resume(run_id: str, db: str | Engine | None = None, progress: Progress | Non
     sim = Simulation(config, pop)
     for turn, posts in load_posts(engine, run_id, pop, last_turn):
         sim.publish(turn, posts)
-    sim.replay(load_history(engine, run_id, sim.pop, last_turn))
+    history = load_history(engine, run_id, sim.pop, last_turn)
+    sim.replay(history)
     with _policy_context(sim, engine, run_id, last_turn) as sim.context:
-        recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
+        recorder = Recorder(engine, run_id, pop, sim.policy.model_used, history.leaning)
         recorder.reopen()
         _play(sim, recorder, last_turn + 1, progress)
     return run_id

@@ -87,12 +87,31 @@ class Recorder:
     posts written since the last turn.
     """
 
-    def __init__(self, engine: Engine, run_id: str, pop: Population, model_used: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        run_id: str,
+        pop: Population,
+        model_used: str,
+        leaning: np.ndarray | None = None,
+    ) -> None:
+        """Prepare to write run ``run_id`` of ``pop``.
+
+        Args:
+            engine: the database.
+            run_id: the run's id.
+            pop: the population the run simulates.
+            model_used: the policy's ``model_used`` for actions that name none.
+            leaning: the recorded leanings after the last written turn when
+                resuming (None: the next turn written is turn 0).
+        """
         self.engine = engine
         self.run_id = run_id
         self.pop = pop
         self.model_used = model_used
         self._quoted_posts = [json.dumps(p) for p in pop.post_ids.tolist()]
+        self._leaning = None if leaning is None else leaning.copy()
+        self._score_templates: dict[int, str] = {}
 
     def create_run(
         self, config: RunConfig, n_agents: int, membership: Membership | None = None
@@ -166,16 +185,7 @@ class Recorder:
             self._write_feeds(connection, rows, now)
             self._write_actions(connection, rows, now)
             self._write_posts(connection, rows, now)
-            handles = self.pop.handles.tolist()
-            _insert(
-                connection,
-                "agent_leanings",
-                ("run_id", "turn_number", "agent_handle", "leaning"),
-                [
-                    (self.run_id, rows.turn, h, x)
-                    for h, x in zip(handles, rows.leaning.tolist(), strict=True)
-                ],
-            )
+            self._write_leanings(connection, rows)
             totals = rows.actions.counts()
             totals["total"] = len(rows.actions)
             _insert(
@@ -193,10 +203,41 @@ class Recorder:
             if rows.extra is not None:
                 rows.extra(connection)
 
+    def _write_leanings(self, connection: Connection, rows: TurnRows) -> None:
+        """Every agent's leaning at the first turn written, then only the ones that changed."""
+        leaning = rows.leaning
+        changed = (
+            np.arange(len(leaning))
+            if self._leaning is None
+            else np.flatnonzero(leaning != self._leaning)
+        )
+        _insert(
+            connection,
+            "agent_leaning_changes",
+            ("run_id", "agent_handle", "turn_number", "leaning"),
+            [
+                (self.run_id, h, rows.turn, x)
+                for h, x in zip(
+                    self.pop.handles[changed].tolist(), leaning[changed].tolist(), strict=True
+                )
+            ],
+        )
+        self._leaning = leaning.copy()
+
+    def _scores_json(self, scores: list[float]) -> str:
+        """A feed's scores as a JSON array, each to 6 significant digits (``%.6g``)."""
+        n = len(scores)
+        template = self._score_templates.get(n)
+        if template is None:
+            template = self._score_templates[n] = "[" + ",".join(["%.6g"] * n) + "]"
+        return template % tuple(scores)
+
     def _write_feeds(self, connection: Connection, rows: TurnRows, now: str) -> None:
         known = len(self._quoted_posts)
         self._quoted_posts.extend(json.dumps(p) for p in rows.pop.post_ids[known:].tolist())
         feeds, scores = rows.feeds.tolist(), rows.scores.tolist()
+        # a feed with an infinite or NaN score keeps json.dumps's spelling of it
+        odd = (~np.isfinite(np.where(rows.feeds >= 0, rows.scores, 0.0))).any(axis=1).tolist()
         handles = self.pop.handles
         feed_rows, score_rows = [], []
         for i, agent in enumerate(rows.agents.tolist()):
@@ -213,8 +254,14 @@ class Recorder:
                     now,
                 )
             )
+            kept = scores[i][: len(served)]
             score_rows.append(
-                (self.run_id, rows.turn, handle, json.dumps(scores[i][: len(served)]))
+                (
+                    self.run_id,
+                    rows.turn,
+                    handle,
+                    json.dumps(kept) if odd[i] else self._scores_json(kept),
+                )
             )
         _insert(
             connection,

@@ -93,8 +93,11 @@ class History:
 def load_history(engine: Engine, run_id: str, pop: Population, last_turn: int) -> History:
     """Read the actions, leanings and impressions of ``run_id`` up to ``last_turn``.
 
+    Leanings: every agent's at turn 0, then each change up to ``last_turn``
+    (``agent_leaning_changes``), the last one winning.
+
     Raises:
-        InputError: ``last_turn`` has no complete leaning record.
+        InputError: turn 0 has no complete leaning record.
     """
     post_index = {p: i for i, p in enumerate(pop.post_ids.tolist())}
     agent_index = {h: i for i, h in enumerate(pop.handles.tolist())}
@@ -122,11 +125,17 @@ def load_history(engine: Engine, run_id: str, pop: Population, last_turn: int) -
         )
         leanings = connection.execute(
             text(
-                "SELECT agent_handle, leaning FROM agent_leanings "
-                "WHERE run_id = :r AND turn_number = :t"
+                "SELECT agent_handle, leaning FROM agent_leaning_changes "
+                "WHERE run_id = :r AND turn_number <= :t ORDER BY turn_number"
             ),
             params,
         ).all()
+        first = connection.execute(
+            text(
+                "SELECT count(*) FROM agent_leaning_changes WHERE run_id = :r AND turn_number = 0"
+            ),
+            params,
+        ).scalar()
         impressions = connection.execute(
             text(
                 "SELECT coalesce(sum(json_array_length(post_ids)), 0) FROM generated_feeds "
@@ -136,9 +145,9 @@ def load_history(engine: Engine, run_id: str, pop: Population, last_turn: int) -
         ).scalar()
     leaning = None
     if last_turn >= 0:
-        if len(leanings) != pop.n_agents:
-            raise InputError(f"run {run_id}: turn {last_turn} has no complete leaning record")
+        if first != pop.n_agents:
+            raise InputError(f"run {run_id}: turn 0 has no complete leaning record")
         leaning = pop.leaning.astype(float).copy()
-        for handle, value in leanings:
+        for handle, value in leanings:  # in turn order: the last change up to last_turn wins
             leaning[agent_index[handle]] = value
     return History(last_turn, likes, comments, follows, leaning, int(impressions))

@@ -373,20 +373,6 @@ feed_scores = Table(
     ),
 )
 
-agent_leanings = Table(
-    "agent_leanings",
-    metadata,
-    _text("run_id"),
-    _int("turn_number"),
-    _text("agent_handle"),
-    _real("leaning"),
-    PrimaryKeyConstraint("run_id", "turn_number", "agent_handle", name="pk_agent_leanings"),
-    ForeignKeyConstraint(["run_id"], ["runs.run_id"]),
-    CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
-    CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
-)
-
-
 # --------------------------------------------------------------------------
 # Comparison tables (revision 0003): which runs form one feed comparison.
 # --------------------------------------------------------------------------
@@ -802,4 +788,31 @@ agent_posts = Table(
     CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
     CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
     Index("idx_agent_posts_run_turn_agent", "run_id", "turn_number", "agent_handle"),
+)
+
+
+# --------------------------------------------------------------------------
+# Compact rows (revision 0009_compact_rows): fewer bytes per agent-turn.
+# ``agent_leaning_changes`` holds every agent's leaning after turn 0 and, from
+# turn 1 on, only the leanings that changed; the view ``agent_leanings``
+# (run_id, turn_number, agent_handle, leaning) forward-fills it to the full
+# panel, one row per agent and recorded turn, as the table of revision 0002
+# held it. Rule-based actions store compact metadata and no explanation; the
+# views ``likes_explained``, ``comments_explained`` and ``follows_explained``
+# expand them (:mod:`simlab.compact_rows`). ``feed_scores.scores`` holds each
+# score to 6 significant digits.
+# --------------------------------------------------------------------------
+
+agent_leaning_changes = Table(
+    "agent_leaning_changes",
+    metadata,
+    _text("run_id"),
+    _text("agent_handle"),
+    _int("turn_number"),
+    _real("leaning"),
+    PrimaryKeyConstraint("run_id", "agent_handle", "turn_number", name="pk_agent_leaning_changes"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"], name="fk_agent_leaning_changes_run_id"),
+    CheckConstraint("turn_number >= 0", name="turn_number_gte_0"),
+    CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
+    sqlite_with_rowid=False,
 )

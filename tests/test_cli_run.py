@@ -149,7 +149,7 @@ def test_resume_after_kill_equals_an_uninterrupted_run(small_db, tmp_path):
             "follows",
             "feed_scores",
             "generated_feeds",
-            "agent_leanings",
+            "agent_leaning_changes",
             "run_configs",
             "run_failures",
             "runs",

@@ -28,6 +28,7 @@ CONTENT = {
     "comments": "turn_number, agent_handle, post_id, text, explanation, generation_metadata_json",
     "follows": "turn_number, agent_handle, user_id, explanation, generation_metadata_json",
     "agent_leanings": "turn_number, agent_handle, leaning",
+    "agent_leaning_changes": "turn_number, agent_handle, leaning",
     "turn_metadata": "turn_number, total_actions",
     "turn_metrics": "turn_number, metrics",
     "agent_posts": "turn_number, agent_handle, post_id, text, topic, leaning, created_at, "

@@ -220,8 +220,8 @@ def test_foreign_keys_and_ranges_are_enforced(pg_engine):
             )
         connection.rollback()
         _insert_run(connection)
-        sql = text("INSERT INTO agent_leanings VALUES ('r1', 0, 'a.test', :leaning)")
-        with pytest.raises(IntegrityError, match="ck_agent_leanings_leaning_range"):
+        sql = text("INSERT INTO agent_leaning_changes VALUES ('r1', 'a.test', 0, :leaning)")
+        with pytest.raises(IntegrityError, match="ck_agent_leaning_changes_leaning_range"):
             connection.execute(sql, {"leaning": 1.5})
 
 
@@ -235,11 +235,15 @@ def test_seeds_and_leanings_keep_sqlite_precision(pg_engine):
             {"seed": seed, "now": NOW},
         )
         connection.execute(
-            text("INSERT INTO agent_leanings VALUES ('r1', 0, 'a.test', :leaning)"),
+            text("INSERT INTO agent_leaning_changes VALUES ('r1', 'a.test', 0, :leaning)"),
             {"leaning": leaning},
+        )
+        connection.execute(
+            text("INSERT INTO turn_metadata VALUES ('r1', 0, '{}', :now)"), {"now": NOW}
         )
     with pg_engine.connect() as connection:
         assert connection.execute(text("SELECT seed FROM run_configs")).scalar() == seed
+        # the agent_leanings view forward-fills the changes to the full panel
         assert connection.execute(text("SELECT leaning FROM agent_leanings")).scalar() == leaning
 
 
@@ -278,7 +282,7 @@ def test_schema_tables_bind_wide_values_on_postgres(pg_engine):
     """Inserts built from simlab.schema cast parameters to BIGINT / DOUBLE PRECISION."""
     from sqlalchemy import insert, select
 
-    from simlab.schema import agent_leanings, run_configs
+    from simlab.schema import agent_leaning_changes, run_configs
 
     migrate(pg_engine)
     seed, leaning = 2**32 - 1, 1 / 3
@@ -290,12 +294,12 @@ def test_schema_tables_bind_wide_values_on_postgres(pg_engine):
             | {"simlab_version": "0", "created_at": NOW},
         )
         connection.execute(
-            insert(agent_leanings),
+            insert(agent_leaning_changes),
             {"run_id": "r1", "turn_number": 0, "agent_handle": "a.test", "leaning": leaning},
         )
     with pg_engine.connect() as connection:
         assert connection.execute(select(run_configs.c.seed)).scalar() == seed
-        assert connection.execute(select(agent_leanings.c.leaning)).scalar() == leaning
+        assert connection.execute(select(agent_leaning_changes.c.leaning)).scalar() == leaning
 
 
 def test_evaluation_tables_are_append_only(pg_url):

@@ -158,7 +158,7 @@ def follow_edges(
 ) -> pd.DataFrame:
     """The follow graph of a run: initial follows (turn -1) of its agents, then its follows.
 
-    The run's agents are those with a recorded leaning (``agent_leanings``).
+    The run's agents are those with a recorded leaning (every agent has one at turn 0).
 
     Returns:
         Columns source, target (handles), turn; in-run follows up to and including
@@ -168,7 +168,8 @@ def follow_edges(
         con,
         """
         WITH agents AS (
-            SELECT DISTINCT agent_handle FROM sim.agent_leanings WHERE run_id = $run_id
+            SELECT agent_handle FROM sim.agent_leaning_changes
+            WHERE run_id = $run_id AND turn_number = 0
         )
         SELECT i.agent_handle AS source, i.followed_handle AS target, CAST(-1 AS BIGINT) AS turn
         FROM sim.initial_follows AS i

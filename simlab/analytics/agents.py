@@ -42,7 +42,7 @@ def agent_activity(con: duckdb.DuckDBPyConnection, *, run_id: str) -> pd.DataFra
 _AGENT_ACTIVITY = """
     WITH agents AS (
         SELECT agent_handle, arg_max(leaning, turn_number) AS leaning_end
-        FROM sim.agent_leanings WHERE run_id = $run_id GROUP BY agent_handle
+        FROM sim.agent_leaning_changes WHERE run_id = $run_id GROUP BY agent_handle
     ),
     served AS (
         SELECT agent_handle, count(*) AS feeds, sum(json_array_length(post_ids)) AS impressions
@@ -156,7 +156,7 @@ def leaning_distribution(
         binned AS (
             SELECT s.run_id, s.arm, l.turn_number AS turn,
                    least(CAST(floor((l.leaning + 1) / 2 * $bins) AS BIGINT), $bins - 1) AS bin
-            FROM sim.agent_leanings AS l JOIN sel AS s ON s.run_id = l.run_id
+            FROM agent_leanings AS l JOIN sel AS s ON s.run_id = l.run_id
             WHERE $turns IS NULL OR list_contains(CAST($turns AS BIGINT[]), l.turn_number)
         ),
         per_run AS (

@@ -327,7 +327,7 @@ def agent_state_at(
         raise InputError(f"agent: no agent with handle {agent!r} in the database")
     key = {"r": run_id, "a": agent, "t": turn}
     leaning = con.execute(
-        "SELECT leaning FROM sim.agent_leanings "
+        "SELECT leaning FROM agent_leanings "
         "WHERE run_id = $r AND agent_handle = $a AND turn_number = $t",
         key,
     ).fetchone()

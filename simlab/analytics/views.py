@@ -5,7 +5,10 @@ view                   columns
 =====================  ==================================================================
 ``actions``            run_id, turn_number, agent_handle, action (like / comment / follow),
                        target (post_id, or the followed account's handle), text (comments
-                       only), explanation, model_used, created_at
+                       only), explanation (built from compact rule-based rows,
+                       :mod:`simlab.compact_rows`), model_used, created_at
+``agent_leanings``     run_id, turn_number, agent_handle, leaning: every agent of the run at
+                       every recorded turn, forward-filled from ``agent_leaning_changes``
 ``turn_metrics_long``  run_id, turn_number, key, value (DOUBLE; NULL where undefined)
 ``run_metrics_long``   run_id, key, value
 ``exposures``          run_id, turn_number, agent_handle, rank (1 = top), post_id, score:
@@ -24,19 +27,37 @@ from __future__ import annotations
 
 import duckdb
 
+from simlab.compact_rows import expanded_columns
+
+
+def _explanation(kind: str) -> str:
+    return expanded_columns(kind, "duckdb", "explanation", "generation_metadata_json")[0]
+
+
 VIEWS = {
-    "actions": """
+    "actions": f"""
         SELECT run_id, turn_number, agent_handle, 'like' AS action, post_id AS target,
-               CAST(NULL AS VARCHAR) AS text, explanation, model_used, created_at
+               CAST(NULL AS VARCHAR) AS text, {_explanation("like")} AS explanation,
+               model_used, created_at
         FROM sim.likes
         UNION ALL
         SELECT run_id, turn_number, agent_handle, 'comment', post_id,
-               text, explanation, model_used, created_at
+               text, {_explanation("comment")}, model_used, created_at
         FROM sim.comments
         UNION ALL
         SELECT run_id, turn_number, agent_handle, 'follow', user_id,
-               NULL, explanation, model_used, created_at
+               NULL, {_explanation("follow")}, model_used, created_at
         FROM sim.follows""",
+    "agent_leanings": """
+        SELECT p.run_id, p.turn_number, p.agent_handle, c.leaning
+        FROM (
+            SELECT m.run_id, m.turn_number, a.agent_handle
+            FROM sim.turn_metadata AS m
+            JOIN sim.agent_leaning_changes AS a ON a.run_id = m.run_id AND a.turn_number = 0
+        ) AS p
+        ASOF JOIN sim.agent_leaning_changes AS c
+            ON c.run_id = p.run_id AND c.agent_handle = p.agent_handle
+            AND p.turn_number >= c.turn_number""",
     "turn_metrics_long": """
         SELECT run_id, turn_number, unnest(map_keys(m)) AS key, unnest(map_values(m)) AS value
         FROM (

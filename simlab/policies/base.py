@@ -53,7 +53,7 @@ class Actions:
     post: np.ndarray  # (m,) int: the served post acted on (for a follow: whose author)
     target: np.ndarray  # (m,) int: the post liked / commented on, or the account followed
     text: list[str | None]  # (m,) comment text; None for likes and follows
-    explanation: list[str]  # (m,) one sentence each
+    explanation: list[str | None]  # (m,) one sentence each; None: built when read
     metadata_json: list[str]  # (m,) generation metadata, JSON
     model_used: list[str] | None = None  # (m,) who decided each action; None: the policy
 
@@ -65,7 +65,7 @@ class Actions:
         row: np.ndarray,
         slot: np.ndarray,
         text: list[str | None],
-        explanation: list[str],
+        explanation: list[str | None],
         metadata_json: list[str],
     ) -> Actions:
         """The record of ``m`` chosen actions on ``view``'s feeds.
@@ -76,7 +76,7 @@ class Actions:
             row: (m,) feed rows.
             slot: (m,) 0-based feed positions (each must hold a post).
             text: comment text per action (None where not a comment).
-            explanation: one sentence per action.
+            explanation: one sentence per action (None: the views build it when read).
             metadata_json: generation metadata per action, as JSON.
         """
         kind, row, slot = (np.asarray(a, dtype=np.int64).reshape(-1) for a in (kind, row, slot))

@@ -16,7 +16,8 @@ draw falls below its probability. A comment agrees when ``x_agree > 0``. An
 agent follows a post's author only once, and never one it already follows.
 Homophilous engagement follows [McPherson2001]; position bias and popularity
 cues follow [Salganik2006]. Every action records its probability, draw and
-logit terms in ``generation_metadata_json`` and a sentence in ``explanation``.
+logit terms in ``generation_metadata_json``, compactly (:mod:`simlab.compact_rows`: the
+``*_explained`` views expand it and build the ``explanation`` sentence).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from simlab.compact_rows import LOGIT_TERMS, template
 from simlab.params import Params
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView, register
 from simlab.population.comments import comment
-from simlab.population.topics import TOPIC_NAMES
 
 POPULARITY_SCALE = np.log1p(1000.0)
 
@@ -140,43 +141,30 @@ def decide(view: FeedView, params: RuleBasedParams, rng: np.random.Generator) ->
 
 
 def _actions(view, f, terms, chosen, rng) -> Actions:
-    """The chosen actions in (row, slot, kind) order, with explanations and metadata.
+    """The chosen actions in (row, slot, kind) order, with compact metadata and no explanation.
 
-    Strings are formatted with per-kind templates over column lists (not through
-    ``json.dumps``): this runs for every action of every turn.
+    Metadata is the compact row of :mod:`simlab.compact_rows` (the views expand it
+    and build the explanation when read), formatted with one ``%`` template per
+    kind over column lists: this runs for every action of every turn.
     """
     kinds = ACTION_KINDS
     mask = np.stack([chosen[kind][0] for kind in kinds])  # (3, n, k)
     kind_idx, rows, slots = np.nonzero(mask)
     order = np.lexsort((kind_idx, slots, rows))
     kind_idx, rows, slots = kind_idx[order], rows[order], slots[order]
-    explanations, metadata = [""] * len(order), [""] * len(order)
+    metadata = np.empty(len(order), dtype=object)
     for k, kind in enumerate(kinds):
         at = np.nonzero(kind_idx == k)[0]
         r, s = rows[at], slots[at]
-        names = list(terms[kind])
-        template = (
-            '{"p": %r, "draw": %r, "logit_terms": {'
-            + ", ".join(f'"{name}": %r' for name in names)
-            + '}, "rank": %d}'
-        )
         columns = [
             np.round(chosen[kind][1][r, s], 6).tolist(),
             np.round(chosen[kind][2][r, s], 6).tolist(),
-            *[np.round(terms[kind][name][r, s], 4).tolist() for name in names],
             (s + 1).tolist(),
+            *[np.round(terms[kind][name][r, s], 4).tolist() for name in LOGIT_TERMS[kind]],
         ]
-        topics = [TOPIC_NAMES[t] for t in f["topic"][r, s].tolist()]
-        agreement = f["x_agree"][r, s].tolist()
-        interest = columns[2 + names.index("interest")]
-        for j, values in enumerate(zip(*columns, strict=True)):
-            stance = "agrees" if agreement[j] > 0 else "disagrees"
-            explanation = (
-                f"{kind}: {topics[j]} post at rank {values[-1]}; interest term "
-                f"{interest[j]:+.2f}, agent {stance} (agreement {agreement[j]:+.2f}); "
-                f"p={values[0]:.3f} > draw {values[1]:.3f}"
-            )
-            explanations[at[j]], metadata[at[j]] = explanation, template % values
+        row_template = template(kind)
+        metadata[at] = [row_template % values for values in zip(*columns, strict=True)]
+    explanations: list[str | None] = [None] * len(order)
     texts: list[str | None] = [None] * len(order)
     for i in np.flatnonzero(kind_idx == kinds.index("comment")).tolist():
         # comments draw their wording from the policy stream, in action order
@@ -191,4 +179,4 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
             agrees,
             rng,
         )
-    return Actions.from_choices(view, kind_idx, rows, slots, texts, explanations, metadata)
+    return Actions.from_choices(view, kind_idx, rows, slots, texts, explanations, metadata.tolist())
