@@ -19,6 +19,7 @@ reproducible under the run's seed. The LLM policy replaces this with model text.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -49,6 +50,7 @@ _DISAGREE_SIDE = " What about {stance}?"
 _WORD = re.compile(r"[A-Za-z0-9#@'’-]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; agents comment on the same posts again and again
 def post_phrase(topic: int, text: str) -> str:
     """The phrase of ``text`` a comment quotes (rule 1 of the module docstring)."""
     spec = TOPICS[topic]
