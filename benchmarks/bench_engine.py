@@ -1,13 +1,17 @@
 """Engine throughput: N agents x T turns, everything persisted, against the SQLite floor.
 
 Usage: uv run python benchmarks/bench_engine.py [--agents 10000] [--posts 5000] [--turns 100]
-       [--posting on|off|both]
+       [--posting on|off|both] [--pool 1000] [--feed-size 20] [--growth]
 
 ``--posting both`` runs the same config with agent posting on and off and
 prints the throughput ratio (issue 10: posting may cost at most 10%).
+``--growth`` instead runs short runs that double one of agents, posts, feed
+size and candidate pool at a time and prints how the cost per agent-turn grows.
 
 The floor is the time SQLite alone needs to bulk-insert exactly the rows the
 run wrote (same tables, same per-turn transactions, executemany of tuples).
+Bytes per agent-turn: the database files after the run minus before it, over
+agents x turns.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ RUN_TABLES = (
     "likes",
     "comments",
     "follows",
-    "agent_leanings",
+    "agent_leaning_changes",
     "turn_metadata",
     "turn_metrics",
     "run_metrics",
@@ -85,7 +89,11 @@ def _insert(connection, table, columns, rows, begin=True):
         connection.execute("COMMIT")
 
 
-def bench(args, posting: bool) -> dict[str, float]:
+def _files_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob("bench.db*"))
+
+
+def bench(args, posting: bool, floor_too: bool = True) -> dict[str, float]:
     """Generate the population, run it with posting on or off, and measure; prints a table."""
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -94,18 +102,22 @@ def bench(args, posting: bool) -> dict[str, float]:
         engine = make_engine(db)
         with timer(results, "population"):
             create_synthetic(engine, SyntheticConfig(agents=args.agents, posts=args.posts, seed=1))
+        before = _files_bytes(Path(folder))
         config = RunConfig(
             seed=1,
             turns=args.turns,
-            feed={"name": args.feed, "size": 20},
+            feed={"name": args.feed, "size": args.feed_size, "candidate_pool": args.pool},
             posting={"enabled": posting},
         )
+        cpu = time.process_time()
         with timer(results, "run"):
             run_id = simulation.run(config, engine)
+        results["cpu"] = time.process_time() - cpu
         engine.dispose()
         rss = peak_rss_mb()
-        size_mb = sum(p.stat().st_size for p in Path(folder).glob("bench.db*")) / 1e6
-        floor = insert_floor(db, Path(folder) / "floor.db", run_id)
+        written = _files_bytes(Path(folder)) - before
+        size_mb = _files_bytes(Path(folder)) / 1e6
+        floor = insert_floor(db, Path(folder) / "floor.db", run_id) if floor_too else float("nan")
         with sqlite3.connect(db) as connection:
             counts = {
                 t: connection.execute(
@@ -116,22 +128,51 @@ def bench(args, posting: bool) -> dict[str, float]:
     agent_turns = args.agents * args.turns
     rate = agent_turns / results["run"]
     rows_written = sum(counts.values())
+    if not floor_too:
+        return {"rate": rate, "bytes": written / agent_turns, "rss": rss}
     print_table(
-        f"bench_engine: {args.agents:,} agents x {args.turns} turns, feed {args.feed}, size 20, "
-        f"rule_based, all metrics, posting {'on' if posting else 'off'}",
+        f"bench_engine: {args.agents:,} agents x {args.turns} turns, {args.posts:,} posts, "
+        f"feed {args.feed}, size {args.feed_size}, pool {args.pool:,}, rule_based, all metrics, "
+        f"posting {'on' if posting else 'off'}",
         [
             ("population generate + write", f"{results['population']:.1f} s", ""),
             ("run wall time", f"{results['run']:.1f} s", ""),
-            ("agent-turns per second", f"{rate:,.0f}", ">= 20,000"),
+            ("run CPU time (all threads)", f"{results['cpu']:.1f} s", ""),
+            ("agent-turns per second", f"{rate:,.0f}", ">= 25,000"),
             ("rows written", f"{rows_written:,}", ""),
+            ("bytes written per agent-turn", f"{written / agent_turns:,.0f}", "<= 600"),
             ("SQLite insert floor (same rows)", f"{floor:.1f} s", ""),
-            ("run time / floor", f"{results['run'] / floor:.2f}x", "<= 2x"),
-            ("peak RSS", f"{rss:,.0f} MB", "< 2,000 MB"),
+            ("run time / floor", f"{results['run'] / floor:.2f}x", "<= 1.5x"),
+            ("peak RSS", f"{rss:,.0f} MB", "< 4,000 MB"),
             ("database size", f"{size_mb:,.0f} MB", ""),
         ],
     )
     print("\nrows per table: " + ", ".join(f"{t}={n:,}" for t, n in counts.items()))
     return {"rate": rate}
+
+
+def growth(args) -> None:
+    """Double agents, posts, feed size and pool one at a time from ``args``; print the costs."""
+    base = {"agents": args.agents, "posts": args.posts, "feed_size": args.feed_size}
+    base["pool"] = args.pool
+    variants = [("base", base)] + [
+        (f"{name} x2", base | {name: 2 * value}) for name, value in base.items()
+    ]
+    rows, reference = [], None
+    for label, values in variants:
+        measured = bench(argparse.Namespace(**(vars(args) | values)), True, floor_too=False)
+        micros = 1e6 / measured["rate"]
+        reference = reference or micros
+        rows.append(
+            (
+                f"{label}: {values['agents']:,} agents, {values['posts']:,} posts, "
+                f"feed {values['feed_size']}, pool {values['pool']:,}",
+                f"{micros:,.1f} µs per agent-turn ({micros / reference:.2f}x), "
+                f"{measured['bytes']:,.0f} B per agent-turn",
+                "",
+            )
+        )
+    print_table(f"cost growth, {args.turns} turns each, posting on", rows)
 
 
 def main() -> None:
@@ -141,7 +182,13 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=100)
     parser.add_argument("--feed", default="personalized")
     parser.add_argument("--posting", choices=("on", "off", "both"), default="on")
+    parser.add_argument("--pool", type=int, default=1000, help="candidate pool size")
+    parser.add_argument("--feed-size", type=int, default=20)
+    parser.add_argument("--growth", action="store_true", help="the cost-growth table only")
     args = parser.parse_args()
+    if args.growth:
+        growth(args)
+        return
     modes = {"on": [True], "off": [False], "both": [False, True]}[args.posting]
     rates = {posting: bench(args, posting)["rate"] for posting in modes}
     if len(rates) == 2:
