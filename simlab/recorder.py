@@ -235,26 +235,32 @@ class Recorder:
     def _write_feeds(self, connection: Connection, rows: TurnRows, now: str) -> None:
         known = len(self._quoted_posts)
         self._quoted_posts.extend(json.dumps(p) for p in rows.pop.post_ids[known:].tolist())
+        quoted = np.asarray(self._quoted_posts, dtype=object)
+        valid = rows.feeds >= 0
+        n_served = valid.sum(axis=1)
+        # feeds pad at the end; a row padded elsewhere drops its -1 entries one by one
+        trailing = (np.cumsum(~valid, axis=1) == 0).sum(axis=1) == n_served
+        feed_ids = quoted[np.where(valid, rows.feeds, 0)].tolist()
         feeds, scores = rows.feeds.tolist(), rows.scores.tolist()
         # a feed with an infinite or NaN score keeps json.dumps's spelling of it
-        odd = (~np.isfinite(np.where(rows.feeds >= 0, rows.scores, 0.0))).any(axis=1).tolist()
-        handles = self.pop.handles
+        odd = (~np.isfinite(np.where(valid, rows.scores, 0.0))).any(axis=1).tolist()
+        handles = self.pop.handles[rows.agents].tolist()
         feed_rows, score_rows = [], []
-        for i, agent in enumerate(rows.agents.tolist()):
-            served = [p for p in feeds[i] if p >= 0]
-            post_ids = "[" + ",".join(self._quoted_posts[p] for p in served) + "]"
-            handle = handles[agent]
+        for i, (agent, handle, n, prefix) in enumerate(
+            zip(rows.agents.tolist(), handles, n_served.tolist(), trailing.tolist(), strict=True)
+        ):
+            ids = feed_ids[i][:n] if prefix else [self._quoted_posts[p] for p in feeds[i] if p >= 0]
             feed_rows.append(
                 (
                     f"{self.run_id}-{rows.turn}-{agent}",
                     self.run_id,
                     rows.turn,
                     handle,
-                    post_ids,
+                    "[" + ",".join(ids) + "]",
                     now,
                 )
             )
-            kept = scores[i][: len(served)]
+            kept = scores[i][:n]
             score_rows.append(
                 (
                     self.run_id,
