@@ -229,3 +229,41 @@ def test_migration_carries_old_leanings_over_and_back(tmp_path):
     downgrade(db, "0008_agent_posts")
     assert _all(db, read) == panel
     assert _all(db, "SELECT type FROM sqlite_master WHERE name = 'agent_leanings'") == [("table",)]
+
+
+def test_postgres_views_build_the_strings_sqlite_builds(run_db, pg_engine):
+    """The same stored rows give the same views on PostgreSQL as on SQLite."""
+    from sqlalchemy import text
+
+    db, run_id = run_db
+    migrate(pg_engine)
+    copy = {
+        "runs": "run_id, created_at, total_turns, total_agents, started_at, status",
+        "turn_metadata": "run_id, turn_number, total_actions, created_at",
+        "agent_leaning_changes": "run_id, agent_handle, turn_number, leaning",
+        "likes": "like_id, run_id, turn_number, agent_handle, post_id, created_at, "
+        "explanation, model_used, generation_metadata_json, generation_created_at",
+        "follows": "follow_id, run_id, turn_number, agent_handle, user_id, created_at, "
+        "explanation, model_used, generation_metadata_json, generation_created_at",
+    }
+    with pg_engine.begin() as connection:
+        for table, columns in copy.items():
+            rows = _all(db, f"SELECT {columns} FROM {table} WHERE run_id = ?", run_id)
+            if table == "runs":
+                rows = [(*row[:5], "running") for row in rows]
+            names = [c.strip() for c in columns.split(",")]
+            connection.execute(
+                text(
+                    f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + n for n in names)})"
+                ),
+                [dict(zip(names, row, strict=True)) for row in rows],
+            )
+    for view, order in (
+        ("likes_explained", "like_id"),
+        ("follows_explained", "follow_id"),
+        ("agent_leanings", "turn_number, agent_handle"),
+    ):
+        sql = f"SELECT * FROM {view} WHERE run_id = '{run_id}' ORDER BY {order}"
+        with pg_engine.connect() as connection:
+            on_pg = [tuple(row) for row in connection.execute(text(sql))]
+        assert on_pg == _all(db, sql), view
