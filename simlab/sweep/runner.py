@@ -157,15 +157,21 @@ def sweep(
     executor: ExecutorChoice | None = None,
     shard_dir: Path | None = None,
     on_progress: SweepProgress | None = None,
+    sweep_id: str | None = None,
 ) -> Sweep:
     """Run every cell of ``config`` (module docstring); at most ``jobs`` at once.
 
+    ``sweep_id`` names the sweep (default: a random id); it names the shard folder too.
+
     Raises:
-        InputError: an invalid cell, population or shard folder (nothing written).
+        InputError: an invalid cell, population or shard folder, or ``sweep_id``
+            taken (nothing written).
         Interrupted: Ctrl-C or SIGTERM; finish with :func:`resume_sweep`.
     """
     config, cells = _prepare(config, db)
-    sweep_id = uuid.uuid4().hex[:12]
+    sweep_id = sweep_id or uuid.uuid4().hex[:12]
+    if _exists(db, sweep_id):
+        raise InputError(f"sweep: id {sweep_id!r} is taken in this database")
     folder = _shard_folder(db, shard_dir, sweep_id)
     run_ids = {cell.index: uuid.uuid4().hex[:12] for cell in cells}
     _record(db, sweep_id, config, cells, run_ids, folder)
@@ -186,17 +192,19 @@ def resume_sweep(
         InputError: no such sweep.
         Interrupted: as :func:`sweep`.
     """
+    if not _exists(db, sweep_id):
+        raise InputError(f"--resume: no sweep {sweep_id!r} in the database")
+    return _run(sweep_id, db, jobs, retries, executor, on_progress)
+
+
+def _exists(db: str | None, sweep_id: str) -> bool:
     engine = make_engine(db, must_exist=True)
     try:
         with engine.connect() as connection:
-            found = connection.execute(
-                select(sweeps.c.sweep_id).where(sweeps.c.sweep_id == sweep_id)
-            ).scalar()
+            query = select(sweeps.c.sweep_id).where(sweeps.c.sweep_id == sweep_id)
+            return connection.execute(query).scalar() is not None
     finally:
         engine.dispose()
-    if found is None:
-        raise InputError(f"--resume: no sweep {sweep_id!r} in the database")
-    return _run(sweep_id, db, jobs, retries, executor, on_progress)
 
 
 def _load(db: str | None, sweep_id: str):
