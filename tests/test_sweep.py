@@ -19,7 +19,7 @@ from simlab.sweep import SweepConfig, resume_sweep, sweep
 from simlab.sweep.config import parse
 
 from .conftest import REPO, copy_database, init_database, run_simlab
-from .test_engine import _content
+from .test_engine import CONTENT, _content
 
 GRID = """
 seed = 5
@@ -281,3 +281,47 @@ def test_kill_9_then_resume_gives_the_rows_of_an_uninterrupted_sweep(db, base_db
     for index, (run_id, status, *_) in cells.items():
         assert status == "completed"
         assert _content(db, run_id) == _content(reference_db, reference.run_ids[index]), index
+
+
+def _pg_content(url: str, run_id: str) -> dict:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                table: [
+                    tuple(row)
+                    for row in connection.execute(
+                        text(
+                            f"SELECT {columns} FROM {table} WHERE run_id = :r ORDER BY "
+                            + ", ".join(str(i + 1) for i in range(columns.count(",") + 1))
+                        ),
+                        {"r": run_id},
+                    )
+                ]
+                for table, columns in CONTENT.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def test_a_sweep_on_postgresql_writes_it_directly_with_the_sqlite_rows(pg_url, db, tmp_path):
+    from simlab.db import migrate
+
+    migrate(pg_url)
+    init = run_simlab("init", "--agents", "40", "--posts", "200", "--seed", "2", "--db", pg_url)
+    assert init.returncode == 0, init.stderr
+    config = parse(
+        {"seed": 3, "run": {"turns": 3}, "grid": {"feeds": ["chronological", "popularity"]},
+         "replicates": 2},
+        "test",
+    )  # fmt: skip
+    on_pg = sweep(config, pg_url, jobs=2)
+    on_sqlite = sweep(config, db, jobs=2)
+    assert on_pg.failures == {} and on_pg.merged == []  # no shards: cells wrote PostgreSQL
+    for cell, run_id in on_pg.run_ids.items():
+        rows = _pg_content(pg_url, run_id)
+        assert rows["generated_feeds"]
+        expected = _content(db, on_sqlite.run_ids[cell])
+        assert {t: [tuple(r) for r in v] for t, v in expected.items()} == rows, cell
