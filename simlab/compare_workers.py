@@ -142,7 +142,7 @@ class Workers:
                 worker = busy[connection]
                 try:
                     kind, *payload = connection.recv()
-                except EOFError:
+                except (EOFError, OSError):
                     code = worker.process.exitcode
                     key, worker.key = worker.key, None
                     self._forget(worker)
@@ -186,7 +186,7 @@ class Workers:
             for connection in wait(list(alive), timeout=0.2):
                 try:
                     connection.recv()
-                except EOFError:
+                except (EOFError, OSError):  # closed; reset if it died before reading its cell
                     alive.pop(connection)
         for worker in list(self.workers):
             if worker.process.is_alive():

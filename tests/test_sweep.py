@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -224,6 +225,56 @@ def test_a_failing_cell_is_retried_then_reported_and_resume_finishes_it(db, tmp_
     assert _query(db, "SELECT status FROM runs WHERE run_id = ?", cells[1][0]) == [("completed",)]
 
 
+def _start(config: Path, db: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "simlab", "sweep", str(config), *args, "--db", str(db)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(db: Path, process: subprocess.Popen, wanted: set[str], limit: float = 300) -> None:
+    """Block until the sweep's cells are in every status of ``wanted`` at once."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            states = {row[0] for row in _query(db, "SELECT status FROM sweep_cells")}
+        except sqlite3.OperationalError:
+            states = set()
+        if wanted <= states:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the sweep never had cells {wanted}")
+
+
+def test_sigint_exits_130_marks_the_running_cell_and_starts_no_other(db, tmp_path):
+    process = _start(_write(tmp_path, GRID.format(turns=40)), db, "--jobs", "1")
+    _wait_for(db, process, {"running"})
+    (shard,) = [Path(c[4]) for c in _cells(db, _sweep_id(db)).values() if c[1] == "running"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the running cell has written two turns
+        assert process.poll() is None, process.communicate()
+        if shard.exists() and _query(shard, "SELECT count(*) FROM turn_metadata")[0][0] >= 2:
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    sweep_id = _sweep_id(db)
+    (line,) = [line for line in err.splitlines() if line.startswith("interrupted:")]
+    assert f"simlab sweep --resume {sweep_id}" in line
+    cells = _cells(db, sweep_id)
+    assert sorted(c[1] for c in cells.values()) == ["failed"] + ["pending"] * 7
+    (interrupted,) = [c for c in cells.values() if c[1] == "failed"]
+    assert interrupted[3] == "interrupted"
+    (error,) = _query(Path(interrupted[4]), "SELECT error FROM run_failures")[0]
+    assert error.startswith("interrupted")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -243,23 +294,8 @@ def _children(pid: int) -> set[int]:
 
 def test_kill_9_then_resume_gives_the_rows_of_an_uninterrupted_sweep(db, base_db, tmp_path):
     config = _write(tmp_path, GRID.format(turns=25))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simlab", "sweep", str(config), "--jobs", "2", "--db", str(db)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            states = [row[0] for row in _query(db, "SELECT status FROM sweep_cells")]
-        except sqlite3.OperationalError:
-            states = []
-        if "completed" in states and "running" in states:
-            break
-        time.sleep(0.1)
+    process = _start(config, db, "--jobs", "2")
+    _wait_for(db, process, {"completed", "running"})
     workers = _children(process.pid)
     process.kill()
     process.communicate(timeout=60)
