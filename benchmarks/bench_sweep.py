@@ -9,7 +9,8 @@ time covers running every cell and merging the shards. Ray is timed twice:
 including ``ray.init`` (a private local Ray, ``num_cpus=jobs``) and on an
 already started Ray. Overhead = Ray / local - 1 (target <= 15%). The rows of
 both sweeps are checked equal cell by cell (turn metrics), so a faster but
-wrong executor cannot pass.
+wrong executor cannot pass. Merging every shard again afterwards (it adds
+nothing) shows what the merge step costs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from common import print_table, timer
 from simlab.db import make_engine, migrate
 from simlab.executors import ExecutorChoice
 from simlab.population import SyntheticConfig, create_synthetic
-from simlab.sweep import sweep
+from simlab.sweep import merge_shards, sweep
 from simlab.sweep.config import parse
 
 FEEDS = ["chronological", "popularity", "random", "in_network", "diverse", "bridging"]
@@ -94,6 +95,9 @@ def main() -> None:
         with timer(times, "ray"):
             remote = sweep(config, ray_db, jobs=args.jobs, executor=ExecutorChoice("ray"))
         ray.shutdown()
+        with timer(times, "merge"):
+            again = merge_shards([m.shard for m in local.merged], local_db)
+        assert sum(m.added for m in again) == 0
         assert local.failures == remote.failures == {}
         same = _metrics(local_db, local.run_ids) == _metrics(ray_db, remote.run_ids)
     cells = len(local.run_ids)
@@ -108,6 +112,7 @@ def main() -> None:
             ("ray overhead, Ray already up", f"{times['ray'] / times['local'] - 1:+.1%}", "<= 15%"),
             ("ray overhead, with ray.init", f"{with_init / times['local'] - 1:+.1%}", "<= 15%"),
             ("local cells / min", f"{cells / times['local'] * 60:.1f}", ""),
+            ("merging every shard again (adds 0 rows)", f"{times['merge']:.1f} s", ""),
             ("same turn metrics in every cell", "yes" if same else "NO", "yes"),
         ],
     )
