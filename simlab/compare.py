@@ -229,15 +229,23 @@ def _execute(comparison_id, cells, labels, jobs, on_progress, executor) -> dict:
     return {key: attempts[-1] for key, attempts in errors.items()}
 
 
+def with_draws(config, engine):
+    """``config`` (a comparison or a sweep) with its population draws planned, if not yet."""
+    from simlab.population import draws
+
+    if config.draws is not None:
+        return config
+    with engine.connect() as connection:
+        plan = draws.plan(connection, config.populations, config.seed)
+    return config.model_copy(update={"draws": plan})
+
+
 def _prepare(config: CompareConfig, db: str | None):
     """Validate every run and the population before anything is written; the engine's URL."""
     from simlab import engine as simulation
-    from simlab.population import draws
 
     engine = make_engine(db, must_exist=True)
-    with engine.connect() as connection:
-        plan = config.draws or draws.plan(connection, config.populations, config.seed)
-    config = config.model_copy(update={"draws": plan})
+    config = with_draws(config, engine)
     runs = config.run_configs()
     simulation.population_for(runs[0][2], engine)  # refuse a bad --agents before writing
     return config, runs, engine

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +19,7 @@ from simlab.sweep import SweepConfig, resume_sweep, sweep
 from simlab.sweep.config import parse
 
 from .conftest import REPO, copy_database, init_database, run_simlab
+from .test_compare_cancel import _alive, _children, _query
 from .test_engine import CONTENT, _content
 
 GRID = """
@@ -42,11 +42,6 @@ def base_db(tmp_path_factory):
 @pytest.fixture
 def db(base_db, tmp_path):
     return copy_database(base_db, tmp_path / "sweep.db")
-
-
-def _query(db: Path, sql: str, *params):
-    with closing(sqlite3.connect(db, timeout=30)) as connection:
-        return connection.execute(sql, params).fetchall()
 
 
 def _write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
@@ -273,23 +268,6 @@ def test_sigint_exits_130_marks_the_running_cell_and_starts_no_other(db, tmp_pat
     assert interrupted[3] == "interrupted"
     (error,) = _query(Path(interrupted[4]), "SELECT error FROM run_failures")[0]
     assert error.startswith("interrupted")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().split(") ")[1][0] != "Z"
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found |= {int(child) for child in text}
-    return found
 
 
 def test_kill_9_then_resume_gives_the_rows_of_an_uninterrupted_sweep(db, base_db, tmp_path):

@@ -59,10 +59,12 @@ def sweep_command(
         str | None, typer.Option("--resume", help="SWEEP_ID: run only its unfinished cells.")
     ] = None,
     retries: Annotated[int, typer.Option(help="Extra attempts for a failed cell.")] = 0,
-    jobs: Annotated[int | None, typer.Option(help="Cells at once [default: CPU count].")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Cells at once (default: CPU count).")] = None,
     shards: Annotated[
         Path | None,
-        typer.Option(help="Folder for the per-cell SQLite shards [default: next to --db]."),
+        typer.Option(
+            help="Folder for the per-cell SQLite shards (default: DB.shards next to --db)."
+        ),
     ] = None,
     executor: ExecutorOption = "local",
     address: AddressOption = None,

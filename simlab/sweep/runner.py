@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 
 from simlab import executors
+from simlab.compare import with_draws
 from simlab.db import make_engine, sqlite_path
 from simlab.errors import InputError
 from simlab.executors import ExecutorChoice
@@ -114,13 +115,10 @@ def _shard_folder(db: str | None, shard_dir: Path | None, sweep_id: str) -> Path
 def _prepare(config: SweepConfig, db: str | None) -> tuple[SweepConfig, list[Cell]]:
     """Plan the population draws and validate every cell before anything is written."""
     from simlab import engine as simulation
-    from simlab.population import draws
 
     engine = make_engine(db, must_exist=True)
     try:
-        with engine.connect() as connection:
-            plan = config.draws or draws.plan(connection, config.populations, config.seed)
-        config = config.model_copy(update={"draws": plan})
+        config = with_draws(config, engine)
         cells = config.cells()
         simulation.population_for(cells[0].run, engine)  # refuse a bad agents setting now
     finally:
