@@ -14,8 +14,8 @@ populations: :mod:`simlab.inference`.
 :func:`compare` is the one comparison runner: ``simlab compare``, ``simlab
 demo`` and the new_experiment notebook call it; :func:`resume_comparison`
 runs only a comparison's missing, failed or stale cells. ``on_progress`` runs
-on the calling thread. Runs execute on worker processes
-(:mod:`simlab.compare_workers`) that die with their parent. On Ctrl-C,
+on the calling thread. Runs execute on an executor (:mod:`simlab.executors`):
+worker processes that die with their parent, or Ray tasks. On Ctrl-C,
 SIGTERM or an exception from ``on_progress`` (a notebook's stop button), no
 queued cell starts, in-flight runs are marked ``failed`` (reason
 ``interrupted``) and the error propagates; Ctrl-C and SIGTERM as
@@ -41,10 +41,11 @@ from pydantic import (
     model_validator,
 )
 
-from simlab import compare_workers
+from simlab import executors
 from simlab.config import RunConfig, build, merge
 from simlab.db import make_engine
 from simlab.errors import InputError
+from simlab.executors import ExecutorChoice
 from simlab.feeds import FEEDS
 from simlab.limits import MAX_SEED
 from simlab.population.draws import PopulationDraw
@@ -54,6 +55,16 @@ from simlab.recorder import Membership, utc_now
 # turn ``done`` of ``total``.
 ProgressEvent = Callable[[str, int, int], None]
 MAX_POPULATIONS = 1000
+
+
+def replicate_seed(seed: int, replicate: int, stream: int = 0) -> int:
+    """Replicate index ``replicate``'s run seed under root ``seed``, on seed stream ``stream``.
+
+    The first word of ``SeedSequence([seed, replicate])`` (stream 0, common random
+    numbers) or of ``SeedSequence([seed, replicate, stream])``.
+    """
+    words = [seed, replicate] + ([stream] if stream else [])
+    return int(np.random.SeedSequence(words).generate_state(1)[0])
 
 
 class Arm(BaseModel):
@@ -132,8 +143,7 @@ class CompareConfig(BaseModel):
 
     def replicate_seed(self, replicate: int, stream: int = 0) -> int:
         """The seed of replicate index ``replicate`` on seed stream ``stream`` (module docstring)."""
-        words = [self.seed, replicate] + ([stream] if stream else [])
-        return int(np.random.SeedSequence(words).generate_state(1)[0])
+        return replicate_seed(self.seed, replicate, stream)
 
     def run_configs(self) -> list[tuple[str, int, RunConfig]]:
         """(arm, replicate index, RunConfig) for every run, arms in order, all validated.
@@ -204,40 +214,38 @@ def _run_cell(action: str, url: str, run_id: str, payload: Any, progress) -> Non
         engine.dispose()
 
 
-def _execute(comparison_id, cells, labels, jobs, on_progress) -> dict:
-    """Run ``cells`` on worker processes; failures by key. Cancels cleanly (module docstring)."""
-    failures, pending = {}, set(cells)
-    workers = compare_workers.Workers(min(jobs, max(1, len(cells))), _run_cell)
+def _execute(comparison_id, cells, labels, jobs, on_progress, executor) -> dict:
+    """Run ``cells`` on ``executor``; failures by key. Cancels cleanly (module docstring)."""
+
+    def on_event(key, kind, payload) -> None:
+        if kind == "progress" and on_progress is not None:
+            on_progress(labels[key], *payload)
+
+    running = (executor or ExecutorChoice()).start(min(jobs, max(1, len(cells))), _run_cell)
     try:
-        with compare_workers.sigterm_interrupts():
-            for key, kind, payload in workers.run(cells):
-                if kind == "progress":
-                    if on_progress is not None:
-                        on_progress(labels[key], *payload)
-                    continue
-                pending.discard(key)
-                if payload is not None:
-                    failures[key] = payload
-        workers.close()
-    except BaseException as exc:
-        with compare_workers.signals_ignored():
-            interrupted = workers.cancel()
-        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, Interrupted):
-            not_started = len(pending) - len(interrupted)
-            raise Interrupted(comparison_id, len(interrupted), not_started) from exc
-        raise
-    return failures
+        errors = executors.execute(running, cells, on_event)
+    except executors.Cancelled as stop:
+        raise Interrupted(comparison_id, len(stop.interrupted), stop.not_started) from stop
+    return {key: attempts[-1] for key, attempts in errors.items()}
+
+
+def with_draws(config, engine):
+    """``config`` (a comparison or a sweep) with its population draws planned, if not yet."""
+    from simlab.population import draws
+
+    if config.draws is not None:
+        return config
+    with engine.connect() as connection:
+        plan = draws.plan(connection, config.populations, config.seed)
+    return config.model_copy(update={"draws": plan})
 
 
 def _prepare(config: CompareConfig, db: str | None):
     """Validate every run and the population before anything is written; the engine's URL."""
     from simlab import engine as simulation
-    from simlab.population import draws
 
     engine = make_engine(db, must_exist=True)
-    with engine.connect() as connection:
-        plan = config.draws or draws.plan(connection, config.populations, config.seed)
-    config = config.model_copy(update={"draws": plan})
+    config = with_draws(config, engine)
     runs = config.run_configs()
     simulation.population_for(runs[0][2], engine)  # refuse a bad --agents before writing
     return config, runs, engine
@@ -248,13 +256,15 @@ def compare(
     db: str | None = None,
     jobs: int | None = None,
     on_progress: ProgressEvent | None = None,
+    executor: ExecutorChoice | None = None,
 ) -> Comparison:
     """Run every arm x population x replicate of ``config``; return the comparison's run ids.
 
     Every run config is validated, and the population checked, before anything is
     written. At most ``jobs`` worker processes run at once (default: CPU count). A
     failed run is recorded as failed and reported in ``Comparison.failures``; the
-    other runs still complete.
+    other runs still complete. ``executor`` says where runs execute (default: local
+    worker processes; :mod:`simlab.executors`).
 
     Raises:
         Interrupted: Ctrl-C or SIGTERM (in-flight runs marked failed, queued ones never
@@ -273,7 +283,7 @@ def compare(
         for arm, rep, run in runs
     }  # fmt: skip
     labels = {key: f"{key[0]} #{key[1]}" for key in cells}
-    failures = _execute(comparison_id, cells, labels, jobs, on_progress)
+    failures = _execute(comparison_id, cells, labels, jobs, on_progress, executor)
     return Comparison(comparison_id, run_ids, failures)
 
 
@@ -282,6 +292,7 @@ def resume_comparison(
     db: str | None = None,
     jobs: int | None = None,
     on_progress: ProgressEvent | None = None,
+    executor: ExecutorChoice | None = None,
 ) -> Comparison:
     """Finish a comparison: resume its failed or stale runs and start its missing ones.
 
@@ -330,7 +341,7 @@ def resume_comparison(
             cells[key] = ("resume", url, existing[key], None)
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     labels = {key: f"{key[0]} #{key[1]}" for key in cells}
-    failures = _execute(comparison_id, cells, labels, jobs, on_progress) if cells else {}
+    failures = _execute(comparison_id, cells, labels, jobs, on_progress, executor) if cells else {}
     return Comparison(comparison_id, run_ids, failures)
 
 

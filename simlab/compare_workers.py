@@ -1,4 +1,6 @@
-"""Worker processes for comparisons: one pipe each, cancellable, never orphaned.
+"""Worker processes for comparisons and sweeps: one pipe each, cancellable, never orphaned.
+
+This is the ``local`` executor of :mod:`simlab.executors`.
 
 A comparison runs its cells (one run each) on at most ``jobs`` spawned worker
 processes. Each worker holds one duplex pipe to the parent: the parent sends it
@@ -114,7 +116,10 @@ class Workers:
         return worker
 
     def run(self, cells: dict[Any, tuple]) -> Iterator[tuple[Any, str, Any]]:
-        """Run every cell; yield ``(key, "progress", (done, total))`` and ``(key, "done", error)``.
+        """Run every cell, yielding the events of :mod:`simlab.executors`.
+
+        Events: ``(key, "start", None)``, ``(key, "progress", (done, total))`` and
+        ``(key, "done", error)``.
 
         A new cell is handed out only after the events before it were consumed, so
         when the consumer raises (or is interrupted) no further cell starts; call
@@ -126,16 +131,18 @@ class Workers:
                 if worker.key is None and waiting:
                     worker.key, cell = waiting.pop(0)
                     worker.connection.send(cell)
+                    yield worker.key, "start", None
             while waiting and len(self.workers) < self.jobs:
                 worker = self._start()
                 worker.key, cell = waiting.pop(0)
                 worker.connection.send(cell)
+                yield worker.key, "start", None
             busy = {w.connection: w for w in self.workers if w.key is not None}
             for connection in wait(list(busy), timeout=0.5):
                 worker = busy[connection]
                 try:
                     kind, *payload = connection.recv()
-                except EOFError:
+                except (EOFError, OSError):
                     code = worker.process.exitcode
                     key, worker.key = worker.key, None
                     self._forget(worker)
@@ -179,7 +186,7 @@ class Workers:
             for connection in wait(list(alive), timeout=0.2):
                 try:
                     connection.recv()
-                except EOFError:
+                except (EOFError, OSError):  # closed; reset if it died before reading its cell
                     alive.pop(connection)
         for worker in list(self.workers):
             if worker.process.is_alive():

@@ -816,3 +816,45 @@ agent_leaning_changes = Table(
     CheckConstraint("leaning BETWEEN -1 AND 1", name="leaning_range"),
     sqlite_with_rowid=False,
 )
+
+
+# --------------------------------------------------------------------------
+# Sweeps (revision 0010_sweeps): a sweep's grid and the state of each cell.
+# A cell is one ordinary run (its full config in ``run_configs``); with SQLite
+# shards its run rows arrive with ``simlab merge``, so ``sweep_cells.run_id``
+# has no foreign key to ``runs``.
+# --------------------------------------------------------------------------
+
+SWEEP_CELL_STATUSES = ("pending", "running", "completed", "failed")
+
+sweeps = Table(
+    "sweeps",
+    metadata,
+    _text("sweep_id"),
+    _text("config_json"),
+    _text("created_at"),
+    PrimaryKeyConstraint("sweep_id", name="pk_sweeps"),
+    Index(None, "created_at"),
+)
+
+sweep_cells = Table(
+    "sweep_cells",
+    metadata,
+    _text("sweep_id"),
+    _int("cell"),
+    _text("run_id"),
+    _text("settings_json"),
+    _text("status"),
+    _int("attempts"),
+    _text("error", nullable=True),
+    _text("shard", nullable=True),
+    _text("updated_at"),
+    PrimaryKeyConstraint("sweep_id", "cell", name="pk_sweep_cells"),
+    ForeignKeyConstraint(["sweep_id"], ["sweeps.sweep_id"]),
+    UniqueConstraint("run_id"),
+    CheckConstraint("cell >= 0", name="cell_gte_0"),
+    CheckConstraint("attempts >= 0", name="attempts_gte_0"),
+    CheckConstraint(
+        "status IN ('pending', 'running', 'completed', 'failed')", name="status_known"
+    ),
+)

@@ -14,6 +14,7 @@ for _module in (
     "population_commands",
     "run_commands",
     "compare_commands",
+    "sweep_commands",
     "workbench_commands",
     "figure_commands",
     "registry_commands",

@@ -29,6 +29,17 @@ DbOption = Annotated[
         "--db", help="SQLite path or SQLAlchemy URL [default: $SIMLAB_DB or data/simlab.db]"
     ),
 ]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        help="Where runs execute: local (worker processes) or ray (Ray tasks; a private local "
+        "Ray unless --address)."
+    ),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(help="Ray cluster address (auto, ray://HOST:10001, HOST:6379); --executor ray."),
+]
 SCHEMA_DOC = Path("docs") / "db" / "schema.md"
 # What a report or a figure set shows: a comparison, or loose runs.
 ComparisonOption = Annotated[str | None, typer.Option(help="Comparison id [default: the latest].")]

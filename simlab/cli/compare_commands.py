@@ -9,7 +9,15 @@ import typer
 from rich.console import Console
 
 from simlab import db as database
-from simlab.cli.app import DbOption, app, check_jobs, console, lazy_progress
+from simlab.cli.app import (
+    AddressOption,
+    DbOption,
+    ExecutorOption,
+    app,
+    check_jobs,
+    console,
+    lazy_progress,
+)
 from simlab.errors import InputError
 
 
@@ -99,6 +107,8 @@ def compare_command(
             "--resume", help="COMPARISON_ID: run only its missing, failed or stale cells."
         ),
     ] = None,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
     db: DbOption = None,
 ) -> None:
     """Run arms on the same populations and seeds, then print differences with CIs."""
@@ -106,8 +116,10 @@ def compare_command(
     from simlab import compare as comparisons
     from simlab import config as run_config
     from simlab.analytics.summary import estimator_note
+    from simlab.executors import ExecutorChoice
 
     check_jobs(jobs)
+    where = ExecutorChoice(executor, address)
     if resume is None:
         shared = run_config.read_toml(config) if config else {}
         for key, value in (("turns", turns), ("agents", agents)):
@@ -132,10 +144,12 @@ def compare_command(
 
         try:
             if resume is None:
-                result = comparisons.compare(spec, db, jobs=jobs, on_progress=on_progress)
+                result = comparisons.compare(
+                    spec, db, jobs=jobs, on_progress=on_progress, executor=where
+                )
             else:
                 result = comparisons.resume_comparison(
-                    resume, db, jobs=jobs, on_progress=on_progress
+                    resume, db, jobs=jobs, on_progress=on_progress, executor=where
                 )
         except comparisons.Interrupted as stop:
             bar.stop()
