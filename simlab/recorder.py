@@ -281,6 +281,7 @@ class Recorder:
             return
         created = datetime.fromtimestamp(rows.posted_at, UTC).isoformat()
         handles = self.pop.handles[posts.author].tolist()
+        models = posts.models()
         _insert(
             connection,
             "agent_posts",
@@ -311,7 +312,7 @@ class Recorder:
                     leaning,
                     created,
                     posts.explanation[n],
-                    posts.model_used,
+                    models[n],
                     posts.metadata_json[n],
                     now,
                 )
