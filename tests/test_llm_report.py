@@ -9,8 +9,7 @@ import pytest
 
 from simlab import analytics, paper_figures, report, report_llm, report_sections
 from simlab.compare import CompareConfig, compare
-from simlab.db import make_engine, migrate
-from simlab.population import SyntheticConfig, create_synthetic
+from tests.conftest import init_database
 from tests.scripted_llm import ScriptedLLM, posting
 
 ARMS = ["chronological", "personalized"]
@@ -19,11 +18,7 @@ ARMS = ["chronological", "personalized"]
 @pytest.fixture(scope="module")
 def llm_study(tmp_path_factory):
     """One population, an LLM comparison (scripted server) and a rule-based one."""
-    path = tmp_path_factory.mktemp("llm_report") / "simlab.db"
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=16, posts=120, seed=3))
-    engine.dispose()
+    path = init_database(tmp_path_factory.mktemp("llm_report") / "simlab.db", 16, 120, 3)
     rule = compare(CompareConfig(feeds=ARMS, replicates=1, run={"turns": 2}), str(path), jobs=1)
     with ScriptedLLM(posting) as server:
         run = {
