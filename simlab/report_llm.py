@@ -34,6 +34,18 @@ TABLE_COLUMNS = {
 }
 
 
+def usage_table(by_arm: pd.DataFrame) -> pd.DataFrame:
+    """The per-arm usage as the report prints it: counts whole, latency in whole ms."""
+    table = by_arm[list(TABLE_COLUMNS)].copy()
+    whole = ["decisions", "failed", "blocked", "tokens", "cache_hits", "avoided_tokens"]
+    table[whole] = table[whole].fillna(0).astype("int64")
+    latency = ["mean_latency_ms", "p95_latency_ms"]
+    table[latency] = table[latency].round(0).astype("Int64")
+    table["success_rate"] = table["success_rate"].round(3)
+    table["cost_usd"] = table["cost_usd"].round(6)
+    return table.rename(columns=TABLE_COLUMNS)
+
+
 def usage_text(by_arm: pd.DataFrame, by_model: pd.DataFrame) -> str:
     """The section's Markdown: what the selected runs asked of which models, in one paragraph."""
     decisions, tokens = int(by_arm["decisions"].sum()), int(by_arm["tokens"].sum())
@@ -62,7 +74,7 @@ def llm_usage_section(
         return None
     by_turn = analytics.llm_usage(con, **chosen.kwargs, by="turn")
     by_model = analytics.llm_usage(con, **chosen.kwargs, by="model")
-    table = by_arm[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+    table = usage_table(by_arm)
     return Section(
         title="LLM usage",
         text=usage_text(by_arm, by_model),
