@@ -193,19 +193,24 @@ def llm_actions(
     return columns, lines
 
 
+def snippet(text: str) -> str:
+    """A text as a memory quotes it: whitespace folded, at most 80 characters."""
+    return " ".join(text.split())[:80]
+
+
 def memory_line(pop, kind: str, post: int, text: str | None) -> str:
     """How an agent remembers one of its actions (the same words when rebuilt on resume)."""
     author = pop.accounts[pop.post_author[post]]
     if kind == "like":
         return f"liked {pop.post_ids[post]} by @{author}"
     if kind == "comment":
-        return f'commented on {pop.post_ids[post]} by @{author}: "{" ".join(text.split())[:80]}"'
+        return f'commented on {pop.post_ids[post]} by @{author}: "{snippet(text)}"'
     return f"followed @{author}"
 
 
 def stance_line(topic: str, stance: str) -> str:
     """How an agent remembers a stance it stated."""
-    return f'said on {topic}: "{" ".join(stance.split())[:80]}"'
+    return f'said on {topic}: "{snippet(stance)}"'
 
 
 def merge_actions(
@@ -311,7 +316,7 @@ def new_posts(
 
 def posted_line(topic: str, text: str) -> str:
     """How an agent remembers a post it wrote."""
-    return f'posted on {topic}: "{" ".join(text.split())[:80]}"'
+    return f'posted on {topic}: "{snippet(text)}"'
 
 
 def _open(config, engine, run_id, pop, resumed_after):
