@@ -33,9 +33,9 @@ def evaluate(
     llm_api_key_env: llm_options.LLMApiKeyEnv = None,
     llm_cache: llm_options.LLMCache = None,
     llm_max_tokens: llm_options.LLMMaxTokens = None,
-    llm_prompt_price: llm_options.llm_flag(float, "USD per 1M prompt tokens [default: 0].") = None,
+    llm_prompt_price: llm_options.llm_flag(float, "USD per 1M prompt tokens (default: 0).") = None,
     llm_completion_price: llm_options.llm_flag(
-        float, "USD per 1M completion tokens [default: 0]."
+        float, "USD per 1M completion tokens (default: 0)."
     ) = None,
     budget_tokens: llm_options.BudgetTokens = None,
     budget_cost: llm_options.BudgetCost = None,

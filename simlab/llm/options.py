@@ -22,16 +22,16 @@ def llm_flag(kind: type, help_text: str) -> Any:
     return Annotated[kind | None, typer.Option(help=help_text, rich_help_panel=PANEL)]
 
 
-LLMBaseUrl = llm_flag(str, "OpenAI-compatible /v1 URL [default: the embedded model].")
-LLMModel = llm_flag(str, "Model name sent to the endpoint [default: the embedded one].")
+LLMBaseUrl = llm_flag(str, "OpenAI-compatible /v1 URL (default: the embedded model).")
+LLMModel = llm_flag(str, "Model name sent to the endpoint (default: the embedded one).")
 LLMApiKeyEnv = llm_flag(str, "NAME of the environment variable holding the API key.")
-LLMCache = llm_flag(str, "LLM response cache: record | replay | off [default: record].")
+LLMCache = llm_flag(str, "LLM response cache: record | replay | off (default: record).")
 LLMMaxTokens = llm_flag(int, "max_tokens per request (the longest answer).")
 LLMConcurrency = llm_flag(int, "LLM requests in flight at most.")
 BudgetTokens = llm_flag(int, "Token budget (prompt + completion) of the run or command.")
 BudgetCost = llm_flag(float, "Cost budget (USD) of the run or command.")
-BudgetAlert = llm_flag(float, "Fraction of a budget that raises an alert [default: 0.8].")
-BudgetAction = llm_flag(str, "At the budget: warn (record, go on) | block (stop) [default: warn].")
+BudgetAlert = llm_flag(float, "Fraction of a budget that raises an alert (default: 0.8).")
+BudgetAction = llm_flag(str, "At the budget: warn (record, go on) or block (stop); default warn.")
 
 
 def given(flags: dict[str, Any]) -> dict[str, Any]:
