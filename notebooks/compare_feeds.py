@@ -9,6 +9,7 @@ with app.setup:
     import simlab.analytics
     import simlab.figures
     import simlab.notebook_launch
+    import simlab.report_llm
 
 
 @app.cell(hide_code=True)
@@ -177,6 +178,23 @@ def _(summary):
         summary_table, selection=None, page_size=max(10, len(summary_table)), show_data_types=False
     )
     return
+
+
+@app.cell
+def _(chosen, con):
+    llm_usage = simlab.report_llm.llm_usage_section(con, chosen, design="")
+    if llm_usage is None:
+        usage_view = mo.md("## LLM usage\n\nNo LLM calls in this selection.")
+    else:
+        usage_view = mo.vstack(
+            [
+                mo.md(f"## {llm_usage.title}\n\n{llm_usage.text}"),
+                mo.ui.table(llm_usage.tables[0], selection=None, show_data_types=False),
+                *(figure.chart for figure in llm_usage.figures.values()),
+            ]
+        )
+    usage_view
+    return (llm_usage,)
 
 
 if __name__ == "__main__":

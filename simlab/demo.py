@@ -29,6 +29,9 @@ DEMO_COMPARISON = CompareConfig(
 )
 
 # `simlab demo --llm`: LLM agents on the embedded 135M model (mechanics, not realistic behaviour).
+# Half the agents ask the model (the rest stay rule-based: a mixed population), each
+# prompt shows 2 feed items. The model writes ~20 tokens/s on one thread, so a
+# decision costs ~5-8 s and the demo's ~20 requests a few minutes on an idle core.
 DEMO_LLM_DB = Path("data") / "demo-llm.db"
 DEMO_LLM_REPORT = Path("reports") / "demo-llm"
 DEMO_LLM_POPULATION = SyntheticConfig(agents=12, posts=120, seed=0)
@@ -38,7 +41,7 @@ DEMO_LLM_COMPARISON = CompareConfig(
     seed=0,
     run={
         "turns": 3,
-        "policy": {"name": "llm", "params": {"feed_items": 3, "memory": 3}},
+        "policy": {"name": "llm", "params": {"share": 0.5, "feed_items": 2, "memory": 3}},
         "llm": {"sampling": {"max_tokens": 160}, "concurrency": 1},
     },
 )

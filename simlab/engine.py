@@ -178,12 +178,17 @@ class Simulation:
     ) -> NewPosts:
         """The posts this turn's active ``agents`` write in ``world``, if posting is enabled.
 
-        The policy's ``write_posts`` writes them if its registry entry has one
-        (an LLM policy), else the rule of :func:`simlab.posting.write_posts`.
+        The policy's ``write_posts`` writes them if its run context (an LLM
+        session) or its registry entry has one, else the rule of
+        :func:`simlab.posting.write_posts`.
         """
         if not self.config.posting.enabled:
             return NewPosts.empty()
-        writer = getattr(self.policy, "write_posts", None) or posting.write_posts
+        writer = (
+            getattr(self.context, "write_posts", None)
+            or getattr(self.policy, "write_posts", None)
+            or posting.write_posts
+        )
         view = posting.PostingView(
             world, self.state, turn, agents, self.posting_chance, self.config.posting
         )

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from simlab.llm import options as llm_options
+
 
 def evaluate(
     run_ids: Annotated[
@@ -26,35 +28,20 @@ def evaluate(
             "[default: comments, and agent_posts when the database has them]."
         ),
     ] = None,
-    llm_base_url: Annotated[
-        str | None,
-        typer.Option(
-            help="OpenAI-compatible endpoint for llm_judge [default: the embedded model]."
-        ),
-    ] = None,
-    llm_model: Annotated[
-        str | None, typer.Option(help="Model name sent to the endpoint [default: embedded].")
-    ] = None,
-    llm_api_key_env: Annotated[
-        str | None, typer.Option(help="Name of the environment variable holding the API key.")
-    ] = None,
-    llm_cache: Annotated[str, typer.Option(help="LLM response cache: record, replay or off.")] = (
-        "record"
-    ),
-    llm_max_tokens: Annotated[int, typer.Option(help="Longest judge answer, in tokens.")] = 300,
-    llm_prompt_price: Annotated[float, typer.Option(help="USD per 1M prompt tokens.")] = 0.0,
-    llm_completion_price: Annotated[
-        float, typer.Option(help="USD per 1M completion tokens.")
-    ] = 0.0,
-    budget_tokens: Annotated[
-        int | None, typer.Option(help="Token budget of this command (prompt + completion).")
-    ] = None,
-    budget_cost: Annotated[float | None, typer.Option(help="Cost budget (USD).")] = None,
-    budget_alert: Annotated[float, typer.Option(help="Alert at this fraction of a budget.")] = 0.8,
-    budget_action: Annotated[
-        str, typer.Option(help="At the budget: warn (record, go on) or block (stop).")
-    ] = "warn",
-    concurrency: Annotated[int, typer.Option(help="Parallel LLM requests.")] = 8,
+    llm_base_url: llm_options.LLMBaseUrl = None,
+    llm_model: llm_options.LLMModel = None,
+    llm_api_key_env: llm_options.LLMApiKeyEnv = None,
+    llm_cache: llm_options.LLMCache = None,
+    llm_max_tokens: llm_options.LLMMaxTokens = None,
+    llm_prompt_price: llm_options.llm_flag(float, "USD per 1M prompt tokens (default: 0).") = None,
+    llm_completion_price: llm_options.llm_flag(
+        float, "USD per 1M completion tokens (default: 0)."
+    ) = None,
+    budget_tokens: llm_options.BudgetTokens = None,
+    budget_cost: llm_options.BudgetCost = None,
+    budget_alert: llm_options.BudgetAlert = None,
+    budget_action: llm_options.BudgetAction = None,
+    concurrency: llm_options.LLMConcurrency = None,
     batch_size: Annotated[
         int | None, typer.Option(help="Texts per committed batch (default: per evaluator).")
     ] = None,
@@ -86,7 +73,7 @@ def evaluate(
         "budget_tokens": budget_tokens, "budget_cost": budget_cost, "budget_alert": budget_alert,
         "budget_action": budget_action, "concurrency": concurrency,
     }  # fmt: skip
-    options = validate(EvaluatorOptions, values, "evaluate")
+    options = validate(EvaluatorOptions, llm_options.given(values), "evaluate")
     scorers = build_scorers(evaluator, options, engine, chosen_targets)
     console = Console()
     try:

@@ -19,9 +19,11 @@ A post written at turn ``t`` is created half-way through the turn
 (``clock(t) + turn_hours / 2``), so it is a candidate for every feed from turn
 ``t + 1``. Whatever writes posts hands them to the engine as one
 :class:`NewPosts` record: this rule (:func:`write_posts`) by default, or a
-policy whose registry entry has a ``write_posts`` function of the same
-signature (``(PostingView, rng) -> NewPosts``), e.g. an LLM policy returning
-model-written texts.
+policy whose run context (an LLM session) or registry entry has a
+``write_posts`` function of the same signature (``(PostingView, rng) ->
+NewPosts``), e.g. the LLM policy, whose model-written posts it merges with the
+rule's posts of its rule-based agents (:func:`combine`). Each post names the
+model that wrote it (``model_used``).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ class NewPosts:
 
     The one way posts enter a run: the rule-based step (:func:`write_posts`) or a
     policy builds it, the engine adds the posts to the world and the recorder
-    writes them to ``agent_posts``. ``model_used`` names who wrote them.
+    writes them to ``agent_posts``. ``model_used`` names who wrote them: one
+    name for every post, or one per post (a mixed population).
     """
 
     author: np.ndarray  # (m,) int agent indices
@@ -70,11 +73,13 @@ class NewPosts:
     text: list[str]
     explanation: list[str]
     metadata_json: list[str]
-    model_used: str = RULE_BASED_MODEL
+    model_used: str | list[str] = RULE_BASED_MODEL
 
     def __post_init__(self) -> None:
         m = len(self.author)
         columns = (self.topic, self.leaning, self.text, self.explanation, self.metadata_json)
+        if not isinstance(self.model_used, str):
+            columns = (*columns, self.model_used)
         if any(len(column) != m for column in columns):
             raise ValueError("every NewPosts column needs one entry per post")
         if m and (np.abs(self.leaning) > 1).any():
@@ -88,6 +93,42 @@ class NewPosts:
 
     def __len__(self) -> int:
         return len(self.author)
+
+    def models(self) -> list[str]:
+        """(m,) ``model_used`` of each post."""
+        if isinstance(self.model_used, str):
+            return [self.model_used] * len(self)
+        return list(self.model_used)
+
+
+def combine(*parts: NewPosts) -> NewPosts:
+    """Several writers' posts of one turn as one record, ordered by author (stable).
+
+    Each agent posts at most once a turn, so the order (and with it the post ids)
+    depends only on who posted, not on which writer wrote what.
+    """
+    parts = tuple(p for p in parts if len(p))
+    if len(parts) <= 1:
+        return parts[0] if parts else NewPosts.empty()
+    order = np.argsort(np.concatenate([p.author for p in parts]), kind="stable")
+
+    def joined(values: list[list]) -> list:
+        flat = sum(values, [])
+        return [flat[i] for i in order.tolist()]
+
+    author, topic, leaning = (
+        np.concatenate([getattr(p, name) for p in parts])[order]
+        for name in ("author", "topic", "leaning")
+    )
+    return NewPosts(
+        author,
+        topic,
+        leaning,
+        joined([p.text for p in parts]),
+        joined([p.explanation for p in parts]),
+        joined([p.metadata_json for p in parts]),
+        joined([p.models() for p in parts]),
+    )
 
 
 @dataclass(frozen=True)

@@ -334,6 +334,7 @@ class Recorder:
             return
         created = datetime.fromtimestamp(rows.posted_at, UTC).isoformat()
         handles = self.pop.handles[posts.author].tolist()
+        models = posts.models()
         _insert(
             connection,
             "agent_posts",
@@ -364,7 +365,7 @@ class Recorder:
                     leaning,
                     created,
                     posts.explanation[n],
-                    posts.model_used,
+                    models[n],
                     posts.metadata_json[n],
                     now,
                 )

@@ -69,7 +69,7 @@ def load_posts(
             [row.text for row in of_turn],
             [row.explanation for row in of_turn],
             [row.generation_metadata_json for row in of_turn],
-            of_turn[0].model_used,
+            [row.model_used for row in of_turn],
         )
         turns.append((int(turn), posts))
     return turns

@@ -19,7 +19,7 @@ import altair as alt
 import duckdb
 import pandas as pd
 
-from simlab import analytics, figures
+from simlab import analytics, figures, report_llm
 from simlab.analytics import Selection
 from simlab.errors import InputError
 
@@ -222,6 +222,7 @@ SECTIONS: list[SectionBuilder] = [
     metrics_section,
     actions_section,
     exposure_section,
+    report_llm.llm_usage_section,
 ]
 
 

@@ -63,6 +63,19 @@ def good(body: dict, index: int) -> Reply:
     return Reply(decision_json(body))
 
 
+def posting(body: dict, index: int) -> Reply:
+    """A valid decision that also writes a post naming its author and request seed.
+
+    Even seeds name the topic ``economy``; odd ones a topic simlab does not know.
+    """
+    handle = re.search(r"You are @(\S+) on", body["messages"][0]["content"]).group(1)
+    seed = body["seed"]
+    topic = "economy" if seed % 2 == 0 else "my cat"
+    decision = json.loads(decision_json(body))
+    decision["post"] = {"text": f"@{handle} writes (seed {seed})", "topic": topic}
+    return Reply(json.dumps(decision))
+
+
 def malformed(body: dict, index: int) -> Reply:
     """Content that is not JSON."""
     return Reply('{"actions": [')

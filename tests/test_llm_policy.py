@@ -21,7 +21,15 @@ from simlab.llm.cache import CacheMissError
 from simlab.policies.base import RunStopped
 from simlab.population import SyntheticConfig, create_synthetic
 from tests.conftest import REPO, copy_database, run_simlab
-from tests.scripted_llm import ScriptedLLM, good, malformed, rate_limited, sequence, slow
+from tests.scripted_llm import (
+    ScriptedLLM,
+    good,
+    malformed,
+    posting,
+    rate_limited,
+    sequence,
+    slow,
+)
 
 AGENTS, POSTS = 24, 160
 CONTENT = {
@@ -33,6 +41,8 @@ CONTENT = {
     "agent_stances": "turn_number, agent_handle, topic, stance, confidence, leaning, rationale, status",
     "turn_metrics": "turn_number, metrics",
     "generated_feeds": "turn_number, agent_handle, post_ids",
+    "agent_posts": "turn_number, agent_handle, post_id, text, topic, leaning, explanation, "
+    "model_used, generation_metadata_json",
 }
 
 
@@ -170,12 +180,16 @@ def test_concurrency_limit_is_respected_server_side(db):
 
 
 def test_replay_makes_no_request_and_reproduces_every_row(db):
-    with ScriptedLLM(good) as server:
+    with ScriptedLLM(posting) as server:
         recorded = run(db, llm_config(server.base_url, share=0.6))
-    with ScriptedLLM(good) as server:
+    with ScriptedLLM(posting) as server:
         replayed = run(db, llm_config(server.base_url, share=0.6, cache="replay"))
     assert server.requests == []
     assert content(db, replayed) == content(db, recorded)
+    models = {
+        r[0] for r in rows(db, "SELECT model_used FROM agent_posts WHERE run_id = ?", replayed)
+    }
+    assert "llm/1.0:scripted" in models  # the model's posts are among the rows replayed
     hits = rows(db, "SELECT DISTINCT cache_hit FROM llm_calls WHERE run_id = ?", replayed)
     assert hits == [(1,)]
 
@@ -278,7 +292,7 @@ def test_kill_9_of_an_llm_run_resumes_to_the_uninterrupted_rows(db, population_d
     reference = copy_database(population_db, tmp_path / "ref.db")
     args = ["--policy", "llm", "--llm-share", "0.7", "--turns", "12", "--seed", "5",
             "--llm-model", "scripted"]  # fmt: skip
-    with ScriptedLLM(slow(0.03)) as server:
+    with ScriptedLLM(slow(0.03, then=posting)) as server:
         uninterrupted = run_simlab("run", *args, "--db", str(reference),
                                    "--llm-base-url", server.base_url)  # fmt: skip
         assert uninterrupted.returncode == 0, uninterrupted.stderr
@@ -297,3 +311,5 @@ def test_kill_9_of_an_llm_run_resumes_to_the_uninterrupted_rows(db, population_d
     [(reference_id,)] = rows(reference, "SELECT run_id FROM runs")
     assert rows(db, "SELECT status FROM runs") == [("completed",)]
     assert content(db, run_id) == content(reference, reference_id)
+    llm_posts = "SELECT count(*) FROM agent_posts WHERE model_used LIKE 'llm/%'"
+    assert rows(db, llm_posts)[0][0] > 0  # the model's posts survive the kill and the resume

@@ -12,6 +12,7 @@ from simlab import db as database
 from simlab.cli.app import DbOption, app, console, lazy_progress
 from simlab.errors import InputError
 from simlab.evaluate_cli import evaluate as evaluate_command
+from simlab.llm import options as llm_options
 
 
 def _run_with_progress(label: str, start, total_turns: int) -> str:
@@ -35,14 +36,9 @@ def _warn_unserved(engine, resolved) -> None:
         Console(stderr=True).print(line, highlight=False, soft_wrap=True)
 
 
-def LLMOption(kind: type, help_text: str):  # noqa: N802  (reads like a type in signatures)
-    """An optional typer flag of ``kind`` for the llm policy's settings."""
-    return Annotated[kind | None, typer.Option(help=help_text, rich_help_panel="LLM agents")]
-
-
 def llm_overrides(flags: dict) -> dict:
     """Config overrides from the LLM flags that were given (policy params and ``[llm]``)."""
-    given = {key: value for key, value in flags.items() if value is not None}
+    given = llm_options.given(flags)
     overrides: dict = {}
     params = {}
     if "share" in given:
@@ -99,18 +95,18 @@ def run_command(
     policy_param: Annotated[
         list[str] | None, typer.Option("--policy-param", help="KEY=VALUE, repeatable.")
     ] = None,
-    llm_share: LLMOption(float, "Share of agents deciding with the LLM (llm policy).") = None,
-    llm_agents: LLMOption(str, "Comma-separated handles deciding with the LLM.") = None,
-    llm_base_url: LLMOption(str, "OpenAI-compatible /v1 URL [default: embedded model].") = None,
-    llm_model: LLMOption(str, "Model name sent to the endpoint.") = None,
-    llm_api_key_env: LLMOption(str, "NAME of the environment variable holding the key.") = None,
-    llm_cache: LLMOption(str, "record | replay | off.") = None,
-    llm_max_tokens: LLMOption(int, "max_tokens per request.") = None,
-    llm_concurrency: LLMOption(int, "Requests in flight at most.") = None,
-    budget_tokens: LLMOption(int, "Token budget of the run.") = None,
-    budget_cost: LLMOption(float, "Cost budget of the run (USD).") = None,
-    budget_alert: LLMOption(float, "Fraction of a budget that raises an alert.") = None,
-    budget_action: LLMOption(str, "warn | block.") = None,
+    llm_share: llm_options.llm_flag(float, "Share of agents deciding with the LLM.") = None,
+    llm_agents: llm_options.llm_flag(str, "Comma-separated handles deciding with the LLM.") = None,
+    llm_base_url: llm_options.LLMBaseUrl = None,
+    llm_model: llm_options.LLMModel = None,
+    llm_api_key_env: llm_options.LLMApiKeyEnv = None,
+    llm_cache: llm_options.LLMCache = None,
+    llm_max_tokens: llm_options.LLMMaxTokens = None,
+    llm_concurrency: llm_options.LLMConcurrency = None,
+    budget_tokens: llm_options.BudgetTokens = None,
+    budget_cost: llm_options.BudgetCost = None,
+    budget_alert: llm_options.BudgetAlert = None,
+    budget_action: llm_options.BudgetAction = None,
     db: DbOption = None,
 ) -> None:
     """Run the population under one feed algorithm and print the run id."""

@@ -18,13 +18,18 @@ that turn. A valid answer becomes likes, comments (the model's text) and
 follows (once per author, never an author already followed), a stance update
 (appended to ``agent_stances``; the agent's leaning becomes the stance's
 leaning, overriding the opinion model for that agent that turn) and possibly
-a post (:class:`LLMPosts`, not stored yet).
+a post: the model's text, on the topic it names (else the agent's strongest
+interest), leaning as its author after the turn (so the stated stance's
+leaning when it stated one), written to ``agent_posts`` when posting is
+enabled (:func:`new_posts`). LLM agents post only when the model writes a
+post; rule-based agents post by the rule of :mod:`simlab.posting`.
 
 Who uses the model: the handles in ``agents``, else the first
 ``round(share · n)`` agents of a permutation drawn from ``seed``; everyone
 else decides with ``rule_based`` on the same policy stream. Each request's
 sampling seed is derived from (run seed, turn, agent index). Every action's
-``model_used`` is ``llm/<version>:<model>`` or ``rule_based/<version>``, and its
+``model_used`` is ``llm/<version>:<model>`` or ``rule_based/<version>`` (each
+post's ``llm/<version>:<model>`` or ``rule_based_posting/<version>``), and its
 ``generation_metadata_json`` names the model fingerprint, the decision status
 and its cache key. Prompts follow generative agents [Park2023] and LLM feed
 simulations [Tornberg2023].
@@ -42,6 +47,7 @@ from simlab.llm.decision import Decision
 from simlab.params import Params
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView, register
 from simlab.population.topics import TOPIC_NAMES
+from simlab.posting import NewPosts
 
 VERSION = "1.0"
 KIND = {kind: k for k, kind in enumerate(ACTION_KINDS)}
@@ -71,22 +77,23 @@ def slot_of(item: str) -> int:
 
 @dataclass(frozen=True)
 class LLMPosts:
-    """Posts the LLM agents wrote in one turn, as columns (handed to agent posting at merge)."""
+    """Posts the LLM agents wrote in one turn, as columns, in agent order."""
 
-    row: np.ndarray  # (m,) int: row in FeedView.agents
     agent: np.ndarray  # (m,) int: agent index
     text: list[str]  # (m,) the model's text
     topic: np.ndarray  # (m,) int topic index (the named topic, else the agent's top interest)
-    leaning: np.ndarray  # (m,) float: the stated stance's leaning, else the agent's
+    named: list[bool]  # (m,) the model named a known topic
+    status: list[str]  # (m,) decision status (ok / retried)
+    cache_key: list[str | None]  # (m,) cache key of the answer that wrote the post
 
     @classmethod
     def empty(cls) -> LLMPosts:
         """No posts."""
         none = np.zeros(0, dtype=np.int64)
-        return cls(none, none, [], none, np.zeros(0))
+        return cls(none, [], none, [], [], [])
 
     def __len__(self) -> int:
-        return len(self.row)
+        return len(self.agent)
 
 
 @dataclass(frozen=True)
@@ -186,19 +193,24 @@ def llm_actions(
     return columns, lines
 
 
+def snippet(text: str) -> str:
+    """A text as a memory quotes it: whitespace folded, at most 80 characters."""
+    return " ".join(text.split())[:80]
+
+
 def memory_line(pop, kind: str, post: int, text: str | None) -> str:
     """How an agent remembers one of its actions (the same words when rebuilt on resume)."""
     author = pop.accounts[pop.post_author[post]]
     if kind == "like":
         return f"liked {pop.post_ids[post]} by @{author}"
     if kind == "comment":
-        return f'commented on {pop.post_ids[post]} by @{author}: "{" ".join(text.split())[:80]}"'
+        return f'commented on {pop.post_ids[post]} by @{author}: "{snippet(text)}"'
     return f"followed @{author}"
 
 
 def stance_line(topic: str, stance: str) -> str:
     """How an agent remembers a stance it stated."""
-    return f'said on {topic}: "{" ".join(stance.split())[:80]}"'
+    return f'said on {topic}: "{snippet(stance)}"'
 
 
 def merge_actions(
@@ -242,23 +254,69 @@ def merge_actions(
 
 
 def posts_of(view: FeedView, outcomes: list[DecisionOutcome]) -> LLMPosts:
-    """The posts the LLM agents wrote this turn."""
-    rows, texts, topics, leanings = [], [], [], []
+    """The posts the LLM agents wrote this turn (outcomes come in row, hence agent, order)."""
+    agents, texts, topics, named, status, keys = [], [], [], [], [], []
     for outcome in outcomes:
         decision = outcome.value
         if decision is None or decision.post is None:
             continue
         agent = int(view.agents[outcome.row])
-        rows.append(outcome.row)
+        topic = topic_index(decision.post.topic, -1)
+        agents.append(agent)
         texts.append(decision.post.text)
-        fallback = top_topic(view.pop.interests[agent])
-        topics.append(topic_index(decision.post.topic, fallback))
-        stated = decision.stance.leaning if decision.stance is not None else None
-        leanings.append(float(view.state.leaning[agent]) if stated is None else stated)
-    if not rows:
+        topics.append(topic if topic >= 0 else top_topic(view.pop.interests[agent]))
+        named.append(topic >= 0)
+        status.append(outcome.status)
+        keys.append(outcome.cache_key)
+    if not agents:
         return LLMPosts.empty()
-    row = np.array(rows, dtype=np.int64)
-    return LLMPosts(row, view.agents[row], texts, np.array(topics), np.array(leanings))
+    return LLMPosts(np.array(agents, dtype=np.int64), texts, np.array(topics, dtype=np.int64),
+                    named, status, keys)  # fmt: skip
+
+
+def new_posts(
+    posts: LLMPosts, leaning: np.ndarray, model_used: str, model: str, fingerprint: str
+) -> NewPosts:
+    """The model-written posts as :class:`~simlab.posting.NewPosts` with per-post metadata.
+
+    Args:
+        posts: the turn's model-written posts.
+        leaning: (n_agents,) leanings after the turn (stated stances settled).
+        model_used: the LLM agents' ``model_used``.
+        model: the model name sent to the endpoint.
+        fingerprint: the model fingerprint (GGUF sha256 or served model id).
+    """
+    post_leaning = np.clip(leaning[posts.agent], -1.0, 1.0)
+    rounded = np.round(post_leaning, 6).tolist()
+    explanations, metadata = [], []
+    for k, x, named, status, key in zip(posts.topic.tolist(), rounded, posts.named,
+                                        posts.status, posts.cache_key, strict=True):  # fmt: skip
+        source = "named by the model" if named else "its top interest"
+        explanations.append(
+            f"post: {model} wrote it on {TOPIC_NAMES[k]} ({source}), leaning {x:+.2f}"
+        )
+        metadata.append(
+            json.dumps(
+                {
+                    "policy": f"llm/{VERSION}",
+                    "model": model,
+                    "model_fingerprint": fingerprint,
+                    "decision_status": status,
+                    "cache_key": key,
+                    "topic_named": named,
+                },
+                sort_keys=True,
+            )
+        )
+    return NewPosts(
+        posts.agent, posts.topic, post_leaning, list(posts.text), explanations, metadata,
+        [model_used] * len(posts),
+    )  # fmt: skip
+
+
+def posted_line(topic: str, text: str) -> str:
+    """How an agent remembers a post it wrote."""
+    return f'posted on {topic}: "{snippet(text)}"'
 
 
 def _open(config, engine, run_id, pop, resumed_after):

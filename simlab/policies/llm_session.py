@@ -9,6 +9,8 @@ transaction (:meth:`LLMSession.turn_writer`); calls of a turn that never
 commits (budget block, error) are written on their own when the session
 closes, so spent tokens are always accounted. A ``block`` budget raises
 :class:`~simlab.policies.base.RunStopped` after the turn's in-flight requests.
+The posts the model wrote reach the engine through
+:meth:`LLMSession.write_posts`, merged with the rule-based agents' posts.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import asyncio
 import json
 from collections import deque
 from contextlib import ExitStack
+from dataclasses import replace
 
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from simlab import posting
 from simlab.errors import InputError
 from simlab.llm.accounting import Ledger, write_calls
 from simlab.llm.cache import ResponseCache
@@ -34,6 +38,7 @@ from simlab.llm.stances import append_stance
 from simlab.policies import llm as policy
 from simlab.policies.base import POLICIES, Actions, FeedView, RunStopped
 from simlab.population.topics import TOPIC_NAMES
+from simlab.posting import NewPosts, PostingView
 from simlab.world import Population
 
 UNUSED_URL = "http://127.0.0.1:9/v1"  # replay: the client is built but never sends
@@ -76,7 +81,11 @@ def load_personas(connection: Connection, pop: Population) -> list[Persona]:
 def rebuild_memory(
     connection: Connection, run_id: str, pop: Population, last_turn: int, size: int
 ) -> tuple[dict[int, deque], dict[int, Stance]]:
-    """Memories and current stances after ``last_turn``, read back from the run's rows."""
+    """Memories and current stances after ``last_turn``, read back from the run's rows.
+
+    A turn's lines come in the order :meth:`LLMSession.decide` remembered them:
+    actions by (feed slot, kind), then a stated stance, then a post.
+    """
     index = {h: a for a, h in enumerate(pop.handles.tolist())}
     post_index = {p: i for i, p in enumerate(pop.post_ids.tolist())}
     events = []
@@ -114,6 +123,15 @@ def rebuild_memory(
         events.append(
             (agent, (row.turn_number, 1, 0, 0), policy.stance_line(row.topic, row.stance))
         )
+    for row in connection.execute(
+        text(
+            "SELECT turn_number, agent_handle, topic, text FROM agent_posts WHERE run_id = :r "
+            "AND turn_number <= :t AND model_used LIKE 'llm/%'"
+        ),
+        {"r": run_id, "t": last_turn},
+    ):
+        line = policy.posted_line(row.topic, row.text)
+        events.append((index[row.agent_handle], (row.turn_number, 2, 0, 0), line))
     memory: dict[int, deque] = {}
     for agent, _, line in sorted(events, key=lambda e: (e[0], e[1])):
         memory.setdefault(agent, deque(maxlen=size)).append(line)
@@ -158,7 +176,7 @@ class LLMSession:
                 )
             else:
                 self.memory, self.stances = {}, {}
-        self.last_posts = policy.LLMPosts.empty()
+        self._posts: dict[int, policy.LLMPosts] = {}
         self.resumed_after = resumed_after
         self._pending: dict[int, tuple] = {}
         self._leanings: dict[int, dict[int, float]] = {}
@@ -221,8 +239,10 @@ class LLMSession:
         if any(o.status == "budget_blocked" for o in outcomes):
             raise RunStopped(self.ledger.budget.blocked_reason or "LLM budget exhausted")
         columns, lines = policy.llm_actions(view, outcomes, self.settings.model, self.fingerprint)
-        self._remember(view, outcomes, columns, lines)
-        self.last_posts = policy.posts_of(view, outcomes)
+        posts = policy.posts_of(view, outcomes) if self.config.posting.enabled else None
+        self._remember(view, outcomes, columns, lines, posts)
+        if posts is not None:
+            self._posts[view.turn] = posts
         calls, events = self.ledger.drain()
         stances = [
             (self.pop.handles[view.agents[o.row]], o.value.stance)
@@ -263,11 +283,15 @@ class LLMSession:
         key = result.calls[-1].cache_key if result.calls else None
         return policy.DecisionOutcome(row, result.value, result.status, key)
 
-    def _remember(self, view: FeedView, outcomes, columns: dict, lines: list[str]) -> None:
-        """Extend memories (actions, then a stated stance) and stances; note stance leanings."""
+    def _remember(self, view: FeedView, outcomes, columns: dict, lines: list[str], posts) -> None:
+        """Extend memories (actions, a stated stance, a post) and stances; note stance leanings."""
         by_row: dict[int, list[str]] = {}
         for row, line in zip(columns["row"], lines, strict=True):
             by_row.setdefault(row, []).append(line)
+        wrote = {}
+        if posts is not None:
+            wrote = {int(a): policy.posted_line(TOPIC_NAMES[k], t)
+                     for a, k, t in zip(posts.agent, posts.topic, posts.text, strict=True)}  # fmt: skip
         leanings = {}
         for outcome in outcomes:
             agent = int(view.agents[outcome.row])
@@ -277,6 +301,8 @@ class LLMSession:
                 new.append(policy.stance_line(stance.topic, stance.stance))
                 self.stances[agent] = Stance(stance.topic, stance.stance, stance.confidence)
                 leanings[agent] = stance.leaning
+            if agent in wrote:
+                new.append(wrote[agent])
             if new:
                 memory = self.memory.setdefault(agent, deque(maxlen=self.params.memory))
                 memory.extend(new)
@@ -290,6 +316,22 @@ class LLMSession:
         leaning = leaning.copy()
         leaning[list(changed)] = list(changed.values())
         return leaning
+
+    def write_posts(self, view: PostingView, rng: np.random.Generator) -> NewPosts:
+        """The turn's posts: the model's for LLM agents, the posting rule's for the others.
+
+        The rule draws for the rule-based active agents only, on the posting stream;
+        with no LLM agent that is exactly :func:`simlab.posting.write_posts`.
+        """
+        rule_agents = view.agents[~self.is_llm[view.agents]]
+        rule = posting.write_posts(replace(view, agents=rule_agents), rng)
+        written = self._posts.pop(view.turn, None)
+        if written is None or not len(written):
+            return rule
+        model = policy.new_posts(
+            written, view.state.leaning, self.model_used, self.settings.model, self.fingerprint
+        )
+        return posting.combine(rule, model)
 
     def turn_writer(self, turn: int):
         """The turn's llm_calls, budget_events and agent_stances, for the turn's transaction."""
