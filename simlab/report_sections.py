@@ -22,6 +22,7 @@ import pandas as pd
 from simlab import analytics, figures
 from simlab.analytics import Selection
 from simlab.errors import InputError
+from simlab.evaluation_report import evaluations_section
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,7 @@ SECTIONS: list[SectionBuilder] = [
     metrics_section,
     actions_section,
     exposure_section,
+    evaluations_section,
 ]
 
 
