@@ -7,7 +7,7 @@ with app.setup:
     import marimo as mo
 
     import simlab.analytics
-    import simlab.charts_evaluations
+    import simlab.charts.evaluations
     import simlab.notebook_launch
 
 
@@ -62,7 +62,7 @@ def _(con, dimension_picker, evaluator_picker, start):
     picked = {"evaluator": evaluator_picker.value, "dimension": dimension_picker.value}
     trends = simlab.analytics.dimension_trends(con, **picked, **start.kwargs)
     mo.stop(trends.empty, mo.md(f"Nothing in {start.title} was scored by {picked['evaluator']}."))
-    trend_chart = simlab.charts_evaluations.dimension_trend(trends, **picked)
+    trend_chart = simlab.charts.evaluations.dimension_trend(trends, **picked)
     trend_chart
     return picked, trend_chart, trends
 
@@ -81,7 +81,7 @@ def _():
 @app.cell
 def _(con, picked, start):
     board = simlab.analytics.leaderboard(con, **picked, **start.kwargs)
-    board_chart = simlab.charts_evaluations.leaderboard_bars(board, picked["dimension"])
+    board_chart = simlab.charts.evaluations.leaderboard_bars(board, picked["dimension"])
     mo.vstack([board_chart, mo.ui.table(board, page_size=10)])
     return board, board_chart
 

@@ -1,13 +1,30 @@
-"""A name -> entry registry with helpful errors, shared by feeds, policies and metrics."""
+"""A name -> entry registry with helpful errors, shared by feeds, policies, opinions, metrics and evaluators."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import difflib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from simlab.errors import InputError
 
 T = TypeVar("T")
+CLOSE_ENOUGH = 0.6  # difflib similarity a suggestion needs (its default cutoff)
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the choices closest to ``name``, or ``""`` if none is close.
+
+    Closeness is :func:`difflib.get_close_matches` (at most three, best first);
+    a name that differs only in case or in ``-`` for ``_`` always matches.
+    """
+    options = list(choices)
+    folded = {option.lower().replace("-", "_"): option for option in options}
+    exact = folded.get(name.lower().replace("-", "_"))
+    close = [exact] if exact else difflib.get_close_matches(name, options, 3, CLOSE_ENOUGH)
+    if not close:
+        return ""
+    return "did you mean " + " or ".join(repr(option) for option in close) + "? "
 
 
 class Registry(Generic[T]):
@@ -39,13 +56,15 @@ class Registry(Generic[T]):
         """The entry called ``name``.
 
         Raises:
-            InputError: naming the unknown entry and every allowed name.
+            InputError: naming the unknown entry, the closest names (:func:`did_you_mean`)
+                and every allowed name, in one line.
         """
         try:
             return self._entries[name]
         except KeyError:
             allowed = ", ".join(self.names())
-            raise InputError(f"unknown {self.kind} {name!r}; allowed: {allowed}") from None
+            hint = did_you_mean(str(name), self.names())
+            raise InputError(f"unknown {self.kind} {name!r}; {hint}allowed: {allowed}") from None
 
     def names(self) -> list[str]:
         """Registered names, sorted."""

@@ -22,6 +22,7 @@ import pandas as pd
 from simlab import analytics, figures, report_llm
 from simlab.analytics import Selection
 from simlab.errors import InputError
+from simlab.evaluation_report import evaluations_section
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ SECTIONS: list[SectionBuilder] = [
     actions_section,
     exposure_section,
     report_llm.llm_usage_section,
+    evaluations_section,
 ]
 
 

@@ -7,7 +7,8 @@ import sqlite3
 import altair as alt
 import pytest
 
-from simlab import analytics, charts_evaluations
+from simlab import analytics
+from simlab.charts import evaluations as charts_evaluations
 from simlab.compare import CompareConfig, compare
 from simlab.db import make_engine, migrate
 from simlab.evaluators import EvaluatorOptions
@@ -105,7 +106,7 @@ def test_evaluation_charts_build_from_the_analytics_frames(evaluated):
     assert len(next(iter(bars["datasets"].values()))) == 5
     with pytest.raises(ValueError, match="arm_means: no rows for key 'run.x'"):
         charts_evaluations.arm_means(metrics, "run.x")
-    with pytest.raises(ValueError, match="leaderboard_bars: needs a non-empty frame"):
+    with pytest.raises(ValueError, match="leaderboard_bars: the frame is empty"):
         charts_evaluations.leaderboard_bars(board.iloc[:0], "offensive")
 
 
@@ -140,8 +141,9 @@ def test_report_hooks_fill_the_comparison_table_and_draw_the_charts(evaluated, u
         assert set(analytics.summary(con, comparison_id=result.comparison_id)["key"]) >= set(keys)
         figures = evaluation_report.report_charts(con, comparison_id=result.comparison_id)
         assert sorted(figures) == [
-            "evaluation_offensive_offensive_by_feed", "evaluation_offensive_offensive_trend",
-            "evaluation_sentiment_compound_by_feed", "evaluation_sentiment_compound_trend",
+            "evaluation_offensive_offensive_by_feed", "evaluation_offensive_offensive_leaderboard",
+            "evaluation_offensive_offensive_trend", "evaluation_sentiment_compound_by_feed",
+            "evaluation_sentiment_compound_leaderboard", "evaluation_sentiment_compound_trend",
         ]  # fmt: skip
         assert all(f.to_dict() for f in figures.values())
     finally:

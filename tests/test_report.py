@@ -18,14 +18,26 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simlab import analytics, charts, paper_figures, report, report_sections
-from simlab.db import migrate
+from simlab import (
+    analytics,
+    charts,
+    evaluation_report,
+    paper_figures,
+    report,
+    report_page,
+    report_sections,
+)
+from simlab.compare import CompareConfig, compare
+from simlab.db import make_engine, migrate
 from simlab.errors import InputError
+from simlab.population import SyntheticConfig, create_synthetic
 
 from .conftest import run_simlab
-from .test_notebooks import build_study
+from .test_notebooks import ARMS, build_study
 
 CHROMIUM = Path("/usr/bin/chromium")
+EVALUATION_PREFIX = "evaluation_"
+EVALUATION_SECTION = "What agents wrote, scored"
 # The flags of shared/research/stack.md section 6 (playwright adds --headless and a profile).
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -204,6 +216,12 @@ def _rendered_chart_sizes(page, expected: int, timeout: float = 60) -> list[list
     )
 
 
+def _notebook_charts(written) -> list[str]:
+    """The report's charts that compare_feeds draws too (the evaluation section is the
+    observatory notebook's, not compare_feeds')."""
+    return [name for name in written.charts if not name.startswith(EVALUATION_PREFIX)]
+
+
 def test_notebook_page_renders_offline_in_chromium(study, written, served, tmp_path):
     _need_chromium()
     from playwright.sync_api import sync_playwright
@@ -228,7 +246,7 @@ def test_notebook_page_renders_offline_in_chromium(study, written, served, tmp_p
             blank = page.screenshot()
             page.goto(f"{served}/interactive.html", wait_until="networkidle", timeout=60_000)
             page.wait_for_selector(".vega-embed", timeout=60_000)
-            sizes = _rendered_chart_sizes(page, len(written.charts))
+            sizes = _rendered_chart_sizes(page, len(_notebook_charts(written)))
             headline = page.get_by_text("Clearest differences to chronological")
             headline.wait_for(timeout=10_000)
             shot = page.screenshot(path=tmp_path / "report.png")
@@ -237,7 +255,7 @@ def test_notebook_page_renders_offline_in_chromium(study, written, served, tmp_p
     assert not left, f"requests left 127.0.0.1: {left[:5]}"
     assert all(re.match(r"^(https?|wss?)://127\.0\.0\.1:\d+/|^(data|blob):", u) for u in seen), seen
     assert any(url.endswith(".js") for url in seen)
-    assert len(sizes) >= len(written.charts)
+    assert len(sizes) >= len(_notebook_charts(written))
     assert all(width > 200 and height > 100 for width, height in sizes), sizes
     assert len(shot) > 5 * len(blank)
 
@@ -409,3 +427,118 @@ def test_bad_figure_flags_are_one_line_and_write_nothing(study, tmp_path, flags,
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert not out.exists()
+
+
+# --- the evaluation section: shown when the selection was evaluated ---------------------
+
+
+def _spec(html: str, name: str) -> dict:
+    found = re.search(rf'<script type="application/json" id="spec-{name}">(.*?)</script>', html)
+    assert found, name
+    return json.loads(found.group(1))
+
+
+def _rows(spec: dict) -> list[dict]:
+    (rows,) = spec["datasets"].values()
+    return rows
+
+
+def test_report_of_an_evaluated_comparison_has_the_evaluation_section(study, written):
+    html = _absolute(study, written.html).read_text(encoding="utf-8")
+    cid = study.comparison_id
+    con = analytics.connect(study.db)
+    try:
+        keys = evaluation_report.summary_keys(con)
+        offensive = {"evaluator": "offensive", "dimension": "offensive", "comparison_id": cid}
+        trends = analytics.dimension_trends(con, **offensive)
+        board = analytics.leaderboard(con, **offensive)
+        top = analytics.top_items(con, **offensive, limit=evaluation_report.TOP_ROWS)
+    finally:
+        con.close()
+    assert keys == ["run.evaluation.offensive.offensive", "run.evaluation.sentiment.compound"]
+    assert html.count(f"{EVALUATION_SECTION}</h2>") == 1
+    names = [name for name in written.charts if name.startswith(EVALUATION_PREFIX)]
+    assert names == [
+        f"evaluation_{key.removeprefix('run.evaluation.').replace('.', '_')}_{kind}"
+        for key in keys
+        for kind in ("trend", "by_feed", "leaderboard")
+    ]
+    for name in names:  # every evaluation chart is a figure with its files
+        assert f'<figure id="figure-{name}">' in html
+        assert [path.suffix for path in written.charts[name]] == [".png", ".svg", ".pdf"]
+        assert all(_absolute(study, path).stat().st_size > 0 for path in written.charts[name])
+    # The trend: per feed and turn, the analytics means with their CIs, in feed colours.
+    trend = _spec(html, "evaluation_offensive_offensive_trend")
+    drawn = pd.DataFrame(_rows(trend)).set_index(["arm", "turn"]).sort_index()
+    expected = trends.set_index(["arm", "turn"]).sort_index()
+    assert drawn.index.equals(expected.index) and set(drawn.index.get_level_values(0)) == set(ARMS)
+    for column in ("mean", "ci_low", "ci_high"):
+        assert drawn[column].to_numpy() == pytest.approx(expected[column].to_numpy(), nan_ok=True)
+    scale = trend["layer"][0]["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+        arm: charts.feed_colors()[arm] for arm in ARMS
+    }
+    # The leaderboard: the top agents in rank order, flagged ones marked.
+    bars = _rows(_spec(html, "evaluation_offensive_offensive_leaderboard"))
+    ranked = board.nsmallest(evaluation_report.TOP_AGENTS, "rank")
+    assert [row["agent_handle"] for row in bars] == ranked["agent_handle"].tolist()
+    assert [row["flagged"] for row in bars] == ranked["flagged"].tolist()
+    # The tables: the top agents and the highest-scoring texts with who wrote them where.
+    section = _html.unescape(html.split(f"{EVALUATION_SECTION}</h2>")[1])
+    assert board["agent_handle"].iloc[0] in section
+    best = top.iloc[0]
+    row = section[section.index(best["text"][: evaluation_report.TEXT_CHARS]) :]
+    row = row.split("</tr>")[0]
+    assert best["agent_handle"] in row and best["arm"] in row
+
+
+def test_figures_of_an_evaluated_comparison_include_the_evaluation_charts(study, svg_figures):
+    arms, colors = _arms(study), charts.feed_colors()
+    trends = sorted(svg_figures.glob(f"{EVALUATION_PREFIX}*_trend.svg"))
+    assert [path.stem for path in trends] == [
+        "evaluation_offensive_offensive_trend", "evaluation_sentiment_compound_trend"
+    ]  # fmt: skip
+    for path in trends:
+        svg = path.read_text(encoding="utf-8")
+        texts = [_html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+        assert "Feed" in texts and set(arms) <= set(texts), path.name
+        assert all(f'"{colors[arm]}"' in svg for arm in arms), path.name
+        assert any(text.startswith("Mean offensive per text") or "compound" in text
+                   for text in texts)  # fmt: skip
+    captions = (svg_figures / paper_figures.CAPTIONS).read_text(encoding="utf-8")
+    assert "evaluation_offensive_offensive_leaderboard.svg: The 10 of" in captions
+
+
+@pytest.fixture(scope="module")
+def unevaluated(tmp_path_factory):
+    """A small comparison that nobody ran `simlab evaluate` on."""
+    path = tmp_path_factory.mktemp("unevaluated") / "simlab.db"
+    migrate(path)
+    engine = make_engine(path)
+    create_synthetic(engine, SyntheticConfig(agents=20, posts=80, seed=2))
+    engine.dispose()
+    result = compare(
+        CompareConfig(feeds=ARMS, replicates=1, seed=2, run={"turns": 2}), str(path), jobs=1
+    )
+    assert not result.failures
+    return path, result.comparison_id
+
+
+def test_report_without_evaluations_has_no_evaluation_section(unevaluated):
+    path, comparison_id = unevaluated
+    con = analytics.connect(path)
+    try:
+        chosen = analytics.Selection(comparison_id)
+        design, sections = report_sections.build_sections(con, chosen)
+        assert evaluation_report.evaluations_section(con, chosen, design) is None
+    finally:
+        con.close()
+    assert sections and EVALUATION_SECTION not in [section.title for section in sections]
+    names = list(report_sections.all_figures(sections))
+    assert names and not any(name.startswith(EVALUATION_PREFIX) for name in names)
+    specs = {
+        name: figure.chart.to_dict()
+        for name, figure in report_sections.all_figures(sections).items()
+    }
+    page = report_page.render_page("t", design, sections, specs)
+    assert EVALUATION_SECTION not in page and "evaluation_" not in page

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import markup as rich_markup
 from rich.console import Console
 
 from simlab import db as database
@@ -53,10 +55,79 @@ def run_id_list(runs: str | None) -> list[str]:
     return [r.strip() for r in runs.split(",") if r.strip()] if runs else []
 
 
+# Options whose None means "the run config's value": where that value lives in a default
+# RunConfig (with an llm block), as (attribute path) or the llm policy's params.
+CONFIG_DEFAULTS = {
+    "--feed": "feed.name", "--turns": "turns", "--seed": "seed", "--policy": "policy.name",
+    "--opinion": "opinion.name", "--llm-model": "llm.model", "--llm-cache": "llm.cache",
+    "--llm-max-tokens": "llm.sampling.max_tokens", "--llm-concurrency": "llm.concurrency",
+    "--budget-alert": "llm.budget.alert", "--budget-action": "llm.budget.action",
+    "--llm-share": "llm_policy.share", "--metrics": "all",
+}  # fmt: skip
+_STATED = re.compile(r"[\[(]default:", re.IGNORECASE)
+
+
+def _config_default(option: str) -> str:
+    """The value a run uses for ``option`` when neither the flag nor a --config sets it."""
+    from simlab.config import RunConfig
+    from simlab.llm.settings import LLMSettings
+    from simlab.policies import POLICIES
+
+    path = CONFIG_DEFAULTS[option]
+    if path == "all":
+        return "all"
+    roots = {"llm": LLMSettings(), "llm_policy": POLICIES.get("llm").params()}
+    head, *rest = path.split(".")
+    value = roots[head] if head in roots else getattr(RunConfig(), head)
+    for name in rest:
+        value = getattr(value, name)
+    return str(value)
+
+
+def show_defaults(command) -> None:
+    """Make every option's help line of ``command`` (and its subcommands) show its default.
+
+    rich markup would eat a ``[default: ...]`` written in a help text, so brackets are
+    escaped; a flag shows ``[default: off]``; an option whose None means "the run
+    config's value" shows that value (:data:`CONFIG_DEFAULTS`), any other None ``none``.
+    Other defaults typer shows itself.
+    """
+    for sub in getattr(command, "commands", {}).values():
+        show_defaults(sub)
+    names = {param.opts[0] for param in command.params if getattr(param, "opts", None)}
+    for param in command.params:
+        if not hasattr(param, "show_default") or param.name == "help" or param.required:
+            continue
+        text = param.help or ""
+        if _STATED.search(text):
+            stated = None
+        elif getattr(param, "is_flag", False) and not param.default:
+            stated = "off"
+        elif param.default is None and param.opts[0] in CONFIG_DEFAULTS:
+            config = ", or the --config file's" if "--config" in names else ""
+            stated = _config_default(param.opts[0]) + config
+        elif param.default is None:
+            stated = "none"
+        else:
+            continue  # typer shows it
+        if stated is not None:
+            text = f"{text.rstrip()} [default: {stated}]"
+        param.help, param.show_default = rich_markup.escape(text), False
+
+
+def _asks_for_help(argv: list[str]) -> bool:
+    return "--help" in argv or not argv
+
+
 def main() -> None:
     """Console entry point: bad input becomes a one-line error and exit code 2."""
+    import typer.main
+
     try:
-        app()
+        command = typer.main.get_command(app)
+        if _asks_for_help(sys.argv[1:]):
+            show_defaults(command)
+        command()
     except InputError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

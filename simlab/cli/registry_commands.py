@@ -20,11 +20,10 @@ def _metadata_line(entry) -> str:
 
 
 def _print_registry(entries, with_params: bool) -> None:
-    """Each entry: its name, metadata, docstring as written (formulas keep their layout), parameters."""
-    from textwrap import dedent
-
+    """Each entry: its name, metadata, docstring as plain text (formulas unwrapped), parameters."""
     from rich.table import Table
 
+    from simlab.cli.doc_text import doc_blocks
     from simlab.params import parameter_rows
 
     for entry in entries:
@@ -32,7 +31,8 @@ def _print_registry(entries, with_params: bool) -> None:
         console.rule(f"[bold]{name}", align="left")
         if metadata := _metadata_line(entry):
             console.print(metadata, highlight=False, markup=False)
-        console.print(dedent(entry.doc).strip(), highlight=False, markup=False)
+        for block in doc_blocks(entry.doc):  # a formula never wraps; prose wraps at words
+            console.print(block.text, highlight=False, markup=False, soft_wrap=block.formula)
         if with_params:
             table = Table("parameter", "type", "default", "description", box=None, padding=(0, 2))
             for row in parameter_rows(entry.params):

@@ -177,6 +177,7 @@ def resume_command(
 @app.command("runs")
 def list_runs(db: DbOption = None) -> None:
     """List the runs in the database."""
+    from rich.measure import Measurement
     from rich.table import Table
     from sqlalchemy import text
 
@@ -195,13 +196,19 @@ def list_runs(db: DbOption = None) -> None:
         ).all()
     table = Table(box=None, padding=(0, 1))
     for column in ("run", "feed", "status", "agents", "turns", "seed", "created"):
-        table.add_column(column, no_wrap=column in ("run", "feed", "status"))
+        table.add_column(column, no_wrap=True)
     for r in rows:
         table.add_row(
             r.run_id, r.feed_algorithm, states[r.run_id], str(r.total_agents),
             f"{r.done}/{r.total_turns}", str(r.seed), r.created_at[:16].replace("T", " "),
         )  # fmt: skip
-    console.print(table)
+    # Every cell on one line: wider than the terminal, the terminal folds rows, not rich.
+    needed = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    terminal, console.width = console.width, max(console.width, needed)
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = terminal
 
 
 app.command("evaluate")(evaluate_command)
