@@ -237,7 +237,7 @@ def aa_coverage(
         arms=[Arm(name="A", feed=feed), Arm(name="B", feed=feed, seed_stream=1)],
         replicates=repetitions * replicates,
         seed=seed,
-        run={"turns": turns, "agents": agents},
+        run={"turns": turns, "agents": agents, "metrics": [key]},  # the one key read back
     )
     result = compare(config, db, jobs=jobs)
     con = analytics.connect(db)
