@@ -4,7 +4,8 @@ Usage: uv run python benchmarks/bench_aa_coverage.py [--repetitions 200] [--repl
        [--agents 40] [--posts 200] [--turns 3] [--jobs 2]
 
 Prints, per metric key, how many of the K 95% intervals covered 0 with a
-Clopper-Pearson interval (:func:`simlab.inference.aa_coverage`), and the wall time.
+Clopper-Pearson interval (:func:`simlab.inference.aa_coverage`, the function the A/A
+check of ``simlab validate`` runs), and the wall time.
 """
 
 from __future__ import annotations

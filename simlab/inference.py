@@ -222,7 +222,9 @@ def aa_coverage(
     replicates, so the K intervals of ``key`` (paired t, df = R − 1) are
     independent. If the intervals are right about ``level`` of them cover 0;
     the Clopper–Pearson interval says how far from ``level`` the share may be
-    by chance.
+    by chance. The runs compute only ``key`` (run config ``metrics = [key]``):
+    the one value read back. Each interval is a one-population interval (run-seed
+    noise), so the share checks the paired t of ``--populations 1``.
 
     Raises:
         InputError: a bad feed, key or size (nothing is run).
@@ -237,7 +239,7 @@ def aa_coverage(
         arms=[Arm(name="A", feed=feed), Arm(name="B", feed=feed, seed_stream=1)],
         replicates=repetitions * replicates,
         seed=seed,
-        run={"turns": turns, "agents": agents},
+        run={"turns": turns, "agents": agents, "metrics": [key]},  # the one key read back
     )
     result = compare(config, db, jobs=jobs)
     con = analytics.connect(db)

@@ -437,7 +437,8 @@ def concentrated_world() -> FeedInput:
 def test_diverse_shows_more_topics_than_personalized():
     feed = concentrated_world()
     topics = feed.pop.post_topic
-    weights = {"leaning_weight": 1.0}  # the weight this world was built for (default now 0.7)
+    # the weights this world was built for (the defaults before the issue-10 calibration)
+    weights = {"leaning_weight": 1.0, "interest_weight": 1.0}
     personalized = rank("personalized", feed, **weights)
     diverse = rank("diverse", feed, **weights)
     assert len(set(topics[personalized.post_idx[0]])) == 1

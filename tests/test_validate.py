@@ -9,11 +9,12 @@ import sys
 
 import numpy as np
 import pytest
-from scipy.stats import beta
+from scipy.stats import beta, t
 
-from simlab.stats import paired_difference_ci
-from simlab.validate import aa, bounded_confidence, field, targets
-from simlab.validate.population import synthetic_population
+from simlab import analytics
+from simlab.inference import aa_coverage
+from simlab.validate import bounded_confidence, field, targets
+from simlab.validate.population import synthetic_database, synthetic_population
 
 from .conftest import REPO
 
@@ -107,26 +108,32 @@ def test_hegselmann_krause_threshold_is_in_the_published_band():
 # --- A/A coverage ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (95, 100), (100, 100)])
-def test_clopper_pearson_matches_scipy_beta(k, n):
-    low, high = aa.clopper_pearson(k, n)
-    expected_low = beta.ppf(0.025, k, n - k + 1) if k > 0 else 0.0
-    expected_high = beta.ppf(0.975, k + 1, n - k) if k < n else 1.0
-    assert low == pytest.approx(expected_low, abs=1e-12)
-    assert high == pytest.approx(expected_high, abs=1e-12)
-
-
-def test_coverage_counts_intervals_that_contain_zero():
-    rng = np.random.default_rng(1)
-    arms = [(rng.normal(0, 1, 5).tolist(), rng.normal(shift, 1, 5).tolist()) for shift in [0] * 30]
-    arms += [([10.0, 10.1, 10.2], [0.0, 0.1, 0.0])]  # a real difference: never covers 0
-    covered, total = aa.coverage(arms)
-    by_hand = 0
-    for a, b in arms:
-        _, low, high = paired_difference_ci(a, b)
-        by_hand += low <= 0 <= high
-    assert (covered, total) == (by_hand, 31)
-    assert covered < total
+def test_aa_check_counts_what_a_scipy_recount_of_the_stored_runs_gives():
+    """The check's coverage, recounted from the recorded runs with scipy's t quantile."""
+    repetitions, replicates = 8, 3
+    with synthetic_database(12, 60, 0) as db:
+        result = aa_coverage(db, repetitions=repetitions, replicates=replicates,
+                             feed="chronological", key="run.engagement.rate", turns=2,
+                             jobs=1)  # fmt: skip
+        con = analytics.connect(db)
+        try:
+            scalars = analytics.run_scalars(
+                con, comparison_id=result.comparison_id, keys=["run.engagement.rate"]
+            )
+        finally:
+            con.close()
+    wide = scalars.pivot(index="replicate", columns="arm", values="value")
+    assert len(wide) == repetitions * replicates  # one A and one B run per replicate index
+    covered = 0
+    for k in range(repetitions):
+        d = (wide["B"] - wide["A"]).to_numpy()[k * replicates : (k + 1) * replicates]
+        half = t.ppf(0.975, replicates - 1) * d.std(ddof=1) / np.sqrt(replicates)
+        covered += abs(d.mean()) <= half
+    assert (result.covered, result.trials) == (covered, repetitions)
+    assert (result.low, result.high) == pytest.approx(
+        (beta.ppf(0.025, covered, repetitions - covered + 1) if covered else 0.0,
+         beta.ppf(0.975, covered + 1, repetitions - covered) if covered < repetitions else 1.0)
+    )  # fmt: skip
 
 
 # --- field results ---------------------------------------------------------------------------------
@@ -150,6 +157,20 @@ def test_in_network_counts_match_a_loop_over_agents_and_posts():
                 s += 1
                 c += (x > 0) != (y > 0)
         assert (cross[a], sided[a]) == (c, s)
+
+
+def test_field_results_follow_the_documented_formulas():
+    ranked, control = field.Tally(), field.Tally()
+    ranked.potential = {"liberals": [30, 100], "conservatives": [20, 100]}
+    ranked.exposed = {"liberals": [27, 100], "conservatives": [19, 100]}
+    ranked.engaged, ranked.impressions = 50, 1000
+    control.engaged, control.impressions = 20, 800
+    ranked.reach = {"liberals": 80, "conservatives": 90}
+    control.reach = {"liberals": 100, "conservatives": 100}
+    result = field.results(ranked, control)
+    assert result.cut == pytest.approx({"liberals": 0.1, "conservatives": 0.05})
+    assert result.engagement_change == pytest.approx((20 / 800) / (50 / 1000) - 1)
+    assert result.amplification_ratio == pytest.approx(0.9 / 0.8)
 
 
 # --- the command -----------------------------------------------------------------------------------

@@ -29,8 +29,9 @@ from simlab.params import Params
 class PersonalizedParams(Params):
     """Weights of the relevance terms."""
 
-    interest_weight: float = Field(1.0, ge=0, description="w_i: weight of topic interest")
-    leaning_weight: float = Field(0.7, ge=0, description="w_s: weight of leaning closeness")
+    # Defaults calibrated against [Bakshy2015] by ``simlab validate`` (docs/validation.md).
+    interest_weight: float = Field(0.5, ge=0, description="w_i: weight of topic interest")
+    leaning_weight: float = Field(0.19, ge=0, description="w_s: weight of leaning closeness")
     follow_weight: float = Field(0.5, ge=0, description="w_f: bonus for a followed author")
     popularity_weight: float = Field(0.5, ge=0, description="w_p: weight of normalised popularity")
     recency_weight: float = Field(0.1, ge=0, description="w_r: weight of the recency term")

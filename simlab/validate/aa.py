@@ -1,70 +1,40 @@
-"""A/A coverage: how often the comparison's paired 95% CI covers 0 when both arms are the same.
+"""A/A coverage: how often the comparison's 95% interval covers 0 when both arms are the same.
 
-Each A/A comparison has two arms that run the same feed with every setting at
-its default, ``R`` replicates each, on independent seeds (arm A replicate r and
-arm B replicate r never share a seed, so the true difference is exactly 0 and
-the pairs are independent). The per-run metric is the run's engagement rate,
-(likes + comments) / impressions. The comparison's interval is
-:func:`simlab.stats.paired_difference_ci` (the one ``simlab compare`` reports),
-and coverage is the share of ``C`` comparisons whose interval contains 0. The
-check passes when the nominal 0.95 lies inside the Clopper–Pearson 95% interval
-of that share [Clopper1934].
+The check runs :func:`simlab.inference.aa_coverage` (the one A/A implementation,
+also behind ``benchmarks/bench_aa_coverage.py``) on a synthetic population in a
+throw-away database: K comparisons of one feed against itself through
+``simlab compare`` (arm B on an independent seed stream, so the true difference
+is exactly 0), R paired replicates each, every run recorded and its metric read
+back through the analytics layer, as a user's comparison would be.
+
+**What the numbers cover.** Each of the K intervals is the paired t interval of
+one population (P = 1: t with R − 1 df over the replicates), so it is about
+run-seed noise for that population, not about the spread between populations
+(``--populations`` intervals, :mod:`simlab.inference`). The coverage share is
+an estimate of the probability that such an interval contains the true
+difference 0; its Clopper–Pearson 95% interval [ClopperPearson1934] covers that
+probability, given the K independent comparisons. The check passes when the
+nominal 0.95 lies inside it.
 """
 
 from __future__ import annotations
 
-import math
-
-from scipy.special import betaincinv
-
-from simlab.stats import paired_difference_ci
-from simlab.validate.population import replicate_seed, simulation
-from simlab.world import Population
+from simlab.inference import Coverage, aa_coverage
+from simlab.validate.population import synthetic_database
 
 
-def engagement_rate(pop: Population, feed: str, seed: int, turns: int) -> float:
-    """(likes + comments) / impressions over a whole in-memory run."""
-    sim = simulation(pop, feed, seed, turns)
-    for turn in range(turns):
-        sim.step(turn)
-    totals = sim.totals
-    return (totals.likes + totals.comments) / totals.impressions if totals.impressions else math.nan
-
-
-def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact binomial interval: Beta(α/2; k, n−k+1) and Beta(1−α/2; k+1, n−k) quantiles."""
-    alpha = 1 - level
-    low = betaincinv(successes, trials - successes + 1, alpha / 2) if successes > 0 else 0.0
-    high = (
-        betaincinv(successes + 1, trials - successes, 1 - alpha / 2) if successes < trials else 1.0
-    )
-    return float(low), float(high)
-
-
-def aa_arms(
-    pop: Population, feed: str, comparisons: int, replicates: int, turns: int
-) -> list[tuple[list[float], list[float]]]:
-    """(arm A values, arm B values) of ``comparisons`` A/A comparisons, independent seeds."""
-    arms = []
-    for c in range(comparisons):
-        a = [engagement_rate(pop, feed, replicate_seed(c, 0, r), turns) for r in range(replicates)]
-        b = [engagement_rate(pop, feed, replicate_seed(c, 1, r), turns) for r in range(replicates)]
-        arms.append((a, b))
-    return arms
-
-
-def coverage(arms: list[tuple[list[float], list[float]]]) -> tuple[int, int]:
-    """(comparisons whose paired 95% CI covers 0, comparisons).
-
-    MERGE POINT (W1): this is the single call site to switch to
-    ``simlab.compare.aa_coverage`` once that function is merged.
-    """
-    intervals = [paired_difference_ci(a, b) for a, b in arms]
-    covered = sum(low <= 0.0 <= high for _, low, high in intervals)
-    return int(covered), len(intervals)
-
-
-def aa_coverage_check(pop: Population, feed: str, comparisons: int, replicates: int, turns: int):
-    """(coverage, Clopper–Pearson interval, comparisons) of A/A comparisons of ``feed``."""
-    covered, total = coverage(aa_arms(pop, feed, comparisons, replicates, turns))
-    return covered / total, clopper_pearson(covered, total), total
+def aa_coverage_check(
+    agents: int,
+    posts: int,
+    *,
+    feed: str,
+    key: str,
+    repetitions: int,
+    replicates: int,
+    turns: int,
+    jobs: int | None = None,
+) -> Coverage:
+    """A/A coverage of ``key`` under ``feed`` on synthetic population 0 of that size."""
+    with synthetic_database(agents, posts, 0) as db:
+        return aa_coverage(db, repetitions=repetitions, replicates=replicates, feed=feed,
+                           key=key, turns=turns, jobs=jobs)  # fmt: skip

@@ -117,18 +117,19 @@ def _share(pair: list[int]) -> float:
     return pair[0] / pair[1] if pair[1] else float("nan")
 
 
-def measure(
-    pops: list[Population], seeds: int, turns: int, ranked_params: dict | None = None
-) -> FieldResults:
-    """Paired personalized and chronological runs, ``seeds`` seeds per population, pooled.
-
-    ``ranked_params`` override the personalized feed's defaults (for calibration sweeps).
-    """
-    ranked, control = Tally(), Tally()
+def tally(
+    pops: list[Population], seeds: int, turns: int, feed: str, params: dict | None = None
+) -> Tally:
+    """Sums of :func:`play` over ``seeds`` seeds (0, 1, ...) of every population, for one feed."""
+    total = Tally()
     for pop in pops:
         for seed in range(seeds):
-            play(pop, "personalized", seed, turns, ranked, ranked_params)
-            play(pop, "chronological", seed, turns, control)
+            play(pop, feed, seed, turns, total, params)
+    return total
+
+
+def results(ranked: Tally, control: Tally) -> FieldResults:
+    """The field measurements of a personalized ``ranked`` tally against its ``control``."""
     potential = {name: _share(pair) for name, pair in ranked.potential.items()}
     exposed = {name: _share(pair) for name, pair in ranked.exposed.items()}
     cut = {name: 1 - exposed[name] / potential[name] for name in potential}
@@ -146,3 +147,15 @@ def measure(
         amplification=amplification,
         amplification_ratio=amplification["conservatives"] / amplification["liberals"],
     )
+
+
+def measure(
+    pops: list[Population], seeds: int, turns: int, ranked_params: dict | None = None
+) -> FieldResults:
+    """Paired personalized and chronological runs, ``seeds`` seeds per population, pooled.
+
+    ``ranked_params`` override the personalized feed's defaults (for calibration
+    sweeps, ``benchmarks/calibrate_field.py``).
+    """
+    ranked = tally(pops, seeds, turns, "personalized", ranked_params)
+    return results(ranked, tally(pops, seeds, turns, "chronological"))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
 
 from simlab.config import build
 from simlab.db import make_engine, migrate
@@ -14,14 +14,28 @@ from simlab.population import SyntheticConfig, create_synthetic
 from simlab.world import Population, load_population
 
 
-def synthetic_population(agents: int, posts: int, seed: int) -> Population:
-    """The default synthetic population of that size, generated in a temporary SQLite file."""
+@contextmanager
+def synthetic_database(agents: int, posts: int, seed: int) -> Iterator[str]:
+    """A migrated temporary SQLite file holding the default synthetic population of that size.
+
+    Yields its path; the file is deleted when the ``with`` block ends.
+    """
     with tempfile.TemporaryDirectory(prefix="simlab-validate-") as folder:
-        url = f"sqlite:///{Path(folder) / 'validate.db'}"
-        migrate(url)
-        engine = make_engine(url)
+        path = str(Path(folder) / "validate.db")
+        migrate(path)
+        engine = make_engine(path)
         try:
             create_synthetic(engine, SyntheticConfig(agents=agents, posts=posts, seed=seed))
+        finally:
+            engine.dispose()
+        yield path
+
+
+def synthetic_population(agents: int, posts: int, seed: int) -> Population:
+    """The default synthetic population of that size (:func:`synthetic_database`), in memory."""
+    with synthetic_database(agents, posts, seed) as path:
+        engine = make_engine(path)
+        try:
             with engine.connect() as connection:
                 return load_population(connection)
         finally:
@@ -34,8 +48,3 @@ def simulation(
     """A simulation of ``pop`` under ``feed`` (with ``params``), every other setting at its default."""
     config = {"seed": seed, "turns": turns, "feed": {"name": feed, "params": params or {}}}
     return Simulation(build(config), pop)
-
-
-def replicate_seed(*words: int) -> int:
-    """A run seed derived from ``words`` (distinct words give independent seeds)."""
-    return int(np.random.SeedSequence(list(words)).generate_state(1)[0])

@@ -64,15 +64,19 @@ def hegselmann_krause_check(fast: bool) -> list[Outcome]:
 
 
 def aa_check(fast: bool) -> list[Outcome]:
-    """A/A coverage of the paired 95% CI, with its Clopper–Pearson interval."""
+    """A/A coverage of the comparison's 95% CI (:mod:`simlab.validate.aa`), with its interval."""
     target = targets.AA_COVERAGE
     size = target.sizes(fast)
-    pop = synthetic_population(size.agents, size.agents * 5, 0)
-    share, (low, high), total = aa.aa_coverage_check(
-        pop, target.settings["feed"], size.seeds, target.settings["replicates"], size.rounds
+    settings = target.settings
+    result = aa.aa_coverage_check(
+        size.agents, size.agents * 5, feed=settings["feed"], key=settings["metric"],
+        repetitions=size.seeds, replicates=settings["replicates"], turns=size.rounds,
+    )  # fmt: skip
+    passed = result.low <= 0.95 <= result.high
+    shown = (
+        f"{result.share:.3f} [{result.low:.3f}, {result.high:.3f}] "
+        f"over {result.trials} A/A comparisons"
     )
-    passed = low <= 0.95 <= high
-    shown = f"{share:.3f} [{low:.3f}, {high:.3f}] over {total} A/A comparisons"
     return [Outcome(target.key, target.label, target.published, shown, passed)]
 
 

@@ -72,16 +72,18 @@ HEGSELMANN_KRAUSE = Target(
     settings={"grid": (0.10, 0.35, 0.01)},  # paper-scale ε from, to, step
 )
 
+# K = seeds A/A comparisons of R = replicates paired runs each (simlab.inference.aa_coverage);
+# population size: ``agents`` agents and 5 posts per agent; rounds = turns per run.
 AA_COVERAGE = Target(
     key="aa_coverage",
-    label="A/A coverage of the 95% paired-difference CI",
+    label="A/A coverage of the comparison's 95% CI",
     citation="Student1908",
     published="0.95 (nominal level)",
     low=0.95,  # passes when 0.95 lies inside the coverage's 95% Clopper–Pearson interval
     high=0.95,
-    full=Sizes(agents=120, seeds=400, rounds=6),
-    fast=Sizes(agents=60, seeds=100, rounds=4),
-    settings={"replicates": 5, "feed": "chronological", "metric": "engagement_rate"},
+    full=Sizes(agents=60, seeds=200, rounds=4),
+    fast=Sizes(agents=30, seeds=40, rounds=2),
+    settings={"replicates": 3, "feed": "chronological", "metric": "run.engagement.rate"},
 )
 
 # Field results: default parameters, ranked feed = ``personalized``, baseline = ``chronological``.
