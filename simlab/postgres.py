@@ -130,3 +130,14 @@ def bulk_insert(
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def json_array_length(connection: Connection, column: str) -> str:
+    """SQL for the length of the JSON array held as TEXT in ``column``, in the connection's dialect.
+
+    SQLite's ``json_array_length`` takes text; PostgreSQL's takes ``json``, so
+    there the text is cast first (seed JSON columns stay TEXT on both).
+    """
+    if connection.dialect.name == "postgresql":
+        return f"json_array_length(CAST({column} AS json))"
+    return f"json_array_length({column})"
