@@ -18,10 +18,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from simlab import analytics
 from simlab import engine as simulation
+from simlab.db import migrate
 from simlab.engine import load_run
+from simlab.errors import InputError
 from simlab.schema import SEED_TABLES
 
 from .conftest import REPO, run_simlab
@@ -264,3 +267,49 @@ def test_run_killed_with_sigkill_on_postgres_resumes_exactly(pg_url):
     clean = simulation.run(config, pg_url)
     assert _turns_written(pg_url) == 300
     assert _run_content(pg_url, run_id) == _run_content(pg_url, clean)
+
+
+def test_analytics_loads_the_scanner_from_the_wheel_and_reads_live(pg_url):
+    migrate(pg_url)
+    secret = "hunter2-not-shown"  # trust authentication accepts any password
+    con = analytics.connect(pg_url.replace("postgres@", f"postgres:{secret}@"))
+    try:
+        loaded = con.execute(
+            "SELECT loaded, install_mode FROM duckdb_extensions() "
+            "WHERE extension_name = 'postgres_scanner'"
+        ).fetchone()
+        assert loaded == (True, "NOT_INSTALLED")  # LOADed from the wheel's file, never INSTALLed
+        shown = con.sql("SELECT * FROM duckdb_databases()").fetchall()
+        shown += con.sql("SELECT * FROM duckdb_secrets()").fetchall()
+        assert secret not in repr(shown)
+        assert con.sql("SELECT count(*) FROM runs_overview").fetchone() == (0,)
+        engine = create_engine(pg_url)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO runs (run_id, created_at, total_turns, total_agents, started_at,"
+                    " status, feed_algorithm) VALUES ('r1', 'now', 1, 1, 'now', 'running', 'x')"
+                )
+            )
+        engine.dispose()
+        assert con.sql("SELECT run_id FROM runs_overview").fetchall() == [("r1",)]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"port": 1}, "Connection refused"),
+        ({"database": "no_such_db"}, 'database "no_such_db" does not exist'),
+    ],
+)
+def test_analytics_on_an_unreachable_postgres_is_one_line_without_the_password(
+    pg_cluster, change, message
+):
+    url = make_url(pg_cluster.url()).set(password="hunter2", **change)
+    with pytest.raises(InputError, match=message) as raised:
+        analytics.connect(url.render_as_string(hide_password=False))
+    assert "hunter2" not in str(raised.value) and len(str(raised.value).splitlines()) == 1
+    with pytest.raises(InputError, match="cannot read PostgreSQL"):
+        analytics.connect(pg_cluster.url(), method="wheel")
