@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from simlab.db import existing_sqlite_file
+from simlab.db import existing_sqlite_file, resolve_url
 from simlab.errors import InputError
+from simlab.postgres import is_postgres
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -102,9 +103,14 @@ def inputs(argv: Sequence[str] | None = None) -> NotebookInputs:
 def database_file(db: str | os.PathLike | None) -> str:
     """The absolute path of an existing SQLite database (``db``, ``$SIMLAB_DB`` or the default).
 
+    A PostgreSQL URL is returned as a URL with its driver (the notebooks read it
+    through :mod:`simlab.analytics.pg_attach`).
+
     Raises:
-        InputError: not SQLite, or the file does not exist.
+        InputError: not SQLite or PostgreSQL, or the SQLite file does not exist.
     """
+    if is_postgres(resolve_url(db)):
+        return resolve_url(db)
     return str(existing_sqlite_file(db, reader="the notebooks"))
 
 

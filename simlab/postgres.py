@@ -15,9 +15,14 @@ queries keep their usual spelling (SQLAlchemy's own reflection queries need
 ``integer``); the tables of :mod:`simlab.schema` use :data:`INT8` and
 :data:`FLOAT8`, so the parameters bound to their columns are cast to the wide
 types. The full mapping is in ``docs/postgresql.md``.
+
+Bulk writes (:func:`bulk_insert`) use PostgreSQL's ``COPY ... FROM STDIN``
+through psycopg 3, inside the caller's transaction.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import REAL, BigInteger, Column, Integer, inspect, text
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
@@ -92,3 +97,47 @@ def reset_sequences(connection: Connection) -> list[str]:
             )
             done.append(f"{table}.{column['name']}")
     return done
+
+
+def bulk_insert(
+    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
+) -> None:
+    """Write ``rows`` into ``table`` with ``COPY table (columns) FROM STDIN`` (psycopg 3).
+
+    The rows go through the driver connection under ``connection``, so they
+    belong to its open transaction: a failed turn rolls back whole, exactly as
+    with ``executemany``. Values are adapted as psycopg adapts query
+    parameters (text COPY; floats as their shortest round-tripping repr, so a
+    float64 comes back bit-for-bit); ``None`` is NULL. Check constraints,
+    foreign keys and triggers apply as for ``INSERT``. One ``COPY`` streams a
+    turn's rows in one round trip where ``executemany`` sends one statement
+    per row (pipelined).
+
+    Args:
+        connection: a SQLAlchemy connection on PostgreSQL with the psycopg driver.
+        table: the table name.
+        columns: the columns ``rows`` hold, in order.
+        rows: tuples of Python values (int, float, str, None).
+    """
+    if not rows:
+        return
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def json_array_length(connection: Connection, column: str) -> str:
+    """SQL for the length of the JSON array held as TEXT in ``column``, in the connection's dialect.
+
+    SQLite's ``json_array_length`` takes text; PostgreSQL's takes ``json``, so
+    there the text is cast first (seed JSON columns stay TEXT on both).
+    """
+    if connection.dialect.name == "postgresql":
+        return f"json_array_length(CAST({column} AS json))"
+    return f"json_array_length({column})"

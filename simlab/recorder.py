@@ -23,6 +23,7 @@ from simlab.config import RunConfig
 from simlab.db import checkpoint_wal
 from simlab.policies.base import ACTION_KINDS, Actions
 from simlab.population.topics import TOPIC_NAMES
+from simlab.postgres import bulk_insert
 from simlab.posting import NewPosts
 from simlab.world import Population
 
@@ -73,6 +74,8 @@ def metrics_json(values: dict[str, float]) -> str:
 def _insert(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     if not rows:
         return
+    if connection.dialect.name == "postgresql":
+        return bulk_insert(connection, table, columns, rows)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"

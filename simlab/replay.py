@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from simlab.config import RunConfig, stored
 from simlab.errors import InputError
 from simlab.population.topics import TOPIC_NAMES
+from simlab.postgres import json_array_length
 from simlab.posting import NewPosts, post_order
 from simlab.world import Population
 
@@ -138,7 +139,8 @@ def load_history(engine: Engine, run_id: str, pop: Population, last_turn: int) -
         ).scalar()
         impressions = connection.execute(
             text(
-                "SELECT coalesce(sum(json_array_length(post_ids)), 0) FROM generated_feeds "
+                f"SELECT coalesce(sum({json_array_length(connection, 'post_ids')}), 0) "
+                "FROM generated_feeds "
                 "WHERE run_id = :r AND turn_number <= :t"
             ),
             params,

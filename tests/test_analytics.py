@@ -149,7 +149,7 @@ def test_default_database_comes_from_env(built, monkeypatch):
 @pytest.mark.parametrize(
     ("db", "message"),
     [
-        ("postgresql://user@localhost/simlab", "reads SQLite files only"),
+        ("mysql://user@localhost/simlab", "reads SQLite files only"),  # PostgreSQL: pg_attach
         ("sqlite://", "in-memory"),
     ],
 )

@@ -174,6 +174,43 @@ def test_scope_rules_cover_tables_that_do_not_exist_yet(tmp_path):
     engine.dispose()
 
 
+def test_only_the_llm_cache_entries_of_exported_runs_go_in(tmp_path):
+    """llm_cache holds every study's prompts: a bundle takes the entries its runs' calls used."""
+    assert scope_of(metadata.tables["llm_cache"]).referenced_by == ("llm_calls", "cache_key")
+    meta = MetaData()
+    runs = Table("runs", meta, Column("run_id", Text, primary_key=True))
+    calls = Table(
+        "llm_calls",
+        meta,
+        Column("call_id", Integer, primary_key=True),
+        Column("run_id", Text),
+        Column("cache_key", Text, nullable=True),
+    )
+    cache = Table(
+        "llm_cache", meta, Column("cache_key", Text, primary_key=True), Column("content", Text)
+    )
+    engine = create_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    meta.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(runs), [{"run_id": "r1"}, {"run_id": "r2"}])
+        connection.execute(
+            insert(calls),
+            [
+                {"call_id": 1, "run_id": "r1", "cache_key": "k1"},
+                {"call_id": 2, "run_id": "r2", "cache_key": "k2"},
+                {"call_id": 3, "run_id": "r1", "cache_key": None},  # the cache was off
+            ],
+        )
+        connection.execute(
+            insert(cache), [{"cache_key": k, "content": "answer"} for k in ("k1", "k2", "k3")]
+        )
+        picked = connection.execute(
+            select(cache.c.cache_key).where(row_filter(cache, Selection(("r1",))))
+        ).all()
+    engine.dispose()
+    assert picked == [("k1",)]  # not r2's entry, not an entry no exported run used
+
+
 def test_manifest_lists_every_file_with_rows_and_sha256(source, bundle):
     manifest = json.loads((bundle / MANIFEST).read_text())
     assert manifest["schema_revision"] and manifest["simlab_version"]

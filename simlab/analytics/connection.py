@@ -59,9 +59,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from simlab.analytics import pg_attach
 from simlab.analytics.views import create_views
-from simlab.db import existing_sqlite_file
+from simlab.db import existing_sqlite_file, resolve_url
 from simlab.errors import InputError
+from simlab.postgres import is_postgres
 
 log = logging.getLogger("simlab.analytics")
 
@@ -91,9 +93,12 @@ def connect(
         was taken: :func:`access_method`.
 
     Raises:
-        InputError: the database is missing, not SQLite (Postgres analytics is
-            not in scope), or a forced ``method`` does not work here.
+        InputError: the database is missing, not SQLite, or a forced ``method``
+            does not work here. A PostgreSQL URL is read by
+            :func:`simlab.analytics.pg_attach.connect`.
     """
+    if is_postgres(resolve_url(db)):
+        return pg_attach.connect(resolve_url(db), method)
     path = existing_sqlite_file(db, reader="analytics")
     if method != "auto" and method not in METHODS:
         raise InputError(f"method: {method!r} is not one of auto, {', '.join(METHODS)}")
@@ -110,7 +115,10 @@ def connect(
 
 
 def access_method(con: duckdb.DuckDBPyConnection) -> str:
-    """How ``con`` reads SQLite: ``"wheel"``, ``"download"``, ``"arrow"`` or ``"snapshot"``."""
+    """How ``con`` reads the database: ``"wheel"``, ``"download"``, ``"arrow"``, ``"snapshot"``.
+
+    ``"postgres"`` for a PostgreSQL database (:mod:`simlab.analytics.pg_attach`).
+    """
     value = con.execute(f"SELECT getvariable('{_VARIABLE}')").fetchone()[0]
     if value is not None:
         return value
@@ -120,6 +128,8 @@ def access_method(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchone()
     if row is None:
         raise InputError("this DuckDB connection was not opened by simlab.analytics.connect")
+    if row[0] == "postgres":
+        return pg_attach.METHOD
     if row[0] != "sqlite":
         return (
             "snapshot"

@@ -13,6 +13,13 @@ in a new revision is picked up with no edit here:
 ``run`` / ``comparison`` via a foreign key
     no such column, but a foreign key to a run- or comparison-scoped table:
     rows whose key is among the parent's exported rows.
+``run`` by reference (:data:`REFERENCED_BY_RUNS`)
+    no run key and no foreign key, but a column that run-scoped rows point
+    at: the rows the exported runs point at. ``llm_cache`` is one: it holds
+    full prompts and answers for every study ever run against the database,
+    so exporting it whole would hand a colleague other studies' prompts; the
+    entries the bundle's own ``llm_calls`` used (decisions and judge answers)
+    go with it, so ``--llm-cache replay`` still reproduces those runs.
 ``population``
     everything else: agents, posts, traits, labels, profiles, the initial
     follow graph. A run reads the whole population in the database (see
@@ -31,6 +38,14 @@ from sqlalchemy.sql.elements import ColumnElement
 NOT_EXPORTED: dict[str, str] = {}
 """Tables never written to a bundle, by name, with the reason (none today)."""
 
+REFERENCED_BY_RUNS: dict[str, tuple[str, str]] = {"llm_cache": ("llm_calls", "cache_key")}
+"""Table -> (run-scoped table, column): rows exported when that column of an exported row names them.
+
+The column has the same name in both tables (``llm_cache.cache_key`` is
+referenced by ``llm_calls.cache_key``; there is no foreign key because a call
+may also miss the cache or bypass it).
+"""
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -39,6 +54,7 @@ class Scope:
     kind: str  # "comparison", "run", "population" or "excluded"
     reason: str
     via: str | None = None  # the parent table when the scope comes through a foreign key
+    referenced_by: tuple[str, str] | None = None  # (table, column) of REFERENCED_BY_RUNS
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,13 @@ def scope_of(table: Table) -> Scope:
     """The scope of ``table`` (see the module docstring for the rules)."""
     if table.name in NOT_EXPORTED:
         return Scope("excluded", NOT_EXPORTED[table.name])
+    if table.name in REFERENCED_BY_RUNS:
+        referrer, column = REFERENCED_BY_RUNS[table.name]
+        return Scope(
+            "run",
+            f"rows named by the exported runs' {referrer}.{column} (not the whole table)",
+            referenced_by=(referrer, column),
+        )
     if "comparison_id" in table.c:
         return Scope("comparison", "has a comparison_id column")
     if "run_id" in table.c:
@@ -75,6 +98,12 @@ def row_filter(table: Table, selection: Selection) -> ColumnElement[bool]:
     scope = scope_of(table)
     if scope.kind == "population":
         return true()
+    if scope.referenced_by is not None:
+        referrer_name, column = scope.referenced_by
+        referrer = table.metadata.tables[referrer_name]
+        return table.c[column].in_(
+            select(referrer.c[column]).where(row_filter(referrer, selection))
+        )
     if scope.via is not None:
         fk = next(f for f in table.foreign_key_constraints if f.name == scope.via)
         parent = fk.referred_table

@@ -21,6 +21,7 @@ from simlab.cli.app import (
 )
 from simlab.cli.compare_commands import print_summary
 from simlab.errors import InputError
+from simlab.postgres import is_postgres
 
 
 @app.command("doctor")
@@ -76,12 +77,15 @@ def doctor(db: DbOption = None) -> None:
     ):
         if ids:
             console.print(f"  {label}: {', '.join(ids)}; fix: {fix}", highlight=False)
-    if path is None:
-        return  # DuckDB analytics read SQLite files only
+    postgres = is_postgres(url)
+    if path is None and not postgres:
+        return  # DuckDB analytics read SQLite files and PostgreSQL only
     from simlab import analytics
 
     con = analytics.connect(db)
-    console.print(f"duckdb reads sqlite via: {analytics.access_method(con)}")
+    console.print(
+        f"duckdb reads {'postgresql' if postgres else 'sqlite'} via: {analytics.access_method(con)}"
+    )
     con.close()
 
 
