@@ -12,7 +12,8 @@ running gets a copy that analytics reads instead of the SQLite file::
                                           the last staleness check
 
 **Key and staleness.** A copy is keyed by its run id and a checksum (SHA-256)
-over each table's name, column list and row count for the run. A copy whose
+over each table's name, column list and row count for the run, and the run's
+``runs`` and ``run_lifecycle`` rows (updated in place). A copy whose
 checksum differs from the database's (rows added, e.g. by ``simlab
 evaluate``; the run resumed; a migration changed a table) is stale. Only
 the tables whose columns or row count changed are rewritten; a missing copy
@@ -68,6 +69,7 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 CHECKED = "checked.json"
 RUN_COLUMN = "run_id"
+UPDATED_IN_PLACE = ("runs", "run_lifecycle")  # one row per run, updated rather than appended
 
 
 def columnar_dir(path: Path) -> Path:
@@ -93,23 +95,35 @@ def run_tables(source: sqlite3.Connection) -> dict[str, pa.Schema]:
 def row_counts(
     source: sqlite3.Connection, schemas: dict[str, pa.Schema], run_id: str | None = None
 ) -> dict[str, dict[str, int]]:
-    """Rows per run (only ``run_id`` when given) and table: ``{run: {table: n}}``, no zeros."""
-    counts: dict[str, dict[str, int]] = {}
+    """Rows per run (only ``run_id`` when given) and table: ``{run: {table: n}}``, no zeros.
+
+    The rows of :data:`UPDATED_IN_PLACE` (the run's status, completion time and
+    lease change without changing any count) are added under ``"<table> row"``
+    as their values.
+    """
+    counts: dict[str, dict] = {}
     where = f" WHERE {RUN_COLUMN} = ?" if run_id is not None else ""
+    params = () if run_id is None else (run_id,)
     for table in schemas:
         found = source.execute(
             f"SELECT {RUN_COLUMN}, count(*) FROM {identifier(table)}{where} GROUP BY {RUN_COLUMN}",
-            () if run_id is None else (run_id,),
+            params,
         )
         for run, n in found:
             counts.setdefault(run, {})[table] = n
+    for table in UPDATED_IN_PLACE:
+        if table in schemas:
+            for row in source.execute(f"SELECT * FROM {identifier(table)}{where}", params):
+                run = row[schemas[table].names.index(RUN_COLUMN)]
+                counts.setdefault(run, {})[f"{table} row"] = list(row)
     return counts
 
 
-def checksum(schemas: dict[str, pa.Schema], counts: dict[str, int]) -> str:
-    """SHA-256 over each table's name, columns and row count for one run."""
+def checksum(schemas: dict[str, pa.Schema], counts: dict) -> str:
+    """SHA-256 over each table's name, columns and row count for one run (and in-place rows)."""
     key = [[t, schemas[t].names, counts.get(t, 0)] for t in sorted(schemas)]
-    return hashlib.sha256(json.dumps([FORMAT, key]).encode()).hexdigest()
+    rows = [[t, counts.get(f"{t} row")] for t in UPDATED_IN_PLACE]
+    return hashlib.sha256(json.dumps([FORMAT, key, rows], default=str).encode()).hexdigest()
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -171,7 +185,8 @@ def write_copy(path: Path, run_id: str) -> dict:
                 if entry["rows"]:
                     entry["file"] = urllib.parse.quote(table, safe="-_") + ".parquet"
                     kept = (old or {}).get("tables", {}).get(table)
-                    if kept != entry or not (folder / entry["file"]).exists():
+                    rewrite = kept != entry or table in UPDATED_IN_PLACE  # tiny, maybe updated
+                    if rewrite or not (folder / entry["file"]).exists():
                         _write_table(source, table, schema, run_id, folder / entry["file"])
                 tables[table] = entry
             manifest = {"format": FORMAT, "run_id": run_id, "checksum": wanted, "tables": tables}
