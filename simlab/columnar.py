@@ -39,8 +39,9 @@ the old manifest (stale, so rewritten) or none (missing, so written), never a
 manifest naming half a file; leftover temporary files are swept at the next
 write. Writers of one run serialise on ``<db>.columnar/.<run>.lock``.
 
-The folder is derived data: ``simlab rm`` deletes a run's copy with it, and
-it is never committed (``.gitignore``).
+The folder is derived data: ``simlab rm`` deletes a run's copy with it, a
+check deletes copies of runs the database no longer has (a database file
+replaced in place), and it is never committed (``.gitignore``).
 """
 
 from __future__ import annotations
@@ -260,6 +261,7 @@ def current_copies(path: Path) -> tuple[dict[str, dict], list[str]]:
         source.execute("COMMIT")
     finally:
         source.close()
+    _remove_orphans(path, set(states))
     for run in finished:
         manifest = manifests[run]
         if manifest is None or manifest["checksum"] != checksum(schemas, counts.get(run, {})):
@@ -269,6 +271,27 @@ def current_copies(path: Path) -> tuple[dict[str, dict], list[str]]:
         sums = {r: m["checksum"] for r, m in manifests.items()}
         _write_json(folder / CHECKED, {"fingerprint": fingerprint, "checksums": sums})
     return manifests, live
+
+
+def _remove_orphans(path: Path, known: set[str]) -> None:
+    """Delete copies of runs that are not in the database (removed, or a replaced file's)."""
+    folder = columnar_dir(path)
+    if not folder.exists():
+        return
+    for copy in folder.iterdir():
+        manifest = read_manifest(copy) if copy.is_dir() else None
+        if manifest is None or manifest["run_id"] in known:
+            continue
+        with file_lock(folder / f".{copy.name}.lock"):
+            source = open_read_only(path)
+            try:  # asked again under the lock: a run completing now writes its row first
+                exists = source.execute(
+                    "SELECT 1 FROM runs WHERE run_id = ?", (manifest["run_id"],)
+                ).fetchone()
+            finally:
+                source.close()
+            if exists is None:
+                shutil.rmtree(copy, ignore_errors=True)
 
 
 def _read_checked(folder: Path) -> dict:

@@ -260,3 +260,16 @@ def test_a_writer_killed_mid_copy_leaves_no_half_copy(db, tmp_path):
     _assert_copies_equal_the_attach(db, run_id)
     assert not list(folder.glob(".*.tmp"))  # swept by the rewrite
     assert _manifest(db, run_id)["tables"]["likes"]["rows"] < old["tables"]["likes"]["rows"]
+
+
+def test_copies_of_runs_the_database_no_longer_has_are_deleted(db):
+    kept, gone = _run(db, 1), _run(db, 2)
+    connection = sqlite3.connect(db)
+    with connection:  # deleted behind simlab's back (as when the file is replaced)
+        for table in columnar.run_tables(connection):
+            connection.execute(f"DELETE FROM {table} WHERE run_id = ?", (gone,))
+    connection.close()
+    with analytics.connect(db) as con:
+        assert set(analytics.runs(con)["run_id"]) == {kept}
+    assert not columnar.run_dir(db, gone).exists()
+    assert _manifest(db, kept) is not None
