@@ -62,6 +62,7 @@ import pyarrow.parquet as pq
 
 from simlab import lifecycle
 from simlab.db import sqlite_path
+from simlab.run_counts import RUN_COLUMN, UPDATED_IN_PLACE, all_run_counts, run_counts
 from simlab.sqlite_arrow import batches, file_lock, identifier, open_read_only, table_schema
 
 log = logging.getLogger("simlab.columnar")
@@ -69,8 +70,6 @@ log = logging.getLogger("simlab.columnar")
 FORMAT = 1
 MANIFEST = "manifest.json"
 CHECKED = "checked.json"
-RUN_COLUMN = "run_id"
-UPDATED_IN_PLACE = ("runs", "run_lifecycle")  # one row per run, updated rather than appended
 
 
 def columnar_dir(path: Path) -> Path:
@@ -91,33 +90,6 @@ def run_tables(source: sqlite3.Connection) -> dict[str, pa.Schema]:
     ).fetchall()
     schemas = {name: table_schema(source, name) for (name,) in names}
     return {name: schema for name, schema in schemas.items() if RUN_COLUMN in schema.names}
-
-
-def row_counts(
-    source: sqlite3.Connection, schemas: dict[str, pa.Schema], run_id: str | None = None
-) -> dict[str, dict[str, int]]:
-    """Rows per run (only ``run_id`` when given) and table: ``{run: {table: n}}``, no zeros.
-
-    The rows of :data:`UPDATED_IN_PLACE` (the run's status, completion time and
-    lease change without changing any count) are added under ``"<table> row"``
-    as their values.
-    """
-    counts: dict[str, dict] = {}
-    where = f" WHERE {RUN_COLUMN} = ?" if run_id is not None else ""
-    params = () if run_id is None else (run_id,)
-    for table in schemas:
-        found = source.execute(
-            f"SELECT {RUN_COLUMN}, count(*) FROM {identifier(table)}{where} GROUP BY {RUN_COLUMN}",
-            params,
-        )
-        for run, n in found:
-            counts.setdefault(run, {})[table] = n
-    for table in UPDATED_IN_PLACE:
-        if table in schemas:
-            for row in source.execute(f"SELECT * FROM {identifier(table)}{where}", params):
-                run = row[schemas[table].names.index(RUN_COLUMN)]
-                counts.setdefault(run, {})[f"{table} row"] = list(row)
-    return counts
 
 
 def checksum(schemas: dict[str, pa.Schema], counts: dict) -> str:
@@ -172,7 +144,7 @@ def write_copy(path: Path, run_id: str) -> dict:
         try:
             source.execute("BEGIN")  # one snapshot: counts and rows agree
             schemas = run_tables(source)
-            counts = row_counts(source, schemas, run_id).get(run_id, {})
+            counts = run_counts(source, schemas, run_id)
             old = read_manifest(folder)
             wanted = checksum(schemas, counts)
             if old is not None and old["checksum"] == wanted:
@@ -257,7 +229,7 @@ def current_copies(path: Path) -> tuple[dict[str, dict], list[str]]:
             return manifests, live
         source.execute("BEGIN")
         schemas = run_tables(source)
-        counts = row_counts(source, schemas)
+        counts, tables = all_run_counts(source, schemas, checked.get("tables", {}))
         source.execute("COMMIT")
     finally:
         source.close()
@@ -269,7 +241,8 @@ def current_copies(path: Path) -> tuple[dict[str, dict], list[str]]:
     if finished or folder.exists():
         folder.mkdir(exist_ok=True)
         sums = {r: m["checksum"] for r, m in manifests.items()}
-        _write_json(folder / CHECKED, {"fingerprint": fingerprint, "checksums": sums})
+        record = {"fingerprint": fingerprint, "checksums": sums, "tables": tables}
+        _write_json(folder / CHECKED, record)
     return manifests, live
 
 

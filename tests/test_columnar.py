@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simlab import analytics, columnar, housekeeping
+from simlab import analytics, columnar, housekeeping, run_counts
 from simlab import engine as simulation
 from simlab.config import RunConfig
 from simlab.db import make_engine
@@ -101,7 +101,7 @@ def test_a_completed_run_has_its_copy_and_analytics_equal_the_attach(db):
         assert (columnar.run_dir(db, run_id) / manifest["tables"]["likes"]["file"]).is_file()
     with sqlite3.connect(db) as source:
         schemas = columnar.run_tables(source)
-        counts = columnar.row_counts(source, schemas, first)[first]
+        counts = run_counts.run_counts(source, schemas, first)
     assert _manifest(db, first)["checksum"] == columnar.checksum(schemas, counts)
     assert counts["likes"] == _manifest(db, first)["tables"]["likes"]["rows"]
     _assert_copies_equal_the_attach(db, first)
@@ -273,3 +273,23 @@ def test_copies_of_runs_the_database_no_longer_has_are_deleted(db):
         assert set(analytics.runs(con)["run_id"]) == {kept}
     assert not columnar.run_dir(db, gone).exists()
     assert _manifest(db, kept) is not None
+
+
+def _counted(db: Path, before: dict) -> tuple[dict, dict]:
+    with sqlite3.connect(db) as source:
+        return run_counts.all_run_counts(source, columnar.run_tables(source), before)
+
+
+def test_counting_only_what_was_added_equals_counting_everything(db):
+    first = _run(db, 1)
+    _, record = _counted(db, {})
+    second = _run(db, 2)  # appended rows: counted past the old max(rowid)
+    incremental, record = _counted(db, record)
+    assert incremental == _counted(db, {})[0]
+    assert set(incremental) == {first, second}
+    _write(db, "DELETE FROM likes WHERE run_id = ? AND turn_number = 0", first)  # a delete
+    _write(db, "UPDATE runs SET status = 'failed', completed_at = NULL WHERE run_id = ?", second)
+    after, _ = _counted(db, record)
+    assert after == _counted(db, {})[0]
+    assert after[first]["likes"] < incremental[first]["likes"]
+    assert after[second]["runs row"] != incremental[second]["runs row"]
