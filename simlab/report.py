@@ -114,6 +114,7 @@ def write_report(
         say(f"report: {what} ({time.monotonic() - clock:.1f} s)")
 
     con = analytics.connect(database)
+    stage_done("opened the database (columnar copies up to date)")
     try:
         chosen = analytics.initial_selection(
             con, run_ids=tuple(run_ids or ()), comparison_id=comparison_id
@@ -126,7 +127,7 @@ def write_report(
         summary = analytics.summary(con, **chosen.kwargs)
     finally:
         con.close()
-    stage_done(f"read {_plain(chosen)}")
+    stage_done(f"read {_plain(chosen)} and built {len(sections)} sections")
     figures = report_sections.all_figures(sections)
     with _staged(out) as stage:
         export = start_export(database, chosen, stage / INTERACTIVE_NAME)  # runs meanwhile
