@@ -57,13 +57,22 @@ FROM agent_leanings GROUP BY run_id, turn_number
 SQLITE_TURN_METRICS = """
 SELECT t.run_id, t.turn_number, j.key, j.value FROM turn_metrics AS t, json_each(t.metrics) AS j
 """
-SQLITE_FEED_ITEMS = """
-SELECT g.run_id, g.turn_number, count(*) FROM generated_feeds AS g, json_each(g.post_ids)
-GROUP BY g.run_id, g.turn_number
+FEED_ITEMS_SQL = """
+SELECT run_id, turn_number, sum(json_array_length(post_ids)) AS items FROM generated_feeds
+GROUP BY run_id, turn_number
 """
-DUCKDB_FEED_ITEMS = (
-    "SELECT run_id, turn_number, count(*) FROM exposures GROUP BY run_id, turn_number"
-)
+SQLITE_EXPOSURES = """
+SELECT g.run_id, g.turn_number, count(*), sum(s.value)
+FROM generated_feeds AS g
+JOIN feed_scores AS f ON f.run_id = g.run_id AND f.turn_number = g.turn_number
+    AND f.agent_handle = g.agent_handle,
+json_each(g.post_ids) AS p, json_each(f.scores) AS s
+WHERE s.key = p.key GROUP BY g.run_id, g.turn_number
+"""
+DUCKDB_EXPOSURES = """
+SELECT run_id, turn_number, count(*), sum(score) FROM exposures GROUP BY run_id, turn_number
+"""
+DUCKDB_TURN_METRICS = "SELECT run_id, turn_number, key, value FROM turn_metrics_long"
 SQLITE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS bench_generated_feeds_run_turn "
     "ON generated_feeds (run_id, turn_number)",
@@ -82,10 +91,11 @@ def raw(sql: str):
 
 # (question, default path: con -> rows, sqlite3 SQL)
 QUESTIONS = (
-    ("turn_metrics(con), all runs, long", analytics.turn_metrics, SQLITE_TURN_METRICS),
+    ("turn metrics, long (view vs json_each)", raw(DUCKDB_TURN_METRICS), SQLITE_TURN_METRICS),
     ("action counts per run and turn (same SQL)", raw(ACTION_COUNTS_SQL), ACTION_COUNTS_SQL),
     ("action_counts(con), zero-filled, with arms", analytics.action_counts, ACTION_COUNTS_SQL),
-    ("feed items per turn (unnest post_ids)", raw(DUCKDB_FEED_ITEMS), SQLITE_FEED_ITEMS),
+    ("feed items per turn (same SQL)", raw(FEED_ITEMS_SQL), FEED_ITEMS_SQL),
+    ("exposures: feeds x scores unnested per turn", raw(DUCKDB_EXPOSURES), SQLITE_EXPOSURES),
     ("top 20 liked posts (same SQL)", raw(TOP_POSTS_SQL), TOP_POSTS_SQL),
     ("comments joined to runs (same SQL)", raw(COMMENTS_BY_FEED_SQL), COMMENTS_BY_FEED_SQL),
     ("leaning mean per turn (same SQL)", raw(LEANING_PER_TURN_SQL), LEANING_PER_TURN_SQL),
