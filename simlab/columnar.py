@@ -39,7 +39,9 @@ the old manifest (stale, so rewritten) or none (missing, so written), never a
 manifest naming half a file; leftover temporary files are swept at the next
 write. Writers of one run serialise on ``<db>.columnar/.<run>.lock``.
 
-The folder is derived data: ``simlab rm`` deletes a run's copy with it, a
+Where copies cannot be written (a read-only folder), the runs without an
+up-to-date copy are read through the attach, as before. The folder is
+derived data: ``simlab rm`` deletes a run's copy with it, a
 check deletes copies of runs the database no longer has (a database file
 replaced in place), and it is never committed (``.gitignore``).
 """
@@ -233,16 +235,22 @@ def current_copies(path: Path) -> tuple[dict[str, dict], list[str]]:
         source.execute("COMMIT")
     finally:
         source.close()
-    _remove_orphans(path, set(states))
-    for run in finished:
-        manifest = manifests[run]
-        if manifest is None or manifest["checksum"] != checksum(schemas, counts.get(run, {})):
-            manifests[run] = write_copy(path, run)
-    if finished or folder.exists():
-        folder.mkdir(exist_ok=True)
-        sums = {r: m["checksum"] for r, m in manifests.items()}
-        record = {"fingerprint": fingerprint, "checksums": sums, "tables": tables}
-        _write_json(folder / CHECKED, record)
+    try:
+        _remove_orphans(path, set(states))
+        for run in finished:
+            manifest = manifests[run]
+            if manifest is None or manifest["checksum"] != checksum(schemas, counts.get(run, {})):
+                manifests[run] = write_copy(path, run)
+        if finished or folder.exists():
+            folder.mkdir(exist_ok=True)
+            sums = {r: m["checksum"] for r, m in manifests.items()}
+            record = {"fingerprint": fingerprint, "checksums": sums, "tables": tables}
+            _write_json(folder / CHECKED, record)
+    except OSError as exc:  # e.g. a read-only folder: what is not up to date is read live
+        log.warning("columnar: cannot write copies beside %s (%s); reading the file", path, exc)
+        wanted = {r: checksum(schemas, counts.get(r, {})) for r in finished}
+        current = {r: m for r, m in manifests.items() if m and m["checksum"] == wanted[r]}
+        return current, sorted(set(states) - set(current))
     return manifests, live
 
 

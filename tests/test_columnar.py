@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -293,3 +294,12 @@ def test_counting_only_what_was_added_equals_counting_everything(db):
     assert after == _counted(db, {})[0]
     assert after[first]["likes"] < incremental[first]["likes"]
     assert after[second]["runs row"] != incremental[second]["runs row"]
+
+
+def test_where_copies_cannot_be_written_the_runs_are_read_through_the_attach(db):
+    run_id = _run(db, 1)
+    shutil.rmtree(columnar.columnar_dir(db))
+    columnar.columnar_dir(db).write_text("not a folder")  # mkdir fails as on a read-only disk
+    manifests, live = columnar.current_copies(db)
+    assert manifests == {} and live == [run_id]
+    _assert_copies_equal_the_attach(db, run_id)
