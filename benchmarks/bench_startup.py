@@ -25,7 +25,8 @@ from common import print_table
 REPO = Path(__file__).resolve().parent.parent
 IN_PROCESS = """
 import importlib.util, sys
-spec = importlib.util.spec_from_file_location("nb", sys.argv[1])
+sys.argv = sys.argv[1:]  # as the tests set it: the notebook's own name, no options
+spec = importlib.util.spec_from_file_location("nb", sys.argv[0])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 module.app.run()
