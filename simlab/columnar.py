@@ -12,8 +12,10 @@ running gets a copy that analytics reads instead of the SQLite file::
                                           the last staleness check
 
 **Key and staleness.** A copy is keyed by its run id and a checksum (SHA-256)
-over each table's name, column list and row count for the run, and the run's
-``runs`` and ``run_lifecycle`` rows (updated in place). A copy whose
+over each table's name, column list and row count for the run, and for the
+small tables (the run's row, lease, config, comparison membership, metrics;
+:mod:`simlab.run_counts`) a digest of the run's rows, so updates in place are
+seen too. A copy whose
 checksum differs from the database's (rows added, e.g. by ``simlab
 evaluate``; the run resumed; a migration changed a table) is stale. Only
 the tables whose columns or row count changed are rewritten; a missing copy
@@ -64,7 +66,7 @@ import pyarrow.parquet as pq
 
 from simlab import lifecycle
 from simlab.db import sqlite_path
-from simlab.run_counts import RUN_COLUMN, UPDATED_IN_PLACE, all_run_counts, run_counts
+from simlab.run_counts import RUN_COLUMN, all_run_counts, run_counts
 from simlab.sqlite_arrow import batches, file_lock, identifier, open_read_only, table_schema
 
 log = logging.getLogger("simlab.columnar")
@@ -96,9 +98,13 @@ def run_tables(source: sqlite3.Connection) -> dict[str, pa.Schema]:
 
 def checksum(schemas: dict[str, pa.Schema], counts: dict) -> str:
     """SHA-256 over each table's name, columns and row count for one run (and in-place rows)."""
-    key = [[t, schemas[t].names, counts.get(t, 0)] for t in sorted(schemas)]
-    rows = [[t, counts.get(f"{t} row")] for t in UPDATED_IN_PLACE]
-    return hashlib.sha256(json.dumps([FORMAT, key, rows], default=str).encode()).hexdigest()
+    key = [[t, *_entry_key(schemas[t], counts, t)] for t in sorted(schemas)]
+    return hashlib.sha256(json.dumps([FORMAT, key]).encode()).hexdigest()
+
+
+def _entry_key(schema: pa.Schema, counts: dict, table: str) -> tuple[list[str], int, str | None]:
+    """What a table's file depends on: columns, row count and (small tables) rows' digest."""
+    return schema.names, counts.get(table, 0), counts.get(f"{table} digest")
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -156,12 +162,12 @@ def write_copy(path: Path, run_id: str) -> dict:
                 leftover.unlink(missing_ok=True)
             tables = {}
             for table, schema in schemas.items():
-                entry = {"columns": schema.names, "rows": counts.get(table, 0), "file": None}
+                columns, rows, digest = _entry_key(schema, counts, table)
+                entry = {"columns": columns, "rows": rows, "digest": digest, "file": None}
                 if entry["rows"]:
                     entry["file"] = urllib.parse.quote(table, safe="-_") + ".parquet"
                     kept = (old or {}).get("tables", {}).get(table)
-                    rewrite = kept != entry or table in UPDATED_IN_PLACE  # tiny, maybe updated
-                    if rewrite or not (folder / entry["file"]).exists():
+                    if kept != entry or not (folder / entry["file"]).exists():
                         _write_table(source, table, schema, run_id, folder / entry["file"])
                 tables[table] = entry
             manifest = {"format": FORMAT, "run_id": run_id, "checksum": wanted, "tables": tables}

@@ -15,15 +15,18 @@ cheap numbers (SQLite counts a table from its b-tree without decoding rows;
 - anything else (deletes, views, ``WITHOUT ROWID`` tables, a changed column
   list): the table is grouped whole.
 
-An ``UPDATE`` changes no count; the one-row-per-run tables that are updated in
-place (:data:`UPDATED_IN_PLACE`: status, completion time, lease) are read
-whole instead (they are small) and their rows join each run's counts as
-``"<table> row"``. Not seen: a delete of a table's last row followed by an
-insert that reuses its rowid, within one check interval.
+An ``UPDATE`` changes no count, so the small tables (at most
+:data:`SMALL_ROWS` rows: a run's row, config, lease, comparison membership,
+metrics, ...) are read whole and each run's rows hashed into its counts as
+``"<table> digest"``; :data:`UPDATED_IN_PLACE` (status, completion time,
+lease) always are. Not seen: an ``UPDATE`` in a large table (likes, feeds,
+leanings: simlab only appends there), or a delete of a table's last row
+followed by an insert that reuses its rowid, within one check interval.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 import pyarrow as pa
@@ -32,6 +35,7 @@ from simlab.sqlite_arrow import identifier
 
 RUN_COLUMN = "run_id"
 UPDATED_IN_PLACE = ("runs", "run_lifecycle")  # one row per run, updated rather than appended
+SMALL_ROWS = 20_000  # tables up to this size are hashed, not only counted
 
 
 def _grouped(source: sqlite3.Connection, table: str, where: str = "", params=()) -> dict[str, int]:
@@ -42,26 +46,40 @@ def _grouped(source: sqlite3.Connection, table: str, where: str = "", params=())
     return dict(found.fetchall())
 
 
-def _in_place_rows(
+def _small(source: sqlite3.Connection, table: str) -> bool:
+    """Whether ``table``'s rows are hashed (:data:`SMALL_ROWS`, or always for the run rows)."""
+    if table in UPDATED_IN_PLACE:
+        return True
+    key = _table_key(source, table)
+    return key is not None and key[0] <= SMALL_ROWS
+
+
+def _add_digests(
     source: sqlite3.Connection, schemas: dict[str, pa.Schema], counts: dict, where="", params=()
 ) -> None:
-    for table in UPDATED_IN_PLACE:
-        if table in schemas:
-            position = schemas[table].names.index(RUN_COLUMN)
-            for row in source.execute(f"SELECT * FROM {identifier(table)}{where}", params):
-                counts.setdefault(row[position], {})[f"{table} row"] = list(row)
+    """Add ``"<table> digest"`` (SHA-256 of the run's sorted rows) for every small table."""
+    for table, schema in schemas.items():
+        if not _small(source, table):
+            continue
+        position = schema.names.index(RUN_COLUMN)
+        rows: dict[str, list[str]] = {}
+        for row in source.execute(f"SELECT * FROM {identifier(table)}{where}", params):
+            rows.setdefault(row[position], []).append(repr(row))
+        for run, texts in rows.items():
+            digest = hashlib.sha256("\n".join(sorted(texts)).encode()).hexdigest()
+            counts.setdefault(run, {})[f"{table} digest"] = digest
 
 
 def run_counts(
     source: sqlite3.Connection, schemas: dict[str, pa.Schema], run_id: str
 ) -> dict[str, object]:
-    """One run's rows per table (no zeros), with its :data:`UPDATED_IN_PLACE` rows."""
+    """One run's rows per table (no zeros), with the digests of its small tables."""
     where, params = f" WHERE {RUN_COLUMN} = ?", (run_id,)
     counts: dict[str, dict] = {}
     for table in schemas:
         for run, n in _grouped(source, table, where, params).items():
             counts.setdefault(run, {})[table] = n
-    _in_place_rows(source, schemas, counts, where, params)
+    _add_digests(source, schemas, counts, where, params)
     return counts.get(run_id, {})
 
 
@@ -115,5 +133,5 @@ def all_run_counts(
         for run, n in record["counts"].items():
             if n:
                 counts.setdefault(run, {})[table] = n
-    _in_place_rows(source, schemas, counts)
+    _add_digests(source, schemas, counts)
     return counts, tables

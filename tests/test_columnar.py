@@ -293,7 +293,7 @@ def test_counting_only_what_was_added_equals_counting_everything(db):
     after, _ = _counted(db, record)
     assert after == _counted(db, {})[0]
     assert after[first]["likes"] < incremental[first]["likes"]
-    assert after[second]["runs row"] != incremental[second]["runs row"]
+    assert after[second]["runs digest"] != incremental[second]["runs digest"]
 
 
 def test_where_copies_cannot_be_written_the_runs_are_read_through_the_attach(db):
@@ -302,4 +302,13 @@ def test_where_copies_cannot_be_written_the_runs_are_read_through_the_attach(db)
     columnar.columnar_dir(db).write_text("not a folder")  # mkdir fails as on a read-only disk
     manifests, live = columnar.current_copies(db)
     assert manifests == {} and live == [run_id]
+    _assert_copies_equal_the_attach(db, run_id)
+
+
+def test_an_update_in_place_of_a_small_table_makes_the_copy_stale(db):
+    run_id = _run(db, 1)
+    _write(db, "UPDATE run_configs SET policy = 'edited' WHERE run_id = ?", run_id)
+    with analytics.connect(db) as con:
+        policy = con.execute("SELECT policy FROM sim.run_configs").fetchone()[0]
+    assert policy == "edited"
     _assert_copies_equal_the_attach(db, run_id)
