@@ -114,7 +114,6 @@ def write_report(
         say(f"report: {what} ({time.monotonic() - clock:.1f} s)")
 
     con = analytics.connect(database)
-    stage_done("opened the database (columnar copies up to date)")
     try:
         chosen = analytics.initial_selection(
             con, run_ids=tuple(run_ids or ()), comparison_id=comparison_id
