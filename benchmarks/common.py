@@ -27,3 +27,12 @@ def print_table(title: str, rows: list[tuple[str, str, str]]) -> None:
     print("| --- | --- | --- |")
     for measure, value, target in rows:
         print(f"| {measure} | {value} | {target} |")
+
+
+def print_grid(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
+    """Print rows under ``header`` as a Markdown table."""
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(value) for value in row) + " |")

@@ -4,7 +4,8 @@ A run's rows live in every table with a ``run_id`` column (the run row, its
 config, turns, feeds, scores, actions, leanings, metrics, failures, lifecycle
 and comparison membership). :func:`remove_runs` deletes them all in one
 transaction, children before parents, and refuses a run whose writer is still
-alive; :func:`remove_comparison` removes a comparison with its runs.
+alive; :func:`remove_comparison` removes a comparison with its runs. Both then
+delete the removed runs' columnar copies (:mod:`simlab.columnar`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Sequence
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection, Engine
 
-from simlab import lifecycle
+from simlab import columnar, lifecycle
+from simlab.db import sqlite_path
 from simlab.errors import InputError
 from simlab.schema import metadata
 
@@ -39,6 +41,13 @@ def _delete_runs(connection: Connection, run_ids: Sequence[str]) -> None:
         connection.execute(table.delete().where(table.c.run_id.in_(run_ids)))
 
 
+def _remove_copies(engine: Engine, run_ids: Sequence[str]) -> None:
+    """Delete the columnar copies of runs whose rows were just deleted (SQLite only)."""
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is not None:
+        columnar.remove_copies(path, run_ids)
+
+
 def remove_runs(engine: Engine, run_ids: Sequence[str]) -> int:
     """Delete ``run_ids`` and every row that belongs to them, all or nothing.
 
@@ -53,6 +62,7 @@ def remove_runs(engine: Engine, run_ids: Sequence[str]) -> int:
         raise InputError("rm: give RUN_ID... or --comparison ID")
     with engine.begin() as connection:
         _delete_runs(connection, unique)
+    _remove_copies(engine, unique)
     return len(unique)
 
 
@@ -81,6 +91,7 @@ def remove_comparison(engine: Engine, comparison_id: str) -> int:
         connection.execute(
             text("DELETE FROM comparisons WHERE comparison_id = :c"), {"c": comparison_id}
         )
+    _remove_copies(engine, run_ids)
     return len(run_ids)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from simlab import __version__, lifecycle
+from simlab import __version__, columnar, lifecycle
 from simlab.config import RunConfig
 from simlab.db import checkpoint_wal
 from simlab.policies.base import ACTION_KINDS, Actions
@@ -397,6 +397,7 @@ class Recorder:
             )
             lifecycle.release(connection, self.run_id)
         checkpoint_wal(self.engine)
+        columnar.copy_completed_run(self.engine, self.run_id)
 
     def fail(self, turn: int | None, error: str) -> None:
         """Mark the run failed and record why (the failed turn's rows were rolled back)."""

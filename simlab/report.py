@@ -126,7 +126,7 @@ def write_report(
         summary = analytics.summary(con, **chosen.kwargs)
     finally:
         con.close()
-    stage_done(f"read {_plain(chosen)}")
+    stage_done(f"read {_plain(chosen)} and built {len(sections)} sections")
     figures = report_sections.all_figures(sections)
     with _staged(out) as stage:
         export = start_export(database, chosen, stage / INTERACTIVE_NAME)  # runs meanwhile

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
 
 import markdown
 import vl_convert
@@ -41,11 +44,34 @@ for (const holder of document.querySelectorAll("[data-figure]")) {
 """
 
 
+def bundle_cache() -> Path:
+    """Where the bundle is kept between reports: ``$XDG_CACHE_HOME/simlab`` (``~/.cache/simlab``)."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    name = f"vl-convert-{version('vl-convert-python')}-vega-lite-{vl_version()}.js"
+    return Path(root) / "simlab" / name
+
+
 @lru_cache(maxsize=1)
 def javascript() -> str:
-    """Vega, Vega-Lite and vega-embed as one classic script (they become window globals)."""
-    bundle = vl_convert.javascript_bundle(vl_version=vl_version())
-    return _script_safe(bundle)
+    """Vega, Vega-Lite and vega-embed as one classic script (they become window globals).
+
+    vl-convert bundles them on each call (seconds), so the bundle is kept in
+    :func:`bundle_cache`, named by the vl-convert and Vega-Lite versions.
+    """
+    cache = bundle_cache()
+    try:
+        return cache.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle = _script_safe(vl_convert.javascript_bundle(vl_version=vl_version()))
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        scratch = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        scratch.write_text(bundle, encoding="utf-8")
+        os.replace(scratch, cache)  # whole or not at all, for a report running meanwhile
+    except OSError:
+        pass  # a read-only home: bundle each time
+    return bundle
 
 
 def _script_safe(text: str) -> str:

@@ -1,5 +1,15 @@
 """Opening a simlab SQLite database in DuckDB, read-only, on or off the network.
 
+``columnar`` (the default, ``connect(db)``)
+    Finished runs are read from their Parquet copies beside the database
+    (``<db>.columnar/``, one per run, written when the run completes and
+    rebuilt on demand when missing or stale: :mod:`simlab.columnar`); runs
+    being written, and the tables without a ``run_id`` column, are read
+    through the attach (``wheel`` or ``download`` below). A connect waits
+    only for the copies that are missing or stale. The catalog is described
+    in :mod:`simlab.analytics.catalog`. Without the sqlite extension it falls
+    back to ``arrow``; ``connect(db, columnar=False)`` reads only the attach.
+
 Three ways to reach the SQLite file, tried in this order by ``method="auto"``:
 
 ``wheel``
@@ -45,37 +55,36 @@ WAL files vanished and DuckDB stopped seeing commits, see
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-import sqlite3
 import threading
-import urllib.parse
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from simlab.analytics import pg_attach
+from simlab.analytics.catalog import LIVE, create_catalog
 from simlab.analytics.views import create_views
 from simlab.db import existing_sqlite_file, resolve_url
 from simlab.errors import InputError
 from simlab.postgres import is_postgres
+from simlab.sqlite_arrow import batches, file_lock, identifier, open_read_only, table_schema
 
 log = logging.getLogger("simlab.analytics")
 
 SOURCE = "sim"
 METHODS = ("wheel", "download", "arrow")
 DOWNLOAD_TIMEOUT_S = 5.0
-BATCH_ROWS = 50_000
 _VARIABLE = "simlab_access_method"
 
 
 def connect(
-    db: str | os.PathLike | None = None, method: str = "auto", snapshot: bool = False
+    db: str | os.PathLike | None = None,
+    method: str = "auto",
+    snapshot: bool = False,
+    columnar: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the simlab database attached READ_ONLY as ``sim``.
 
@@ -86,6 +95,9 @@ def connect(
             of them to force it (tests, ``simlab doctor``).
         snapshot: read a columnar DuckDB copy of the database (made or refreshed
             as needed; see the module docstring) instead of the SQLite file.
+        columnar: read finished runs from their per-run columnar copies (the
+            default; see the module docstring); False reads everything through
+            the attach.
 
     Returns:
         The connection, with the views ``actions``, ``turn_metrics_long``,
@@ -104,7 +116,13 @@ def connect(
         raise InputError(f"method: {method!r} is not one of auto, {', '.join(METHODS)}")
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false"})
     try:
-        taken = _attach_snapshot(con, path, method) if snapshot else _open(con, path, method)
+        if snapshot:
+            taken = _attach_snapshot(con, path, method)
+        else:
+            taken = _open(con, path, method, LIVE if columnar else SOURCE)
+            if columnar and taken != "arrow":
+                create_catalog(con, path, SOURCE)
+                taken = "columnar"
         con.execute(f"SET VARIABLE {_VARIABLE} = '{taken}'")
         create_views(con)
     except BaseException:
@@ -115,14 +133,19 @@ def connect(
 
 
 def access_method(con: duckdb.DuckDBPyConnection) -> str:
-    """How ``con`` reads the database: ``"wheel"``, ``"download"``, ``"arrow"``, ``"snapshot"``.
+    """How ``con`` reads the database.
 
-    ``"postgres"`` for a PostgreSQL database (:mod:`simlab.analytics.pg_attach`).
+    ``"columnar"``, ``"wheel"``, ``"download"``, ``"arrow"`` or ``"snapshot"`` for
+    SQLite; ``"postgres"`` for PostgreSQL (:mod:`simlab.analytics.pg_attach`).
     """
     value = con.execute(f"SELECT getvariable('{_VARIABLE}')").fetchone()[0]
     if value is not None:
         return value
     # A cursor of a simlab connection shares its databases but not its variables.
+    if con.execute(
+        "SELECT count(*) FROM duckdb_databases() WHERE database_name = $name", {"name": LIVE}
+    ).fetchone()[0]:
+        return "columnar"
     row = con.execute(
         "SELECT type FROM duckdb_databases() WHERE database_name = $name", {"name": SOURCE}
     ).fetchone()
@@ -144,8 +167,11 @@ def access_method(con: duckdb.DuckDBPyConnection) -> str:
     return "download" if mode is not None and mode[0] == "REPOSITORY" else "wheel"
 
 
-def _open(con: duckdb.DuckDBPyConnection, path: Path, method: str) -> str:
-    """Attach ``path`` with the first method that works; return its name."""
+def _open(con: duckdb.DuckDBPyConnection, path: Path, method: str, alias: str = SOURCE) -> str:
+    """Attach ``path`` as ``alias`` with the first method that works; return its name.
+
+    The ``arrow`` fallback always copies into :data:`SOURCE`.
+    """
     loaders = {"wheel": _load_wheel, "download": _load_download}
     for name in ("wheel", "download") if method == "auto" else (method,):
         if name == "arrow":
@@ -153,7 +179,7 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, method: str) -> str:
         why = loaders[name](con)
         if why is None:
             try:
-                con.execute(f"ATTACH {_literal(path)} AS {SOURCE} (TYPE sqlite, READ_ONLY)")
+                con.execute(f"ATTACH {_literal(path)} AS {alias} (TYPE sqlite, READ_ONLY)")
             except duckdb.Error as exc:
                 raise InputError(f"--db: cannot open {path} ({_first_line(exc)})") from None
             return name
@@ -201,7 +227,7 @@ def refresh_snapshot(path: Path, method: str = "auto") -> Path:
     target = snapshot_path(path)
     if _is_current(target, _fingerprint(path)):
         return target
-    with _snapshot_lock(target):
+    with file_lock(target.with_name(target.name + ".lock")):
         fingerprint = _fingerprint(path)
         if _is_current(target, fingerprint):  # another process built it while we waited
             return target
@@ -216,17 +242,6 @@ def refresh_snapshot(path: Path, method: str = "auto") -> Path:
     return target
 
 
-@contextmanager
-def _snapshot_lock(target: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``<target>.lock`` for as long as the block runs."""
-    with open(target.with_name(target.name + ".lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _build_snapshot(scratch: Path, path: Path, method: str, fingerprint: str) -> None:
     with duckdb.connect(str(scratch), config={"autoinstall_known_extensions": "false"}) as copy:
         if _open(copy, path, method) == "arrow":
@@ -235,7 +250,7 @@ def _build_snapshot(scratch: Path, path: Path, method: str, fingerprint: str) ->
             )
         own = copy.execute("SELECT current_database()").fetchone()[0]
         copy.execute("BEGIN")
-        copy.execute(f"COPY FROM DATABASE {SOURCE} TO {_identifier(own)}")
+        copy.execute(f"COPY FROM DATABASE {SOURCE} TO {identifier(own)}")
         copy.execute("COMMIT")
         copy.execute("CREATE TABLE simlab_snapshot AS SELECT $f AS fingerprint", {"f": fingerprint})
 
@@ -327,28 +342,6 @@ def _first_line(exc: BaseException) -> str:
 # --- the arrow fallback -------------------------------------------------------------
 
 
-def _arrow_type(declared: str) -> pa.DataType:
-    """SQLite type affinity of a declared column type, as the Arrow type the scanner would give."""
-    name = declared.upper()
-    if "INT" in name:
-        return pa.int64()
-    if any(word in name for word in ("CHAR", "CLOB", "TEXT")) or not name:
-        return pa.string()
-    if "BLOB" in name:
-        return pa.binary()
-    return pa.float64()  # REAL, FLOAT, DOUBLE and NUMERIC affinity
-
-
-def _batches(source: sqlite3.Connection, table: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    cursor = source.execute(f"SELECT * FROM {_identifier(table)}")
-    while rows := cursor.fetchmany(BATCH_ROWS):
-        columns = zip(*rows, strict=True)
-        yield pa.record_batch(
-            [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)],
-            schema=schema,
-        )
-
-
 def _from_arrow(con: duckdb.DuckDBPyConnection, sql: str, data: pa.Table | pa.RecordBatch) -> None:
     """Run ``sql`` with ``data`` registered as ``_simlab_batch`` (in this thread)."""
     con.register("_simlab_batch", data)
@@ -358,14 +351,9 @@ def _from_arrow(con: duckdb.DuckDBPyConnection, sql: str, data: pa.Table | pa.Re
         con.unregister("_simlab_batch")
 
 
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _copy_via_arrow(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Copy every table of ``path`` into an in-memory DuckDB catalog ``sim`` (a snapshot)."""
-    uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
-    source = sqlite3.connect(uri, uri=True)
+    source = open_read_only(path)
     try:
         source.execute("BEGIN")  # one read transaction: all tables from the same snapshot
         tables = [
@@ -377,13 +365,12 @@ def _copy_via_arrow(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ]
         con.execute(f"ATTACH ':memory:' AS {SOURCE}")
         for table in tables:
-            info = source.execute(f"PRAGMA table_info({_identifier(table)})").fetchall()
-            schema = pa.schema([(row[1], _arrow_type(row[2] or "")) for row in info])
-            target = f"{SOURCE}.{_identifier(table)}"
+            schema = table_schema(source, table)
+            target = f"{SOURCE}.{identifier(table)}"
             _from_arrow(
                 con, f"CREATE TABLE {target} AS SELECT * FROM _simlab_batch", schema.empty_table()
             )
-            for batch in _batches(source, table, schema):
+            for batch in batches(source, f"SELECT * FROM {identifier(table)}", schema):
                 _from_arrow(con, f"INSERT INTO {target} SELECT * FROM _simlab_batch", batch)
         log.debug("analytics: copied %d tables from %s through Arrow", len(tables), path)
     finally:

@@ -76,8 +76,8 @@ VIEWS = {
                unnest(range(1, len(p) + 1)) AS rank, unnest(p) AS post_id, unnest(s) AS score
         FROM (
             SELECT g.run_id, g.turn_number, g.agent_handle,
-                   CAST(CAST(g.post_ids AS JSON) AS VARCHAR[]) AS p,
-                   CAST(CAST(f.scores AS JSON) AS DOUBLE[]) AS s
+                   from_json(g.post_ids, '["VARCHAR"]') AS p,
+                   from_json(f.scores, '["DOUBLE"]') AS s
             FROM sim.generated_feeds AS g
             LEFT JOIN sim.feed_scores AS f USING (run_id, turn_number, agent_handle)
         )""",

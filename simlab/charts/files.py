@@ -59,9 +59,20 @@ def save(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     spec = chart if isinstance(chart, dict) else chart.to_dict()
+    unknown = [fmt for fmt in formats if fmt not in FORMATS]
+    if unknown:
+        raise ValueError(f"format: {unknown[0]!r} is not one of {', '.join(FORMATS)}")
+    # Vega renders once, to SVG; PNG and PDF are converted from it (what vegalite_to_png
+    # and vegalite_to_pdf do inside, so the bytes are the same, at a third of the cost).
+    svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version())
+    convert = {
+        "svg": lambda: svg.encode("utf-8"),
+        "png": lambda: vl_convert.svg_to_png(svg, scale=scale_factor),
+        "pdf": lambda: vl_convert.svg_to_pdf(svg),
+    }
     written = []
     for fmt in formats:
         target = Path(f"{path}.{fmt}")
-        target.write_bytes(render(spec, fmt, scale=scale_factor if fmt == "png" else 1.0))
+        target.write_bytes(convert[fmt]())
         written.append(target)
     return tuple(written)

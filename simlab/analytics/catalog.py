@@ -1,0 +1,83 @@
+"""The ``sim`` catalog of a default connection: per-run columnar copies, the rest attached.
+
+:func:`simlab.analytics.connect` attaches the SQLite file READ_ONLY as
+``sim_sqlite`` and builds an in-memory catalog ``sim`` of views with the
+attached file's tables and columns, in its order and types:
+
+- a table or view with a ``run_id`` column reads the Parquet copies of the
+  runs that were not running at connect (:mod:`simlab.columnar`), plus the
+  rows of the runs that were running, through the attach (so their new turns
+  are seen as they commit);
+- every other table (populations, posts, comparisons, ...) reads the attach.
+
+The run set is fixed at connect: a run started later is seen by the next
+connect. The scanner cannot push ``run_id`` filters into SQLite, so a
+running run costs a scan of each table it is read from; finished runs cost
+a Parquet read of their own rows only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from simlab import columnar
+from simlab.sqlite_arrow import identifier
+
+LIVE = "sim_sqlite"
+
+
+def _literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    """The attached file's tables and views: name -> [(column, DuckDB type)] in order."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in con.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = $db ORDER BY table_name, column_index",
+        {"db": LIVE},
+    ).fetchall():
+        found.setdefault(table, []).append((column, kind))
+    return found
+
+
+def _run_table_sql(
+    path: Path, table: str, columns: list[tuple[str, str]], manifests: dict, live: list[str]
+) -> str:
+    typed = ", ".join(f"CAST({identifier(c)} AS {t}) AS {identifier(c)}" for c, t in columns)
+    files = [
+        columnar.run_dir(path, run) / entry["file"]
+        for run, manifest in sorted(manifests.items())
+        if (entry := manifest["tables"].get(table)) and entry["file"]
+    ]
+    parts = []
+    if files:
+        listed = ", ".join(_literal(f) for f in files)
+        parts.append(f"SELECT {typed} FROM read_parquet([{listed}])")
+    if live:
+        names = ", ".join(identifier(c) for c, _ in columns)
+        runs = ", ".join(_literal(r) for r in live)
+        parts.append(f"SELECT {names} FROM {LIVE}.{identifier(table)} WHERE run_id IN ({runs})")
+    if not parts:
+        nulls = ", ".join(f"CAST(NULL AS {t}) AS {identifier(c)}" for c, t in columns)
+        parts.append(f"SELECT {nulls} LIMIT 0")
+    return " UNION ALL ".join(parts)
+
+
+def create_catalog(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
+    """Build catalog ``name`` over the file attached as :data:`LIVE` (see module docstring).
+
+    Writes the copies that are missing or stale first (:func:`simlab.columnar.current_copies`).
+    """
+    manifests, live = columnar.current_copies(path)
+    con.execute("SET parquet_metadata_cache = true")
+    con.execute(f"ATTACH ':memory:' AS {name}")
+    for table, columns in _columns(con).items():
+        if "run_id" in (c for c, _ in columns):
+            sql = _run_table_sql(path, table, columns, manifests, live)
+        else:
+            sql = f"SELECT * FROM {LIVE}.{identifier(table)}"
+        con.execute(f"CREATE VIEW {name}.{identifier(table)} AS {sql}")
