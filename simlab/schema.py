@@ -842,6 +842,6 @@ sweep_cells = Table(
     CheckConstraint("cell >= 0", name="cell_gte_0"),
     CheckConstraint("attempts >= 0", name="attempts_gte_0"),
     CheckConstraint(
-        "status IN ('pending', 'running', 'completed', 'failed')", name="status_known"
+        "status IN (" + ", ".join(f"'{s}'" for s in SWEEP_CELL_STATUSES) + ")", name="status_known"
     ),
 )
