@@ -854,5 +854,7 @@ sweep_cells = Table(
     UniqueConstraint("run_id"),
     CheckConstraint("cell >= 0", name="cell_gte_0"),
     CheckConstraint("attempts >= 0", name="attempts_gte_0"),
-    CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="status_known"),
+    CheckConstraint(
+        "status IN (" + ", ".join(f"'{s}'" for s in SWEEP_CELL_STATUSES) + ")", name="status_known"
+    ),
 )

@@ -187,12 +187,34 @@ def resume_sweep(
     """Run the cells of sweep ``sweep_id`` that are not completed, then merge its shards.
 
     Raises:
-        InputError: no such sweep.
+        InputError: no such sweep, or one of its runs is still being written.
         Interrupted: as :func:`sweep`.
     """
     if not _exists(db, sweep_id):
         raise InputError(f"--resume: no sweep {sweep_id!r} in the database")
+    _refuse_live_cells(db, sweep_id)
     return _run(sweep_id, db, jobs, retries, executor, on_progress)
+
+
+def _refuse_live_cells(db: str | None, sweep_id: str) -> None:
+    """Refuse to resume a sweep while one of its runs is still written by a live process."""
+    from simlab import lifecycle
+
+    _, rows = _load(db, sweep_id)
+    for cell, row in sorted(rows.items()):
+        target = row["shard"] or db
+        if row["status"] != "running" or (row["shard"] and not Path(row["shard"]).exists()):
+            continue
+        engine = make_engine(target, must_exist=True)
+        try:
+            with engine.connect() as connection:
+                state = lifecycle.run_states(connection).get(row["run_id"])
+        finally:
+            engine.dispose()
+        if state == "running":
+            raise InputError(
+                f"--resume: cell {cell} (run {row['run_id']}) of sweep {sweep_id} is still running"
+            )
 
 
 def _exists(db: str | None, sweep_id: str) -> bool:
