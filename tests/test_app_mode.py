@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -49,9 +48,7 @@ def _settled(page, timeout_ms: int = NOTEBOOK_TIMEOUT_MS) -> None:
     """Wait until marimo's app shows its cells and none runs (its loading indicator is gone)."""
     page.wait_for_selector("[data-cell-name]", state="attached", timeout=timeout_ms)
     page.wait_for_timeout(300)  # a cell queued by the last change shows the indicator by now
-    page.wait_for_selector(
-        "[data-testid=loading-indicator]", state="detached", timeout=timeout_ms
-    )
+    page.wait_for_selector("[data-testid=loading-indicator]", state="detached", timeout=timeout_ms)
 
 
 def _chart(page, index: int = 0) -> bytes:
