@@ -18,6 +18,7 @@ from simlab.figures import note
 from simlab.live_run import LiveRun, LiveSession
 
 LIVE_METRICS = DEFAULT_METRICS[:4]
+PANEL = 360  # two columns side by side in a medium-width notebook
 
 
 def progress_html(run: LiveRun | None) -> str:
@@ -50,7 +51,7 @@ def metric_charts(
             ci_low=series["value"],
             ci_high=series["value"],
         )  # fmt: skip  (one run: no band)
-        drawn.append(charts.metric_over_turns(bands, key).properties(height=160))
+        drawn.append(charts.metric_over_turns(bands, key).properties(width=PANEL, height=150))
     return drawn
 
 
@@ -59,7 +60,8 @@ def leaning_chart(run: LiveRun | None) -> alt.TopLevelMixin:
     if run is None:
         return note("The leaning distribution appears here once a run starts.")
     after = f"after turn {run.next_turn - 1}" if run.next_turn else "before turn 0"
-    return leaning_histogram(run.leanings(), title=f"Leaning distribution {after}")
+    chart = leaning_histogram(run.leanings(), title=f"Leaning distribution {after}")
+    return chart.properties(width=PANEL, height=300)
 
 
 def status_markdown(session: LiveSession, db: str) -> str:

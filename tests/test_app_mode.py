@@ -114,7 +114,13 @@ def _live_experiment(page) -> tuple[bytes, bytes]:
     page.get_by_role("button", name="Step").click()
     page.get_by_text("turn 1 of 10 played").wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
     _settled(page)
-    return before, _chart(page)
+    stepped = _chart(page)
+    page.get_by_role("button", name="Start").click()  # then a turn per tick, to the end
+    page.get_by_text("turn 10 of 10 played, completed").wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
+    page.get_by_text("explore it:", exact=False).wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
+    _settled(page)
+    assert _chart(page) != stepped
+    return before, stepped
 
 
 def _new_experiment(page) -> tuple[bytes, bytes]:
