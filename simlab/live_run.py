@@ -127,7 +127,7 @@ class LiveSession:
     message: str = ""
 
     def _ensure(self, config: RunConfig | None) -> LiveRun | None:
-        if self.run is None or self.run.done and self.run.status != "completed":
+        if self.run is None or (self.run.done and self.run.status != "completed"):
             if config is None:
                 self.message = "The form has an error: fix it first."
                 return None

@@ -66,8 +66,13 @@ def study(tmp_path_factory) -> Study:
     return build_study(tmp_path_factory.mktemp("notebooks") / "simlab.db")
 
 
-def run_notebook(name: str, monkeypatch, *argv: str, db: Path | None = None, defs=None):
-    """Load ``notebooks/<name>.py`` and run every cell in this process (``app.run()``)."""
+def run_notebook(
+    name: str, monkeypatch, *argv: str, db: Path | None = None, defs=None, outputs=False
+):
+    """Load ``notebooks/<name>.py`` and run every cell in this process (``app.run()``).
+
+    Returns the cells' definitions, and with ``outputs`` also the cells' outputs first.
+    """
     monkeypatch.setattr(sys, "argv", [f"{name}.py", *argv])
     if db is None:
         monkeypatch.delenv("SIMLAB_DB", raising=False)
@@ -78,8 +83,8 @@ def run_notebook(name: str, monkeypatch, *argv: str, db: Path | None = None, def
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    _outputs, found = module.app.run(defs=defs)
-    return found
+    shown, found = module.app.run(defs=defs)
+    return (shown, found) if outputs else found
 
 
 def comparison_count(db: Path) -> int:
@@ -443,9 +448,14 @@ def test_new_experiment_runs_a_comparison_when_pressed(study, monkeypatch, tmp_p
                    "agents": 12, "seed": 0, "jobs": 1}
         ),
     }  # fmt: skip
-    found = run_notebook("new_experiment", monkeypatch, "--db", str(db), defs=pressed)
+    shown, found = run_notebook(
+        "new_experiment", monkeypatch, "--db", str(db), defs=pressed, outputs=True
+    )
     comparison = found["comparison"]
     assert not comparison.failures and len(comparison.run_ids) == 2
+    said = shown[-1].text  # the last cell: what was run, how to look at it, the headline
+    assert f"--comparison {comparison.comparison_id}" in said and "uv run simlab report" in said
+    assert "Clearest differences to random" in said
     con = analytics.connect(db)
     try:
         assert analytics.latest_comparison(con) == comparison.comparison_id
