@@ -4,8 +4,10 @@ Usage: uv run python benchmarks/bench_notebook_render.py [--db data/demo.db] [--
 
 For each notebook: the seconds from starting ``marimo run`` until the server
 answers (``server up``), and from opening the printed URL until the first chart
-is drawn (``first chart``) and until no cell runs any more (``settled``; the
-target is 10 s). Uses the system Chromium at /usr/bin/chromium.
+is drawn (``first chart``; marimo's app view shows the outputs once the
+cells ran) and until no cell runs any more (``settled``; the target is 10 s).
+A notebook with nothing to draw (observatory before ``simlab evaluate``)
+settles when its cells stop. Uses the system Chromium at /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -43,20 +45,20 @@ def render_times(browser, name: str, db: str, has_charts: bool) -> tuple[float, 
         opened = time.perf_counter()
         page.goto(served.url)
         page.wait_for_selector("[data-cell-name]", state="attached", timeout=120_000)
-        first, seen_running = float("nan"), False
-        while True:
+        first, seen_running, idle_since = float("nan"), False, None
+        while True:  # until no cell runs and a chart is drawn (or none came for 3 s)
             now = time.perf_counter() - opened
             running = page.locator("[data-testid=loading-indicator]").count() > 0
             seen_running |= running
-            if first != first and page.locator(".vega-embed").count():
+            drawn = page.locator(".vega-embed").count() > 0
+            if first != first and drawn:
                 first = now
-            if (seen_running and not running) or (not seen_running and now > 5):
+            idle_since = None if running else (now if idle_since is None else idle_since)
+            idle = idle_since is not None and (seen_running or now > 5)
+            if idle and (drawn or not has_charts or now - idle_since > 3):
+                settled = idle_since if not drawn else now
                 break
             page.wait_for_timeout(50)
-        settled = time.perf_counter() - opened
-        if first != first and has_charts:  # drawn only once every cell ran
-            page.locator(".vega-embed").first.wait_for(timeout=10_000)
-            first = time.perf_counter() - opened
         page.close()
         return up, first, settled
     finally:
