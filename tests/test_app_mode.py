@@ -58,6 +58,21 @@ def _chart(page, index: int = 0) -> bytes:
     return chart.screenshot()
 
 
+def _changed_chart(page, before: bytes, index: int = 0) -> bytes:
+    """The ``index``-th chart once it differs from ``before`` (or as it is after the timeout).
+
+    A widget change reaches the kernel, re-runs the cells and redraws the chart
+    asynchronously; on a busy machine that takes seconds.
+    """
+    deadline = time.monotonic() + NOTEBOOK_TIMEOUT_MS / 1000
+    while True:
+        _settled(page)
+        after = _chart(page, index)
+        if after != before or time.monotonic() > deadline:
+            return after
+        page.wait_for_timeout(500)
+
+
 def _colours(page, png: bytes) -> int:
     """How many distinct colours a PNG has (decoded by the browser, sampled on a grid)."""
     data = base64.b64encode(png).decode()
@@ -93,8 +108,7 @@ def _select_other(page, label: str) -> None:
 def _compare_feeds(page) -> tuple[bytes, bytes]:
     before = _chart(page)  # the difference chart
     _select_other(page, "Comparison")
-    _settled(page)
-    return before, _chart(page)
+    return before, _changed_chart(page, before)
 
 
 def _explore_run(page) -> tuple[bytes, bytes]:
@@ -104,22 +118,20 @@ def _explore_run(page) -> tuple[bytes, bytes]:
     before = _chart(page, feed_chart)
     slider = page.locator("[role=slider]").first
     slider.focus()
-    slider.press("Home")  # the first served turn
-    _settled(page)
-    return before, _chart(page, feed_chart)
+    at_first = slider.get_attribute("aria-valuenow") == slider.get_attribute("aria-valuemin")
+    slider.press("End" if at_first else "Home")  # another served turn
+    return before, _changed_chart(page, before, feed_chart)
 
 
 def _live_experiment(page) -> tuple[bytes, bytes]:
     before = _chart(page)  # the leaning distribution, before turn 0
     page.get_by_role("button", name="Step").click()
     page.get_by_text("turn 1 of 10 played").wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
-    _settled(page)
-    stepped = _chart(page)
+    stepped = _changed_chart(page, before)
     page.get_by_role("button", name="Start").click()  # then a turn per tick, to the end
     page.get_by_text("turn 10 of 10 played, completed").wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
     page.get_by_text("explore it:", exact=False).wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
-    _settled(page)
-    assert _chart(page) != stepped
+    assert _changed_chart(page, stepped) != stepped
     return before, stepped
 
 
@@ -136,8 +148,7 @@ def _new_experiment(page) -> tuple[bytes, bytes]:
 def _observatory(page) -> tuple[bytes, bytes]:
     before = _chart(page)  # the dimension's trend
     _select_other(page, "Evaluator")  # and with it the dimension shown
-    _settled(page)
-    return before, _chart(page)
+    return before, _changed_chart(page, before)
 
 
 CHANGES: dict[str, Callable] = {
