@@ -7,6 +7,9 @@ with app.setup:
     import marimo as mo
 
     import simlab.analytics
+    import simlab.analytics.groups
+    import simlab.charts.groups
+    import simlab.exports
     import simlab.figures
     import simlab.notebook_launch
     import simlab.report_llm
@@ -20,7 +23,10 @@ def _():
     Every arm of a comparison runs the same population with a different feed algorithm.
     Replicate *r* of every arm uses the same seed (common random numbers), so each
     difference to the first arm is paired by replicate and its 95% interval is
-    $\bar d \pm t_{0.975,\,n-1}\, s_d / \sqrt{n}$ over the *n* replicates.
+    $\bar d \pm t_{0.975,\,n-1}\, s_d / \sqrt{n}$ over the *n* replicates. Runs picked
+    by hand are paired the same way when they form paired replicates (every arm has one
+    run per seed, the same seeds, population and settings); otherwise they get no
+    interval.
     """)
     return
 
@@ -195,6 +201,46 @@ def _(chosen, con):
         )
     usage_view
     return (llm_usage,)
+
+
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    ## Metrics by agent group
+
+    Agents grouped by their starting leaning (left < −1/3 < centre < 1/3 < right) and
+    by activity (high: at least the median activity rate). Each bar is the arm's mean
+    over its runs.
+    """)
+    return
+
+
+@app.cell
+def _(chosen, con):
+    groups = simlab.analytics.groups.group_metrics(con, **chosen.kwargs)
+    group_summary = simlab.analytics.groups.group_summary(groups)
+    mo.stop(group_summary.empty, mo.md("No agents with recorded leanings in this selection."))
+    group_chart = simlab.charts.groups.group_bars(group_summary)
+    group_chart
+    return (group_chart,)
+
+
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    ## Download the data
+
+    Every frame drawn or tabled above, for this selection, as CSV or Parquet (computed
+    when you click).
+    """)
+    return
+
+
+@app.cell
+def _(chosen, con, metric_picker):
+    shown = simlab.exports.shown_frames(con, keys=metric_picker.value, **chosen.kwargs)
+    simlab.exports.download_buttons(shown)
+    return (shown,)
 
 
 if __name__ == "__main__":

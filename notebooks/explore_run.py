@@ -7,8 +7,11 @@ with app.setup:
     import marimo as mo
 
     import simlab.analytics
+    import simlab.analytics.threads
     import simlab.charts
+    import simlab.charts.network
     import simlab.figures
+    import simlab.network
     import simlab.notebook_launch
 
 
@@ -18,7 +21,7 @@ def _():
     # One run, turn by turn
 
     What the population did over the run, what one agent was shown in one turn and
-    what it did with it, the comments agents wrote, and how the follow network grew.
+    what it did with it (and why), the conversations agents had, and the follow network.
     """)
     return
 
@@ -95,8 +98,10 @@ def _():
     ## One agent's feed
 
     The items the feed algorithm served the agent in one turn, by rank, with their
-    scores and what the agent did with each. Agents are not served a feed every turn;
-    the turn slider offers the turns in which the picked agent was.
+    scores, what the agent did with each, and the reason and probability the policy
+    recorded for each action. Agents are not served a feed every turn; the turn slider
+    offers the turns in which the picked agent was. The first agent shown is the most
+    active one, at its last turn with actions.
     """)
     return
 
@@ -106,7 +111,7 @@ def _(con, run_id):
     activity = simlab.analytics.agent_activity(con, run_id=run_id)
     agent_picker = mo.ui.dropdown(
         list(activity["agent_handle"]),
-        value=simlab.analytics.busiest_agent(activity),
+        value=simlab.analytics.threads.most_active_agent(activity),
         label="Agent",
         searchable=True,
     )
@@ -118,7 +123,12 @@ def _(con, run_id):
 def _(agent_picker, con, run_id):
     served = simlab.analytics.served_turns(con, run_id=run_id, agent_handle=agent_picker.value)
     turn_picker = mo.ui.slider(
-        steps=served, value=served[-1], label="Turn (served)", show_value=True
+        steps=served,
+        value=simlab.analytics.threads.turn_with_actions(
+            con, run_id=run_id, agent_handle=agent_picker.value, served=served
+        ),
+        label="Turn (served)",
+        show_value=True,
     )
     turn_picker
     return (turn_picker,)
@@ -126,7 +136,7 @@ def _(agent_picker, con, run_id):
 
 @app.cell
 def _(agent_picker, con, run_id, turn_picker):
-    feed = simlab.analytics.agent_feed(
+    feed = simlab.analytics.threads.explained_feed(
         con, run_id=run_id, turn=turn_picker.value, agent_handle=agent_picker.value
     )
     return (feed,)
@@ -136,7 +146,14 @@ def _(agent_picker, con, run_id, turn_picker):
 def _(feed):
     mo.stop(feed.empty, mo.md("This agent was not served a feed in this turn."))
     feed_chart = simlab.charts.feed_scores(feed)
-    mo.vstack([feed_chart, mo.ui.table(feed, selection=None, page_size=20)])
+    mo.vstack(
+        [
+            feed_chart,
+            mo.ui.table(
+                feed, selection=None, page_size=20, wrapped_columns=["text", "explanation"]
+            ),
+        ]
+    )
     return (feed_chart,)
 
 
@@ -149,16 +166,49 @@ def _(activity):
 @app.cell(hide_code=True)
 def _():
     mo.md(r"""
-    ## Comments
+    ## Threads
+
+    Every comment under its post, in turn order. A comment is *with* the post when
+    commenter and post lean to the same side (beyond ±1/3), *against* when to opposite
+    sides, *neutral* otherwise.
     """)
     return
 
 
 @app.cell
-def _(con, run_id):
-    run_comments = simlab.analytics.comments(con, run_id=run_id, limit=200)
-    mo.ui.table(run_comments, selection=None)
-    return (run_comments,)
+def _(activity, con, run_id):
+    last_turn = simlab.analytics.completed_turns(con, run_ids=[run_id]) - 1
+    thread_filters = mo.md("{turns} {agent} {stance} {post}").batch(
+        turns=mo.ui.range_slider(
+            start=0, stop=max(last_turn, 1), value=[0, max(last_turn, 1)], label="Turns",
+            show_value=True,
+        ),
+        agent=mo.ui.dropdown(
+            list(activity["agent_handle"]), label="Commenter (any)", searchable=True
+        ),
+        stance=mo.ui.dropdown(list(simlab.analytics.threads.STANCES), label="Stance (any)"),
+        post=mo.ui.text(label="Post id (any)"),
+    )  # fmt: skip
+    thread_filters
+    return (thread_filters,)
+
+
+@app.cell
+def _(con, run_id, thread_filters):
+    picked = thread_filters.value
+    threads = simlab.analytics.threads.thread_comments(
+        con, run_id=run_id, turns=tuple(picked["turns"]), agent_handle=picked["agent"],
+        post_id=picked["post"] or None, stance=picked["stance"],
+    )  # fmt: skip
+    mo.vstack(
+        [
+            mo.md(simlab.analytics.threads.thread_markdown(threads)),
+            mo.ui.table(
+                threads, selection=None, page_size=10, wrapped_columns=["text", "post_text"]
+            ),
+        ]
+    )
+    return (threads,)
 
 
 @app.cell(hide_code=True)
@@ -167,9 +217,38 @@ def _():
     ## Follow network
 
     Initial follows come from the population; every later edge is a follow an agent made
-    in the run. The table lists the most followed accounts at the end of the run.
+    in the run. Dots are coloured by the agent's leaning after the last turn (blue left,
+    red right; grey: accounts outside the population) and sized by followers; the
+    layout is Fruchterman-Reingold's spring layout.
     """)
     return
+
+
+@app.cell
+def _(con, run_id):
+    edges = simlab.analytics.follow_edges(con, run_id=run_id)
+    return (edges,)
+
+
+@app.cell
+def _(activity, agent_picker, edges):
+    _nodes, _drawn = simlab.network.run_drawing(edges, activity, focus=agent_picker.value)
+    neighbourhood_chart = simlab.charts.network.follow_network(
+        _nodes, _drawn, focus=agent_picker.value, size=360,
+        title=f"{agent_picker.value}: whom it follows and who follows it",
+    )  # fmt: skip
+    neighbourhood_chart
+    return (neighbourhood_chart,)
+
+
+@app.cell
+def _(activity, edges):
+    _nodes, _drawn = simlab.network.run_drawing(edges, activity)
+    network_chart = simlab.charts.network.follow_network(
+        _nodes, _drawn, title="Every agent's follows at the end of the run"
+    )
+    network_chart
+    return (network_chart,)
 
 
 @app.cell
@@ -182,8 +261,7 @@ def _(con, this_run):
 
 
 @app.cell
-def _(con, run_id):
-    edges = simlab.analytics.follow_edges(con, run_id=run_id)
+def _(edges):
     degrees = simlab.analytics.degree_table(edges)
     mo.ui.table(degrees, selection=None)
     return (degrees,)

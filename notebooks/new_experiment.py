@@ -65,7 +65,7 @@ def _(settings):
 
 
 @app.cell
-def _(database, run_button, settings):
+def _(con, database, run_button, settings):
     # Outside marimo (Jupyter, nbval) the button is never pressed and mo.stop raises:
     # NBVAL_RAISES_EXCEPTION
     mo.stop(not run_button.value, mo.md("Set the comparison up, then press **Run comparison**."))
@@ -77,7 +77,12 @@ def _(database, run_button, settings):
             jobs=settings.value["jobs"],
             on_progress=simlab.experiment_form.progress_step(_bar.update),
         )
-    mo.md(simlab.experiment_form.next_steps(comparison, database))
+    _finished = simlab.analytics.summary(con, comparison_id=comparison.comparison_id)
+    mo.md(
+        simlab.experiment_form.next_steps(comparison, database)
+        + "\n\n"
+        + simlab.analytics.headline(_finished)
+    )
     return (comparison,)
 
 

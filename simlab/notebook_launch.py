@@ -7,16 +7,25 @@ after marimo's ``--`` (``--db PATH --comparison ID --runs a,b``), read by
 (:func:`notebook_command`) and for the report's ``marimo export``, so every
 path into a notebook goes through the same two functions.
 
+A notebook opens as an app (``marimo run``: code hidden, read-only) unless
+``edit`` asks for marimo's editor. Either way the server listens on 127.0.0.1
+with a random access token, handed to marimo on its stdin (never on a command
+line other users can list), and :attr:`Served.url` is the address to open,
+token included.
+
 Open one from Python or the CLI::
 
     simlab.notebook_launch.open_notebook("compare_feeds", db="data/simlab.db")
-    simlab notebook compare_feeds --db data/simlab.db
+    simlab notebook compare_feeds --db data/simlab.db          # the app
+    simlab notebook compare_feeds --db data/simlab.db --edit   # the editor
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -117,6 +126,13 @@ def database_file(db: str | os.PathLike | None) -> str:
 # --- opening a notebook -----------------------------------------------------------
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on at ``host`` right now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 def notebook_command(
     name: str,
     db: str | os.PathLike | None = None,
@@ -124,53 +140,89 @@ def notebook_command(
     comparison: str | None = None,
     runs: Sequence[str] = (),
     host: str = "127.0.0.1",
-    port: int | None = None,
+    port: int,
     headless: bool = False,
+    edit: bool = False,
 ) -> list[str]:
-    """The ``marimo edit`` command line that opens notebook ``name`` on the database.
+    """The ``marimo run`` (or, with ``edit``, ``marimo edit``) command line for notebook ``name``.
 
-    The database (``db``, else ``$SIMLAB_DB``, else ``data/simlab.db``) goes to the
-    notebook as an absolute ``--db`` after ``--`` (:meth:`NotebookInputs.argv`).
+    The access token is read from stdin (``--token-password-file -``, see
+    :func:`launch`). The database (``db``, else ``$SIMLAB_DB``, else
+    ``data/simlab.db``) goes to the notebook as an absolute ``--db`` after ``--``
+    (:meth:`NotebookInputs.argv`).
 
     Raises:
         InputError: unknown notebook, or the database is not an existing SQLite file.
     """
     path = notebook_path(name)
     opened_on = NotebookInputs(database_file(db), comparison, tuple(runs))
-    command = [sys.executable, "-m", "marimo", "edit", str(path), "--host", host]
-    command += ["--port", str(port)] if port is not None else []
+    mode = "edit" if edit else "run"
+    command = [sys.executable, "-m", "marimo", "--quiet", mode, str(path), "--host", host]
+    command += ["--port", str(port), "--token", "--token-password-file", "-"]
     command += ["--headless"] if headless else []
-    return command + ["--skip-update-check", "--", *opened_on.argv()]
+    command += ["--skip-update-check"] if edit else ["--no-sandbox"]
+    return command + ["--", *opened_on.argv()]
 
 
-def launch(name: str, db: str | os.PathLike | None = None, **options) -> subprocess.Popen:
-    """Start ``marimo edit`` for notebook ``name`` (see :func:`notebook_command`) and return it."""
-    return subprocess.Popen(notebook_command(name, db, **options))
+@dataclass
+class Served:
+    """A notebook being served: the marimo process and the URL (with its token) to open."""
+
+    process: subprocess.Popen
+    url: str
 
 
-def open_notebook(
+def launch(
     name: str,
     db: str | os.PathLike | None = None,
+    *,
     host: str = "127.0.0.1",
     port: int | None = None,
     **options,
-) -> int:
-    """Open notebook ``name`` in marimo's editor (a browser tab) and wait until it stops.
+) -> Served:
+    """Start marimo for notebook ``name`` (see :func:`notebook_command`) with a fresh token.
 
     Args:
         name: a notebook from :func:`names`.
         db: the database; default ``$SIMLAB_DB``, else ``data/simlab.db``.
         host: the interface marimo listens on.
-        port: the port; default: marimo picks a free one from 2718.
-        **options: ``comparison``, ``runs`` and ``headless`` of :func:`notebook_command`.
+        port: the port; default: a free one.
+        **options: ``comparison``, ``runs``, ``headless`` and ``edit`` of
+            :func:`notebook_command`.
+    """
+    port = free_port(host) if port is None else port
+    command = notebook_command(name, db, host=host, port=port, **options)
+    token = secrets.token_urlsafe(16)
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, text=True)
+    process.stdin.write(token)
+    process.stdin.close()
+    return Served(process, f"http://{host}:{port}/?access_token={token}")
+
+
+def open_notebook(
+    name: str,
+    db: str | os.PathLike | None = None,
+    say=print,
+    **options,
+) -> int:
+    """Serve notebook ``name`` (an app, or the editor with ``edit=True``) until it stops.
+
+    Args:
+        name: a notebook from :func:`names`.
+        db: the database; default ``$SIMLAB_DB``, else ``data/simlab.db``.
+        say: prints the URL to open (token included).
+        **options: ``host``, ``port`` of :func:`launch`; ``comparison``, ``runs``,
+            ``headless`` and ``edit`` of :func:`notebook_command`.
 
     Returns:
         marimo's exit code (0 after Ctrl-C).
     """
-    process = launch(name, db, host=host, port=port, **options)
+    served = launch(name, db, **options)
+    view = "editor" if options.get("edit") else "app (read-only; --edit opens the editor)"
+    say(f"{name}: open {served.url} ({view}); Ctrl-C stops it")
     try:
-        return process.wait()
+        return served.process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        process.wait(timeout=10)
+        served.process.terminate()
+        served.process.wait(timeout=10)
         return 0

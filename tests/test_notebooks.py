@@ -7,11 +7,13 @@ or the command line after marimo's ``--``.
 
 from __future__ import annotations
 
+import http.cookiejar
 import importlib.util
 import math
 import os
+import re
 import shutil
-import socket
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -35,7 +37,7 @@ from simlab.population import SyntheticConfig, create_synthetic
 from .conftest import REPO, copy_database
 from .test_observatory import evaluate_comparison
 
-NOTEBOOKS = ("compare_feeds", "explore_run", "new_experiment", "observatory")
+NOTEBOOKS = ("compare_feeds", "explore_run", "live_experiment", "new_experiment", "observatory")
 ARMS = ["chronological", "popularity"]
 
 
@@ -64,8 +66,13 @@ def study(tmp_path_factory) -> Study:
     return build_study(tmp_path_factory.mktemp("notebooks") / "simlab.db")
 
 
-def run_notebook(name: str, monkeypatch, *argv: str, db: Path | None = None, defs=None):
-    """Load ``notebooks/<name>.py`` and run every cell in this process (``app.run()``)."""
+def run_notebook(
+    name: str, monkeypatch, *argv: str, db: Path | None = None, defs=None, outputs=False
+):
+    """Load ``notebooks/<name>.py`` and run every cell in this process (``app.run()``).
+
+    Returns the cells' definitions, and with ``outputs`` also the cells' outputs first.
+    """
     monkeypatch.setattr(sys, "argv", [f"{name}.py", *argv])
     if db is None:
         monkeypatch.delenv("SIMLAB_DB", raising=False)
@@ -76,8 +83,8 @@ def run_notebook(name: str, monkeypatch, *argv: str, db: Path | None = None, def
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    _outputs, found = module.app.run(defs=defs)
-    return found
+    shown, found = module.app.run(defs=defs)
+    return (shown, found) if outputs else found
 
 
 def comparison_count(db: Path) -> int:
@@ -112,53 +119,84 @@ def test_inputs_keep_ids_as_strings_and_ignore_other_flags(monkeypatch):
 def test_notebook_command(study, monkeypatch):
     monkeypatch.chdir(study.db.parent)
     command = notebook_launch.notebook_command(
-        "compare_feeds", "simlab.db", comparison="c1", runs=["a", "b"]
+        "compare_feeds", "simlab.db", comparison="c1", runs=["a", "b"], port=2799
     )
-    assert command[:5] == [
-        sys.executable,
-        "-m",
-        "marimo",
-        "edit",
+    assert command[:6] == [
+        sys.executable, "-m", "marimo", "--quiet", "run",
         str(notebook_launch.notebook_path("compare_feeds")),
-    ]
+    ]  # fmt: skip
     assert command[command.index("--host") + 1] == "127.0.0.1"
-    assert "--headless" not in command and "--no-token" not in command and "--port" not in command
+    assert command[command.index("--port") + 1] == "2799"
+    assert command[command.index("--token-password-file") + 1] == "-"  # the token: on stdin
+    assert "--headless" not in command and "--no-token" not in command
     assert command[command.index("--") :] == [
         "--", "--db", str(study.db), "--comparison", "c1", "--runs", "a,b",
     ]  # fmt: skip
-    headless = notebook_launch.notebook_command("explore_run", study.db, port=2799, headless=True)
-    assert headless[headless.index("--port") + 1] == "2799" and "--headless" in headless
+    editor = notebook_launch.notebook_command(
+        "explore_run", study.db, port=2799, headless=True, edit=True
+    )
+    assert editor[4] == "edit" and "--headless" in editor
     monkeypatch.setenv("SIMLAB_DB", str(study.db))
-    assert notebook_launch.notebook_command("new_experiment")[-1] == str(study.db)
+    assert notebook_launch.notebook_command("new_experiment", port=1)[-1] == str(study.db)
     with pytest.raises(InputError, match="does not exist"):
-        notebook_launch.notebook_command("compare_feeds", study.db.parent / "missing.db")
+        notebook_launch.notebook_command("compare_feeds", study.db.parent / "missing.db", port=1)
     with pytest.raises(InputError, match="unknown notebook"):
-        notebook_launch.notebook_command("missing", study.db)
+        notebook_launch.notebook_command("missing", study.db, port=1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _opened(url: str) -> str:
+    """The page at ``url``, keeping cookies (marimo trades the token for one, then redirects)."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(url, timeout=10) as reply:
+        return reply.read().decode()
 
 
-def test_launch_serves_the_notebook(study):
-    port = _free_port()
-    process = notebook_launch.launch("compare_feeds", study.db, port=port, headless=True)
+def _wait_healthy(process, url: str) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        assert process.poll() is None, "marimo exited"
+        try:
+            with urllib.request.urlopen(url.split("?")[0] + "health", timeout=2) as reply:
+                assert reply.status == 200
+                return
+        except OSError:
+            assert time.monotonic() < deadline, "marimo did not become healthy in 90 s"
+            time.sleep(0.3)
+
+
+@pytest.mark.parametrize("edit", [False, True])
+def test_launch_serves_the_notebook_behind_its_token(study, edit):
+    served = notebook_launch.launch("compare_feeds", study.db, headless=True, edit=edit)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "marimo edit exited"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
-                    assert reply.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "marimo edit did not become healthy in 60 s"
-                time.sleep(0.3)
+        _wait_healthy(served.process, served.url)
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?access_token=[\w-]{16,}", served.url)
+        assert "auth/login" in _opened(served.url.split("?")[0])  # no token: the login form
+        assert "auth/login" not in _opened(served.url)
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        served.process.terminate()
+        served.process.wait(timeout=20)
+
+
+def test_simlab_notebook_prints_the_url_with_its_token_and_stops_on_ctrl_c(study):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simlab", "notebook", "explore_run", "--headless",
+         "--db", str(study.db)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"http://\S+", line).group(0)
+        assert "access_token=" in url and "app (read-only" in line
+        _wait_healthy(process, url)
+        assert "auth/login" not in _opened(url)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 # --- helpers the notebooks call -------------------------------------------------------
@@ -336,6 +374,25 @@ def test_compare_feeds_takes_runs_and_db_from_its_command_line(study, monkeypatc
     summary = found["summary"]
     assert list(pd.unique(summary["arm"])) == ARMS and (summary["n"] == 1).all()
     assert summary["diff_low"].isna().all()  # loose runs are not paired
+    assert found["difference_chart"].to_dict()  # its axis says there is no interval
+    assert found["group_chart"].to_dict()
+    assert {"summary", "group_metrics", "leaning_distribution"} <= set(found["shown"])
+
+
+def test_compare_feeds_pairs_hand_picked_replicates(study, monkeypatch):
+    picked = list(study.run_ids.values())  # both replicates of both arms: shared seeds
+    found = run_notebook("compare_feeds", monkeypatch, "--runs", ",".join(picked), db=study.db)
+    con = analytics.connect(study.db)
+    try:
+        paired = analytics.comparison_summary(con, comparison_id=study.comparison_id)
+    finally:
+        con.close()
+    loose = found["summary"].set_index(["key", "arm"]).loc[paired.set_index(["key", "arm"]).index]
+    columns = ["n", "mean", "diff", "diff_low", "diff_high", "p_value"]
+    pd.testing.assert_frame_equal(
+        loose[columns].reset_index(), paired[["key", "arm", *columns]], check_dtype=False
+    )
+    assert loose.loc[(slice(None), "popularity"), "diff_low"].notna().any()
 
 
 def test_compare_feeds_refuses_an_unknown_comparison(study, monkeypatch):
@@ -348,20 +405,28 @@ def test_explore_run_shows_one_run(study, monkeypatch):
     found = run_notebook("explore_run", monkeypatch, "--db", str(study.db), "--runs", run_id)
     assert found["run_id"] == run_id
     assert len(found["activity"]) == 40
+    activity = found["activity"].set_index("agent_handle")
     agent = found["agent_picker"].value
-    assert agent == analytics.busiest_agent(found["activity"])
-    served = found["activity"].set_index("agent_handle").loc[agent, "feeds"]
+    acted = activity[["likes", "comments", "follows"]].sum(axis=1)
+    assert acted[agent] == acted.max() > 0  # the most active agent
     assert found["turn_picker"].steps == analytics.served_turns(
         found["con"], run_id=run_id, agent_handle=agent
     )
-    assert len(found["turn_picker"].steps) == served > 0
+    assert len(found["turn_picker"].steps) == activity.loc[agent, "feeds"] > 0
     feed = found["feed"]
     assert not feed.empty and list(feed["rank"]) == list(range(1, len(feed) + 1))
-    assert isinstance(found["feed_chart"], alt.TopLevelMixin) and found["feed_chart"].to_dict()
-    assert {"handle", "followers_start", "followers_end"} <= set(found["degrees"].columns)
-    assert list(found["run_comments"].columns) == [
-        "turn_number", "agent_handle", "post_id", "text", "explanation",
+    assert (feed["did"] != "").any()  # a turn in which the agent acted
+    assert (feed["score"] == feed["score"].round(4)).all()
+    assert list(feed.columns[:7]) == [
+        "rank", "author_handle", "text", "score", "did", "explanation", "p",
     ]  # fmt: skip
+    for chart in ("feed_chart", "network_chart", "neighbourhood_chart", "follow_chart"):
+        assert isinstance(found[chart], alt.TopLevelMixin) and found[chart].to_dict()
+    assert {"handle", "followers_start", "followers_end"} <= set(found["degrees"].columns)
+    with sqlite3.connect(study.db) as con:
+        comments = con.execute("SELECT count(*) FROM comments WHERE run_id = ?", (run_id,))
+        assert len(found["threads"]) == comments.fetchone()[0] > 0  # no cap, every turn
+    assert found["thread_filters"].value["turns"] == [0, 2]
     assert len(found["metric_charts"]) == len(found["metric_picker"].value) > 0
 
 
@@ -383,9 +448,14 @@ def test_new_experiment_runs_a_comparison_when_pressed(study, monkeypatch, tmp_p
                    "agents": 12, "seed": 0, "jobs": 1}
         ),
     }  # fmt: skip
-    found = run_notebook("new_experiment", monkeypatch, "--db", str(db), defs=pressed)
+    shown, found = run_notebook(
+        "new_experiment", monkeypatch, "--db", str(db), defs=pressed, outputs=True
+    )
     comparison = found["comparison"]
     assert not comparison.failures and len(comparison.run_ids) == 2
+    said = shown[-1].text  # the last cell: what was run, how to look at it, the headline
+    assert f"--comparison {comparison.comparison_id}" in said and "uv run simlab report" in said
+    assert "Clearest differences to random" in said
     con = analytics.connect(db)
     try:
         assert analytics.latest_comparison(con) == comparison.comparison_id

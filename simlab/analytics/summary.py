@@ -1,7 +1,7 @@
 """Summaries for reading: per arm and metric a mean and a difference, in a table and in words.
 
-:func:`summary` is the frame (one comparison: paired by replicate; loose runs:
-not paired); :func:`summary_table` rounds it and names metrics; :func:`headline`
+:func:`summary` is the frame (one comparison, or loose runs with shared seeds:
+paired by replicate; other loose runs: not paired); :func:`summary_table` rounds it and names metrics; :func:`headline`
 says its clearest differences in Markdown. :func:`run_facts` and
 :func:`degree_table` summarise one run.
 """
@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from simlab.analytics.metrics import comparison_summary, run_scalars
+from simlab.analytics.pairing import paired_replicates
 from simlab.analytics.runs import runs
 
 
@@ -36,7 +37,9 @@ def summary(
     Default keys: :func:`simlab.analytics.summary_metric_keys` (evaluations included).
 
     For a comparison this is :func:`simlab.analytics.comparison_summary` (paired by
-    replicate). Loose runs are not paired: ``diff`` is the difference of means and
+    replicate). Loose runs that form paired replicates (shared seeds and population,
+    :func:`simlab.analytics.pairing.paired_replicates`) are paired by seed the same
+    way; other loose runs are not paired: ``diff`` is the difference of means and
     its bounds are NaN.
 
     Returns:
@@ -47,6 +50,15 @@ def summary(
     from simlab.stats import mean_ci  # scipy loads on first use
 
     scalars = run_scalars(con, run_ids=run_ids, keys=keys)
+    paired = None if run_ids is None else paired_replicates(con, run_ids=run_ids)
+    if paired is not None:
+        from simlab.inference import arm_summary, replicates_per_population  # scipy loads here
+
+        replicate = paired.set_index("run_id")["replicate"]
+        scalars = scalars.assign(replicate=scalars["run_id"].map(replicate))
+        arms = list(pd.unique(scalars["arm"]))
+        keys = list(pd.unique(scalars["key"]))
+        return arm_summary(scalars, arms, keys, replicates_per_population(None))
     rows = []
     for (key, arm), group in scalars.groupby(["key", "arm"], sort=False):
         values = group["value"].astype(float).to_numpy()

@@ -85,7 +85,8 @@ def difference_dots(
     extra = [num_tooltip(c) for c in ("mean", "ci_low", "ci_high") if c in data.columns]
     extra += ["n:Q"] if "n" in data.columns else []
     y = alt.Y("arm:N", sort=arms, title=None)
-    x_title = "Difference (95% CI)"  # to the baseline, named in the title; narrow panels
+    has_interval = data["diff_low"].notna().any()  # loose unpaired runs have none
+    x_title = "Difference (95% CI)" if has_interval else "Difference (no interval)"
     base = alt.Chart().encode(y=y, color=arm_color(arms))
     zero = alt.Chart().mark_rule(color="#666666", strokeDash=[4, 3]).encode(x=alt.datum(0))
     bars = base.mark_rule(strokeWidth=2).encode(

@@ -134,22 +134,31 @@ def demo(
 
 @app.command("notebook")
 def notebook(
-    name: Annotated[str, typer.Argument(help="compare_feeds, explore_run or new_experiment.")],
+    name: Annotated[
+        str,
+        typer.Argument(help="compare_feeds, explore_run, live_experiment, new_experiment, ..."),
+    ],
     comparison: Annotated[str | None, typer.Option(help="Comparison to open with.")] = None,
     runs: Annotated[str | None, typer.Option(help="Comma-separated run ids to open with.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 [default: marimo's].")] = None,
+    edit: Annotated[
+        bool, typer.Option("--edit", help="Open marimo's editor instead of the app view.")
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 [default: a free one].")
+    ] = None,
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Open a notebook in marimo's editor, bound to 127.0.0.1."""
+    """Serve a notebook as an app (code hidden, read-only) on 127.0.0.1; print its URL with token."""
     from simlab.notebook_launch import open_notebook
 
     if port is not None and not 1 <= port <= 65535:
         raise InputError(f"--port: must be between 1 and 65535, got {port}")
     run_ids = run_id_list(runs)
     code = open_notebook(
-        name, db, port=port, comparison=comparison, runs=run_ids, headless=headless
-    )
+        name, db, say=lambda line: console.print(line, highlight=False, soft_wrap=True),
+        port=port, comparison=comparison, runs=run_ids, headless=headless, edit=edit,
+    )  # fmt: skip
     raise typer.Exit(code)
 
 

@@ -1,0 +1,192 @@
+"""Every notebook served as an app (``simlab notebook NAME``) works in headless Chromium.
+
+Each notebook is opened through :func:`simlab.notebook_launch.launch` (``marimo
+run``, code hidden, token in the URL) on a small database; the test waits until
+no cell runs, changes one widget the way a user does, sees the output it drives
+change, and takes a screenshot that is not blank. The system Chromium is driven
+by Playwright (no browser download).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+
+import pytest
+
+from simlab import notebook_launch
+from simlab.compare import CompareConfig, compare
+
+from .test_notebooks import NOTEBOOKS, Study, build_study
+from .test_report import CHROMIUM_FLAGS, _need_chromium
+
+NOTEBOOK_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Study:
+    """The notebook tests' study, plus a second comparison for the compare notebook's picker."""
+    study = build_study(tmp_path_factory.mktemp("app") / "simlab.db")
+    config = CompareConfig(feeds=["random", "bridging"], replicates=1, seed=5, run={"turns": 2})
+    assert not compare(config, str(study.db), jobs=1).failures
+    return study
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def _settled(page, timeout_ms: int = NOTEBOOK_TIMEOUT_MS) -> None:
+    """Wait until marimo's app shows its cells and none runs (its loading indicator is gone)."""
+    page.wait_for_selector("[data-cell-name]", state="attached", timeout=timeout_ms)
+    page.wait_for_timeout(300)  # a cell queued by the last change shows the indicator by now
+    page.wait_for_selector("[data-testid=loading-indicator]", state="detached", timeout=timeout_ms)
+
+
+def _chart(page, index: int = 0) -> bytes:
+    """A screenshot of the ``index``-th drawn chart (what a user sees of it)."""
+    chart = page.locator(".vega-embed").nth(index)
+    chart.wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
+    return chart.screenshot()
+
+
+def _changed_chart(page, before: bytes, index: int = 0) -> bytes:
+    """The ``index``-th chart once it differs from ``before`` (or as it is after the timeout).
+
+    A widget change reaches the kernel, re-runs the cells and redraws the chart
+    asynchronously; on a busy machine that takes seconds.
+    """
+    deadline = time.monotonic() + NOTEBOOK_TIMEOUT_MS / 1000
+    while True:
+        _settled(page)
+        after = _chart(page, index)
+        if after != before or time.monotonic() > deadline:
+            return after
+        page.wait_for_timeout(500)
+
+
+def _colours(page, png: bytes) -> int:
+    """How many distinct colours a PNG has (decoded by the browser, sampled on a grid)."""
+    data = base64.b64encode(png).decode()
+    return page.evaluate(
+        """async (data) => {
+            const image = new Image();
+            image.src = "data:image/png;base64," + data;
+            await image.decode();
+            const canvas = document.createElement("canvas");
+            canvas.width = image.width; canvas.height = image.height;
+            const context = canvas.getContext("2d");
+            context.drawImage(image, 0, 0);
+            const pixels = context.getImageData(0, 0, image.width, image.height).data;
+            const seen = new Set();
+            for (let i = 0; i < pixels.length; i += 4 * 97) {
+                seen.add((pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2]);
+            }
+            return seen.size;
+        }""",
+        data,
+    )
+
+
+def _select_other(page, label: str) -> None:
+    """Pick the next option of the native dropdown labelled ``label``."""
+    select = page.locator("marimo-dropdown", has_text=label).locator("select")
+    options = select.locator("option").all_inner_texts()
+    current = select.evaluate("s => s.options[s.selectedIndex].text")
+    other = next(option for option in options if option != current and option.strip() != "--")
+    select.select_option(label=other)
+
+
+def _compare_feeds(page) -> tuple[bytes, bytes]:
+    before = _chart(page)  # the difference chart
+    _select_other(page, "Comparison")
+    return before, _changed_chart(page, before)
+
+
+def _explore_run(page) -> tuple[bytes, bytes]:
+    feed_chart = 2  # after the metric charts' vstack and the actions chart
+    heading = page.get_by_text("One agent's feed", exact=False).first
+    heading.scroll_into_view_if_needed()
+    before = _chart(page, feed_chart)
+    slider = page.locator("[role=slider]").first
+    slider.focus()
+    at_first = slider.get_attribute("aria-valuenow") == slider.get_attribute("aria-valuemin")
+    slider.press("End" if at_first else "Home")  # another served turn
+    return before, _changed_chart(page, before, feed_chart)
+
+
+def _live_experiment(page) -> tuple[bytes, bytes]:
+    before = _chart(page)  # the leaning distribution, before turn 0
+    page.get_by_role("button", name="Step").click()
+    page.get_by_text("turn 1 of 10 played").wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
+    stepped = _changed_chart(page, before)
+    page.get_by_role("button", name="Start").click()  # then a turn per tick, to the end
+    page.get_by_text("turn 10 of 10 played, completed").wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
+    page.get_by_text("explore it:", exact=False).wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
+    assert _changed_chart(page, stepped) != stepped
+    return before, stepped
+
+
+def _new_experiment(page) -> tuple[bytes, bytes]:
+    said = page.get_by_text("Will run", exact=False).first
+    before = said.screenshot()  # no chart before a comparison ran: the description changes
+    turns = page.locator("input[aria-label*='>Turns<']")  # marimo labels inputs with HTML
+    turns.fill("7")
+    turns.press("Enter")
+    page.get_by_text("replicates, 7 turns", exact=False).wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
+    return before, page.get_by_text("Will run", exact=False).first.screenshot()
+
+
+def _observatory(page) -> tuple[bytes, bytes]:
+    before = _chart(page)  # the dimension's trend
+    _select_other(page, "Evaluator")  # and with it the dimension shown
+    return before, _changed_chart(page, before)
+
+
+CHANGES: dict[str, Callable] = {
+    "compare_feeds": _compare_feeds,
+    "explore_run": _explore_run,
+    "live_experiment": _live_experiment,
+    "new_experiment": _new_experiment,
+    "observatory": _observatory,
+}
+
+
+def test_every_notebook_has_a_widget_change():
+    assert sorted(CHANGES) == sorted(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_notebook_app_renders_and_reacts_in_chromium(name, study, browser, tmp_path):
+    evaluated = {"comparison": study.comparison_id} if name == "observatory" else {}
+    served = notebook_launch.launch(name, study.db, headless=True, **evaluated)
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        deadline = time.monotonic() + 60
+        while True:  # the server takes a few seconds to listen
+            try:
+                page.goto(served.url, timeout=10_000)
+                break
+            except Exception:  # noqa: BLE001  (connection refused until marimo listens)
+                assert served.process.poll() is None, "marimo run exited"
+                assert time.monotonic() < deadline, "marimo run did not listen in 60 s"
+                time.sleep(0.5)
+        assert "auth/login" not in page.content()  # the printed URL carries its token
+        _settled(page)
+        assert page.locator(".cm-editor").count() == 0  # app view: no code editors
+        before, after = CHANGES[name](page)
+        assert before != after, f"{name}: the output did not change"
+        shot = page.screenshot(path=tmp_path / f"{name}.png")
+        assert _colours(page, shot) > 20  # text, charts: not a blank page
+        page.close()
+    finally:
+        served.process.terminate()
+        served.process.wait(timeout=20)
