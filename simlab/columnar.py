@@ -4,7 +4,7 @@ A run that is not being written does not change (``simlab resume`` makes a
 failed or stale run ``running`` again first), so every run that is not
 running gets a copy that analytics reads instead of the SQLite file::
 
-    <db>.columnar/<run>/<table>.parquet   the run's rows of each table or view
+    <db>.columnar/<run>/<table>.parquet   the run's rows of each table
                                           with a run_id column (none when 0 rows)
     <db>.columnar/<run>/manifest.json     run_id, checksum and, per table, its
                                           columns, row count and file
@@ -29,7 +29,7 @@ right after marking it completed (:func:`copy_completed_run`, called by
 (``WHERE run_id = ?``, answered from the run_id indexes; ``generated_feeds``,
 whose seed primary key starts with the agent, is scanned). Reading back
 rather than collecting the rows while they are written keeps the engine's
-hot path and memory untouched, works for any table or view a revision adds,
+hot path and memory untouched, works for any table a revision adds,
 and costs a read of one run's freshly written (hence cached) pages. Other
 runs (failed, stale, or written before this module existed) are copied when
 :func:`current_copies` finds them missing, so a connect waits for at most
@@ -87,9 +87,13 @@ def run_dir(path: Path, run_id: str) -> Path:
 
 
 def run_tables(source: sqlite3.Connection) -> dict[str, pa.Schema]:
-    """Every table and view of ``source`` with a ``run_id`` column, with its Arrow schema."""
+    """Every table of ``source`` with a ``run_id`` column, with its Arrow schema.
+
+    Views are not copied: the analytics connection rebuilds them in DuckDB
+    over the copied tables (e.g. ``agent_leanings`` over ``agent_leaning_changes``).
+    """
     names = source.execute(
-        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
         "AND name NOT LIKE 'sqlite_%' ORDER BY name"
     ).fetchall()
     schemas = {name: table_schema(source, name) for (name,) in names}

@@ -117,9 +117,14 @@ def _explore_run(page) -> tuple[bytes, bytes]:
     heading.scroll_into_view_if_needed()
     before = _chart(page, feed_chart)
     slider = page.locator("[role=slider]").first
-    slider.focus()
-    at_first = slider.get_attribute("aria-valuenow") == slider.get_attribute("aria-valuemin")
-    slider.press("End" if at_first else "Home")  # another served turn
+    start = slider.get_attribute("aria-valuenow")
+    key = "End" if start == slider.get_attribute("aria-valuemin") else "Home"  # another turn
+    deadline = time.monotonic() + NOTEBOOK_TIMEOUT_MS / 1000
+    while slider.get_attribute("aria-valuenow") == start:  # a busy page can drop a key press
+        assert time.monotonic() < deadline, "the turn slider never moved"
+        slider.focus()
+        slider.press(key)
+        page.wait_for_timeout(500)
     return before, _changed_chart(page, before, feed_chart)
 
 

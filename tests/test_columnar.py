@@ -30,7 +30,14 @@ from simlab.recorder import Recorder
 
 from .conftest import REPO, copy_database, init_database
 
-RUN_TABLES = ("likes", "comments", "follows", "generated_feeds", "agent_leanings", "turn_metrics")
+RUN_TABLES = (
+    "likes",
+    "comments",
+    "follows",
+    "generated_feeds",
+    "agent_leaning_changes",
+    "turn_metrics",
+)
 
 
 @pytest.fixture(scope="module")

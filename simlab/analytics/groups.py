@@ -71,7 +71,7 @@ _GROUP_METRICS = """
     ),
     ended AS (
         SELECT l.run_id, l.agent_handle, arg_max(l.leaning, l.turn_number) AS leaning_end
-        FROM sim.agent_leanings AS l JOIN sel USING (run_id) GROUP BY ALL
+        FROM agent_leanings AS l JOIN sel USING (run_id) GROUP BY ALL
     ),
     served AS (
         SELECT g.run_id, g.agent_handle, sum(json_array_length(g.post_ids)) AS impressions

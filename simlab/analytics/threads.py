@@ -153,7 +153,7 @@ _THREADS = """
                    AS stance
         FROM picked AS k
         LEFT JOIN posts AS p ON p.post_id = k.post_id
-        LEFT JOIN sim.agent_leanings AS l ON l.run_id = $run_id
+        LEFT JOIN agent_leanings AS l ON l.run_id = $run_id
              AND l.turn_number = k.turn_number AND l.agent_handle = k.agent_handle
     )
     SELECT post_id, post_author, post_text, post_leaning, turn_number, agent_handle, text,
