@@ -65,7 +65,7 @@ def _(settings):
 
 
 @app.cell
-def _(con, database, run_button, settings):
+def _(database, run_button, settings):
     # Outside marimo (Jupyter, nbval) the button is never pressed and mo.stop raises:
     # NBVAL_RAISES_EXCEPTION
     mo.stop(not run_button.value, mo.md("Set the comparison up, then press **Run comparison**."))
@@ -77,7 +77,8 @@ def _(con, database, run_button, settings):
             jobs=settings.value["jobs"],
             on_progress=simlab.experiment_form.progress_step(_bar.update),
         )
-    _finished = simlab.analytics.summary(con, comparison_id=comparison.comparison_id)
+    with simlab.analytics.connect(database) as _fresh:  # a connection sees the runs done by then
+        _finished = simlab.analytics.summary(_fresh, comparison_id=comparison.comparison_id)
     mo.md(
         simlab.experiment_form.next_steps(comparison, database)
         + "\n\n"

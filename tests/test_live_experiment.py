@@ -122,7 +122,7 @@ def test_a_run_stepped_in_the_notebook_has_the_rows_of_a_cli_run(db, monkeypatch
 
     cli_run = _cli_run(db)
     live, cli = _content(db, run.run_id), _content(db, cli_run)
-    assert live["likes"] and live["agent_leanings"] and live["run_metrics"]
+    assert live["likes"] and live["agent_leaning_changes"] and live["run_metrics"]
     assert live == cli
 
 

@@ -187,7 +187,7 @@ def test_explained_feed_shows_each_action_with_its_recorded_reason(study, con):
     feed = threads.explained_feed(con, run_id=run_id, turn=turn, agent_handle=agent)
     likes = _table(
         study.db,
-        "SELECT post_id, explanation, generation_metadata_json FROM likes "
+        "SELECT post_id, explanation, generation_metadata_json FROM likes_explained "
         "WHERE run_id = ? AND turn_number = ? AND agent_handle = ?",
         run_id, turn, agent,
     )  # fmt: skip

@@ -19,6 +19,7 @@ import pandas as pd
 from simlab.analytics._query import fetch
 from simlab.analytics.agents import agent_feed
 from simlab.analytics.groups import LEANING_CUT
+from simlab.compact_rows import expanded_columns
 from simlab.errors import InputError
 
 STANCES = ("with", "against", "neutral")
@@ -72,10 +73,13 @@ def explained_feed(
     decisions = fetch(
         con,
         " UNION ALL ".join(
-            f"SELECT '{action}' AS action, {target} AS target, explanation, "
-            "TRY_CAST(json_extract(generation_metadata_json, '$.p') AS DOUBLE) AS p "
+            f"SELECT '{action}' AS action, {target} AS target, {why} AS explanation, "
+            f"TRY_CAST(json_extract({meta}, '$.p') AS DOUBLE) AS p "
             f"FROM sim.{action}s WHERE run_id = $r AND turn_number = $t AND agent_handle = $a"
             for action, target in DECISION_ACTIONS.items()
+            for why, meta in [
+                expanded_columns(action, "duckdb", "explanation", "generation_metadata_json")
+            ]
         ),
         {"r": run_id, "t": int(turn), "a": agent_handle},
     )
@@ -133,9 +137,14 @@ def thread_comments(
     })  # fmt: skip
 
 
-_THREADS = """
+_COMMENT_EXPLANATION = expanded_columns(
+    "comment", "duckdb", "c.explanation", "c.generation_metadata_json"
+)[0]
+
+_THREADS = f"""
     WITH picked AS (
-        SELECT c.post_id, c.turn_number, c.agent_handle, c.text, c.explanation
+        SELECT c.post_id, c.turn_number, c.agent_handle, c.text,
+               {_COMMENT_EXPLANATION} AS explanation
         FROM sim.comments AS c
         WHERE c.run_id = $run_id
           AND ($low IS NULL OR c.turn_number >= $low) AND ($high IS NULL OR c.turn_number <= $high)
