@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import pytest
 
-from simlab import notebook_launch
+from simlab import analytics, notebook_launch
+from simlab.analytics import threads
 from simlab.compare import CompareConfig, compare
 
 from .test_notebooks import NOTEBOOKS, Study, build_study
@@ -111,11 +112,25 @@ def _compare_feeds(page) -> tuple[bytes, bytes]:
     return before, _changed_chart(page, before)
 
 
+def _run_with_turns_to_pick(db) -> str:
+    """A run whose default agent (the most active) was served in more than one turn."""
+    with analytics.connect(db) as con:
+        for run_id in sorted(analytics.runs(con)["run_id"]):
+            agent = threads.most_active_agent(analytics.agent_activity(con, run_id=run_id))
+            if len(analytics.served_turns(con, run_id=run_id, agent_handle=agent)) > 1:
+                return run_id
+    raise AssertionError("no run has an agent served in two turns")
+
+
+def _all_charts(page) -> bytes:
+    """Screenshots of every drawn chart, end to end."""
+    charts = page.locator(".vega-embed")
+    charts.first.wait_for(timeout=NOTEBOOK_TIMEOUT_MS)
+    return b"".join(charts.nth(i).screenshot() for i in range(charts.count()))
+
+
 def _explore_run(page) -> tuple[bytes, bytes]:
-    feed_chart = 2  # after the metric charts' vstack and the actions chart
-    heading = page.get_by_text("One agent's feed", exact=False).first
-    heading.scroll_into_view_if_needed()
-    before = _chart(page, feed_chart)
+    before = _all_charts(page)  # the turn drives the feed, its explanations and the network
     slider = page.locator("[role=slider]").first
     start = slider.get_attribute("aria-valuenow")
     key = "End" if start == slider.get_attribute("aria-valuemin") else "Home"  # another turn
@@ -125,7 +140,12 @@ def _explore_run(page) -> tuple[bytes, bytes]:
         slider.focus()
         slider.press(key)
         page.wait_for_timeout(500)
-    return before, _changed_chart(page, before, feed_chart)
+    while True:
+        _settled(page)
+        after = _all_charts(page)
+        if after != before or time.monotonic() > deadline:
+            return before, after
+        page.wait_for_timeout(500)
 
 
 def _live_experiment(page) -> tuple[bytes, bytes]:
@@ -171,8 +191,11 @@ def test_every_notebook_has_a_widget_change():
 
 @pytest.mark.parametrize("name", sorted(CHANGES))
 def test_notebook_app_renders_and_reacts_in_chromium(name, study, browser, tmp_path):
-    evaluated = {"comparison": study.comparison_id} if name == "observatory" else {}
-    served = notebook_launch.launch(name, study.db, headless=True, **evaluated)
+    opened_on = {
+        "observatory": {"comparison": study.comparison_id},
+        "explore_run": {"runs": [_run_with_turns_to_pick(study.db)]},
+    }.get(name, {})
+    served = notebook_launch.launch(name, study.db, headless=True, **opened_on)
     try:
         page = browser.new_page(viewport={"width": 1200, "height": 1600})
         deadline = time.monotonic() + 60
