@@ -23,13 +23,10 @@ from pathlib import Path
 import duckdb
 
 from simlab import columnar
+from simlab.analytics.extensions import literal
 from simlab.sqlite_arrow import identifier
 
 LIVE = "sim_sqlite"
-
-
-def _literal(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
@@ -55,11 +52,11 @@ def _run_table_sql(
     ]
     parts = []
     if files:
-        listed = ", ".join(_literal(f) for f in files)
+        listed = ", ".join(literal(f) for f in files)
         parts.append(f"SELECT {typed} FROM read_parquet([{listed}])")
     if live:
         names = ", ".join(identifier(c) for c, _ in columns)
-        runs = ", ".join(_literal(r) for r in live)
+        runs = ", ".join(literal(r) for r in live)
         parts.append(f"SELECT {names} FROM {LIVE}.{identifier(table)} WHERE run_id IN ({runs})")
     if not parts:
         nulls = ", ".join(f"CAST(NULL AS {t}) AS {identifier(c)}" for c, t in columns)

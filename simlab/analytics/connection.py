@@ -66,6 +66,7 @@ import pyarrow as pa
 
 from simlab.analytics import pg_attach
 from simlab.analytics.catalog import LIVE, create_catalog
+from simlab.analytics.extensions import literal, wheel_binary
 from simlab.analytics.views import create_views
 from simlab.db import existing_sqlite_file, resolve_url
 from simlab.errors import InputError
@@ -179,7 +180,7 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, method: str, alias: str = 
         why = loaders[name](con)
         if why is None:
             try:
-                con.execute(f"ATTACH {_literal(path)} AS {alias} (TYPE sqlite, READ_ONLY)")
+                con.execute(f"ATTACH {literal(path)} AS {alias} (TYPE sqlite, READ_ONLY)")
             except duckdb.Error as exc:
                 raise InputError(f"--db: cannot open {path} ({_first_line(exc)})") from None
             return name
@@ -257,28 +258,13 @@ def _build_snapshot(scratch: Path, path: Path, method: str, fingerprint: str) ->
 
 def _attach_snapshot(con: duckdb.DuckDBPyConnection, path: Path, method: str) -> str:
     target = refresh_snapshot(path, method)
-    con.execute(f"ATTACH {_literal(target)} AS {SOURCE} (READ_ONLY)")
+    con.execute(f"ATTACH {literal(target)} AS {SOURCE} (READ_ONLY)")
     return "snapshot"
-
-
-def _literal(value: object) -> str:
-    """A SQL string literal (for DDL that takes no parameters: LOAD and ATTACH paths)."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def wheel_extension() -> Path | None:
     """The sqlite_scanner binary shipped for this duckdb version, if that wheel is installed."""
-    try:
-        import duckdb_extension_sqlite_scanner as package
-    except ImportError:
-        return None
-    binary = (
-        Path(package.__file__).parent
-        / "extensions"
-        / f"v{duckdb.__version__}"
-        / "sqlite_scanner.duckdb_extension"
-    )
-    return binary if binary.is_file() else None
+    return wheel_binary("duckdb_extension_sqlite_scanner", "sqlite_scanner")
 
 
 def _load_wheel(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -286,7 +272,7 @@ def _load_wheel(con: duckdb.DuckDBPyConnection) -> str | None:
     if binary is None:
         return f"no duckdb-extension-sqlite-scanner binary for duckdb {duckdb.__version__}"
     try:
-        con.execute(f"LOAD {_literal(binary)}")
+        con.execute(f"LOAD {literal(binary)}")
     except duckdb.Error as exc:
         return _first_line(exc)
     return None

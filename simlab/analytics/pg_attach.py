@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 from sqlalchemy.engine import make_url
 
+from simlab.analytics.extensions import literal, wheel_binary
 from simlab.errors import InputError
 
 SCANNER_PACKAGE = "duckdb_extension_postgres_scanner"
@@ -35,21 +36,7 @@ _secret_names = itertools.count()
 
 def scanner_binary() -> Path | None:
     """The postgres_scanner binary shipped for this duckdb version, if that wheel is installed."""
-    try:
-        import duckdb_extension_postgres_scanner as package
-    except ImportError:
-        return None
-    binary = (
-        Path(package.__file__).parent
-        / "extensions"
-        / f"v{duckdb.__version__}"
-        / "postgres_scanner.duckdb_extension"
-    )
-    return binary if binary.is_file() else None
-
-
-def _literal(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+    return wheel_binary(SCANNER_PACKAGE, "postgres_scanner")
 
 
 def _libpq_value(value: object) -> str:
@@ -102,18 +89,18 @@ def attach_postgres(con: duckdb.DuckDBPyConnection, url: str, catalog: str) -> s
             f"=={duckdb.__version__})"
         )
     try:
-        con.execute(f"LOAD {_literal(binary)}")
+        con.execute(f"LOAD {literal(binary)}")
     except duckdb.Error as exc:
         raise InputError(f"--db: cannot load {binary.name} ({_first_line(exc)})") from None
     secret = f"simlab_pg_{next(_secret_names)}"
     fields = ", ".join(
-        f"{key} {value if isinstance(value, int) else _literal(value)}"
+        f"{key} {value if isinstance(value, int) else literal(value)}"
         for key, value in secret_options(url).items()
     )
     con.execute(f"CREATE TEMPORARY SECRET {secret} (TYPE postgres, {fields})")
     try:
         con.execute(
-            f"ATTACH {_literal(attach_string(url))} AS {catalog} "
+            f"ATTACH {literal(attach_string(url))} AS {catalog} "
             f"(TYPE postgres, SECRET {secret}, READ_ONLY)"
         )
     except duckdb.Error as exc:
