@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from simlab.db import make_engine, migrate
+from simlab.population import SyntheticConfig, create_synthetic
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO.parent / "shared" / "spec" / "seed-schema.md"
@@ -53,6 +54,15 @@ def copy_database(source: Path, target: Path) -> Path:
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
     return target
+
+
+def synthetic_database(path: Path, agents: int, posts: int, seed: int) -> Path:
+    """Migrate ``path`` and write a synthetic population into it, in this process."""
+    migrate(path)
+    engine = make_engine(path)
+    create_synthetic(engine, SyntheticConfig(agents=agents, posts=posts, seed=seed))
+    engine.dispose()
+    return path
 
 
 def init_database(path: Path, agents: int, posts: int, seed: int) -> Path:

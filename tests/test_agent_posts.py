@@ -18,25 +18,21 @@ import pytest
 from simlab import engine as simulation
 from simlab.analytics import connect
 from simlab.config import RunConfig
-from simlab.db import make_engine, migrate
+from simlab.db import make_engine
 from simlab.engagement import EngagementConfig, Exogenous
 from simlab.errors import InputError
-from simlab.population import SyntheticConfig, create_synthetic
 from simlab.posting import NewPosts, propensity
 
-from .conftest import copy_database
+from .conftest import copy_database, synthetic_database
 
 AGENTS, POSTS = 80, 400
 
 
 @pytest.fixture(scope="module")
 def population_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("posts") / "pop.db"
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=AGENTS, posts=POSTS, seed=4))
-    engine.dispose()
-    return path
+    return synthetic_database(
+        tmp_path_factory.mktemp("posts") / "pop.db", agents=AGENTS, posts=POSTS, seed=4
+    )
 
 
 @pytest.fixture

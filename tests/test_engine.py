@@ -10,13 +10,11 @@ import pytest
 
 from simlab import engine as simulation
 from simlab.config import RunConfig
-from simlab.db import make_engine, migrate
 from simlab.feeds import FEEDS
 from simlab.opinion import OPINIONS
-from simlab.population import SyntheticConfig, create_synthetic
 from simlab.recorder import Recorder
 
-from .conftest import copy_database
+from .conftest import copy_database, synthetic_database
 
 AGENTS, POSTS = 60, 300
 
@@ -38,12 +36,9 @@ CONTENT = {
 
 @pytest.fixture(scope="module")
 def population_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pop") / "pop.db"
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=AGENTS, posts=POSTS, seed=3))
-    engine.dispose()
-    return path
+    return synthetic_database(
+        tmp_path_factory.mktemp("pop") / "pop.db", agents=AGENTS, posts=POSTS, seed=3
+    )
 
 
 @pytest.fixture

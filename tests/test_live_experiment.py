@@ -16,13 +16,11 @@ import altair as alt
 import pytest
 
 from simlab import experiment_form, feeds, live_view, opinion
-from simlab.db import make_engine, migrate
 from simlab.errors import InputError
 from simlab.live_run import LiveRun
-from simlab.population import SyntheticConfig, create_synthetic
 from simlab.schema import metadata
 
-from .conftest import copy_database, run_simlab
+from .conftest import copy_database, run_simlab, synthetic_database
 from .test_notebooks import run_notebook
 
 # A form a user could fill in: every section moved off its default.
@@ -43,12 +41,9 @@ CLI_FLAGS = [
 
 @pytest.fixture(scope="module")
 def population_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("live") / "simlab.db"
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=40, posts=200, seed=2))
-    engine.dispose()
-    return path
+    return synthetic_database(
+        tmp_path_factory.mktemp("live") / "simlab.db", agents=40, posts=200, seed=2
+    )
 
 
 @pytest.fixture
