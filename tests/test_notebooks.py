@@ -475,7 +475,12 @@ def test_marimo_check_strict():
 
 
 def _export_and_nbval(name: str, folder: Path, db: Path) -> subprocess.CompletedProcess:
-    """``marimo export ipynb`` one notebook, then run it with ``pytest --nbval-lax``."""
+    """``marimo export ipynb`` one notebook, then run it with ``pytest --nbval-lax``.
+
+    The kernels use the IPC transport (``tests/nbval_ipc.py``): with TCP, five kernels
+    starting together beside this module's marimo servers can lose a port in the gap
+    between jupyter_client choosing it and the kernel binding it.
+    """
     notebook = folder / f"{name}.ipynb"
     source = shutil.copy(REPO / "notebooks" / f"{name}.py", folder)  # marimo caches next to it
     export = subprocess.run(
@@ -486,9 +491,10 @@ def _export_and_nbval(name: str, folder: Path, db: Path) -> subprocess.Completed
         return export
     return subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-         "-p", "no:cacheprovider", "-q", notebook.name],
+         "-p", "no:cacheprovider", "-p", "nbval_ipc", "-q", notebook.name],
         capture_output=True, text=True, cwd=folder, timeout=300, check=False,
-        env={**os.environ, "SIMLAB_DB": str(db)},
+        env={**os.environ, "SIMLAB_DB": str(db), "JUPYTER_RUNTIME_DIR": str(folder),
+             "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])},
     )  # fmt: skip
 
 
