@@ -14,12 +14,13 @@ from scipy import stats
 
 from simlab import analytics
 from simlab.compare import CompareConfig, compare
-from simlab.db import make_engine, migrate
+from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.evaluators import EvaluatorOptions
 from simlab.evaluators.pipeline import build_scorers, evaluate
 from simlab.evaluators.targets import TARGETS
-from simlab.population import SyntheticConfig, create_synthetic
+
+from .conftest import synthetic_database
 
 ARMS = ["chronological", "bridging"]
 
@@ -28,9 +29,8 @@ ARMS = ["chronological", "bridging"]
 def study(tmp_path_factory):
     """Two feeds x 2 replicates x 3 turns, comments scored by both embedded evaluators."""
     path = tmp_path_factory.mktemp("evaluations") / "simlab.db"
-    migrate(path)
+    synthetic_database(path, agents=80, posts=300, seed=2)
     engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=80, posts=300, seed=2))
     result = compare(
         CompareConfig(feeds=ARMS, replicates=2, seed=2, run={"turns": 3}), str(path), jobs=1
     )

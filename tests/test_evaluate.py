@@ -23,10 +23,9 @@ from simlab.evaluators import EVALUATORS, EvaluatorOptions
 from simlab.evaluators.history import update_history
 from simlab.evaluators.pipeline import build_scorers, evaluate
 from simlab.evaluators.targets import TARGETS, parse_targets
-from simlab.population import SyntheticConfig, create_synthetic
 from simlab.schema import APPEND_ONLY_TRIGGERS, EVALUATION_TARGETS
 
-from .conftest import REPO, copy_database, run_simlab
+from .conftest import REPO, copy_database, run_simlab, synthetic_database
 from .scripted_llm import ScriptedLLM, expected_scores, judge
 
 
@@ -34,9 +33,8 @@ from .scripted_llm import ScriptedLLM, expected_scores, judge
 def source(tmp_path_factory) -> tuple[Path, str]:
     """A database with one finished 4-turn run of 100 agents (and its comments)."""
     path = tmp_path_factory.mktemp("evaluate") / "simlab.db"
-    migrate(path)
+    synthetic_database(path, agents=100, posts=300, seed=5)
     engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=100, posts=300, seed=5))
     run_id = simulation.run(RunConfig(turns=4, seed=5), engine)
     engine.dispose()
     return path, run_id

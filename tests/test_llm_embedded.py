@@ -8,15 +8,15 @@ import sqlite3
 
 from simlab import engine as simulation
 from simlab.config import build
-from simlab.db import make_engine, migrate
-from simlab.population import SyntheticConfig, create_synthetic
+from simlab.db import make_engine
+
+from .conftest import synthetic_database
 
 
 def test_a_run_on_the_embedded_model_records_decisions_and_stops_the_server(tmp_path):
     db = tmp_path / "embedded.db"
-    migrate(db)
+    synthetic_database(db, agents=6, posts=60, seed=4)
     engine = make_engine(db)
-    create_synthetic(engine, SyntheticConfig(agents=6, posts=60, seed=4))
     config = build(
         {
             "seed": 2,

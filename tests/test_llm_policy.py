@@ -15,12 +15,11 @@ import pytest
 
 from simlab import engine as simulation
 from simlab.config import build
-from simlab.db import make_engine, migrate
+from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.llm.cache import CacheMissError
 from simlab.policies.base import RunStopped
-from simlab.population import SyntheticConfig, create_synthetic
-from tests.conftest import REPO, copy_database, run_simlab
+from tests.conftest import REPO, copy_database, run_simlab, synthetic_database
 from tests.scripted_llm import (
     ScriptedLLM,
     good,
@@ -49,10 +48,7 @@ CONTENT = {
 @pytest.fixture(scope="module")
 def population_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("llmpop") / "pop.db"
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=AGENTS, posts=POSTS, seed=7))
-    engine.dispose()
+    synthetic_database(path, agents=AGENTS, posts=POSTS, seed=7)
     return path
 
 

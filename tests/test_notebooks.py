@@ -30,11 +30,9 @@ import pytest
 
 from simlab import analytics, experiment_form, notebook_launch
 from simlab.compare import CompareConfig, compare
-from simlab.db import make_engine, migrate
 from simlab.errors import InputError
-from simlab.population import SyntheticConfig, create_synthetic
 
-from .conftest import REPO, copy_database
+from .conftest import REPO, copy_database, synthetic_database
 from .test_observatory import evaluate_comparison
 
 NOTEBOOKS = ("compare_feeds", "explore_run", "live_experiment", "new_experiment", "observatory")
@@ -50,10 +48,7 @@ class Study:
 
 def build_study(path: Path) -> Study:
     """The test database: a synthetic population and one finished comparison."""
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=40, posts=200, seed=1))
-    engine.dispose()
+    synthetic_database(path, agents=40, posts=200, seed=1)
     config = CompareConfig(feeds=ARMS, replicates=2, seed=1, run={"turns": 3})
     result = compare(config, str(path), jobs=1)
     assert not result.failures

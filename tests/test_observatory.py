@@ -10,13 +10,12 @@ import pytest
 from simlab import analytics
 from simlab.charts import evaluations as charts_evaluations
 from simlab.compare import CompareConfig, compare
-from simlab.db import make_engine, migrate
+from simlab.db import make_engine
 from simlab.evaluators import EvaluatorOptions
 from simlab.evaluators.pipeline import build_scorers, evaluate, resolve_runs
 from simlab.evaluators.targets import TARGETS
-from simlab.population import SyntheticConfig, create_synthetic
 
-from .conftest import copy_database, run_simlab
+from .conftest import copy_database, run_simlab, synthetic_database
 
 
 def evaluate_comparison(path, comparison_id: str) -> None:
@@ -30,10 +29,7 @@ def evaluate_comparison(path, comparison_id: str) -> None:
 @pytest.fixture(scope="module")
 def unevaluated(tmp_path_factory):
     path = tmp_path_factory.mktemp("observatory") / "simlab.db"
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=50, posts=200, seed=4))
-    engine.dispose()
+    synthetic_database(path, agents=50, posts=200, seed=4)
     result = compare(
         CompareConfig(feeds=["chronological", "bridging"], replicates=2, seed=4, run={"turns": 3}),
         str(path),

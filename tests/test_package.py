@@ -12,10 +12,8 @@ import pytest
 
 import simlab
 from simlab import analytics
-from simlab.db import make_engine, migrate
-from simlab.population import SyntheticConfig, create_synthetic
 
-from .conftest import REPO
+from .conftest import REPO, synthetic_database
 
 ENGINE_SIDE = ("simlab.engine", "simlab.recorder", "simlab.population.bluesky", "simlab.compare")
 
@@ -99,10 +97,7 @@ def docs_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("docs")
     path = folder / "data" / "simlab.db"
     path.parent.mkdir()
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=40, posts=200, seed=1))
-    engine.dispose()
+    synthetic_database(path, agents=40, posts=200, seed=1)
     return folder
 
 

@@ -28,11 +28,10 @@ from simlab import (
     report_sections,
 )
 from simlab.compare import CompareConfig, compare
-from simlab.db import make_engine, migrate
+from simlab.db import migrate
 from simlab.errors import InputError
-from simlab.population import SyntheticConfig, create_synthetic
 
-from .conftest import run_simlab
+from .conftest import run_simlab, synthetic_database
 from .test_notebooks import ARMS, build_study
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -513,10 +512,7 @@ def test_figures_of_an_evaluated_comparison_include_the_evaluation_charts(study,
 def unevaluated(tmp_path_factory):
     """A small comparison that nobody ran `simlab evaluate` on."""
     path = tmp_path_factory.mktemp("unevaluated") / "simlab.db"
-    migrate(path)
-    engine = make_engine(path)
-    create_synthetic(engine, SyntheticConfig(agents=20, posts=80, seed=2))
-    engine.dispose()
+    synthetic_database(path, agents=20, posts=80, seed=2)
     result = compare(
         CompareConfig(feeds=ARMS, replicates=1, seed=2, run={"turns": 2}), str(path), jobs=1
     )

@@ -19,11 +19,9 @@ import pytest
 
 from simlab import analytics, figures, report, report_sections
 from simlab.compare import CompareConfig, compare
-from simlab.db import make_engine, migrate
 from simlab.errors import InputError
-from simlab.population import SyntheticConfig, create_synthetic
 
-from .conftest import copy_database, run_simlab
+from .conftest import copy_database, run_simlab, synthetic_database
 from .test_notebooks import run_notebook
 
 EVIL_ID = "../../escaped"
@@ -53,10 +51,7 @@ def _stop_at(label_prefix: str):
 def thin(tmp_path_factory) -> Thin:
     folder = tmp_path_factory.mktemp("thin")
     db = folder / "simlab.db"
-    migrate(db)
-    engine = make_engine(db)
-    create_synthetic(engine, SyntheticConfig(agents=30, posts=150, seed=2))
-    engine.dispose()
+    synthetic_database(db, agents=30, posts=150, seed=2)
     run = {"turns": 2}
     one = compare(CompareConfig(feeds=["popularity"], replicates=2, seed=1, run=run), db, jobs=1)
     paired = CompareConfig(feeds=["chronological", "popularity"], replicates=2, seed=1, run=run)
