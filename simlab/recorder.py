@@ -169,20 +169,14 @@ class Recorder:
     def write_turn(self, rows: TurnRows) -> None:
         """Write every row of one turn in one transaction."""
         now = utc_now()
-        feeds, scores = self.rows.feeds(rows, now)
-        tables = {
-            "generated_feeds": feeds,
-            "feed_scores": scores,
-            **self.rows.actions(rows, now),
-            "agent_posts": self.rows.posts(rows, now),
-            "agent_leaning_changes": self.rows.leanings(rows),
-        }
-        totals = rows.actions.counts()
-        totals["total"] = len(rows.actions)
         with self.engine.begin() as connection:
             lifecycle.renew(connection, self.run_id)
-            for table, table_rows in tables.items():
-                _insert(connection, table, COLUMNS[table], table_rows)
+            self._write_feeds(connection, rows, now)
+            self._write_actions(connection, rows, now)
+            self._write(connection, "agent_posts", self.rows.posts(rows, now))
+            self._write(connection, "agent_leaning_changes", self.rows.leanings(rows))
+            totals = rows.actions.counts()
+            totals["total"] = len(rows.actions)
             _insert(
                 connection,
                 "turn_metadata",
@@ -197,6 +191,19 @@ class Recorder:
             )
             if rows.extra is not None:
                 rows.extra(connection)
+
+    @staticmethod
+    def _write(connection: Connection, table: str, rows: list[tuple]) -> None:
+        _insert(connection, table, COLUMNS[table], rows)
+
+    def _write_feeds(self, connection: Connection, rows: TurnRows, now: str) -> None:
+        feeds, scores = self.rows.feeds(rows, now)
+        self._write(connection, "generated_feeds", feeds)
+        self._write(connection, "feed_scores", scores)
+
+    def _write_actions(self, connection: Connection, rows: TurnRows, now: str) -> None:
+        for table, table_rows in self.rows.actions(rows, now).items():
+            self._write(connection, table, table_rows)
 
     def complete(self, run_metrics: dict[str, float]) -> None:
         """Write ``run_metrics`` and mark the run completed, in one transaction."""
