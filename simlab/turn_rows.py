@@ -18,7 +18,7 @@ from itertools import repeat
 import numpy as np
 from sqlalchemy.engine import Connection
 
-from simlab.compact_rows import is_compact_row
+from simlab.compact_rows import compact_mask
 from simlab.policies.base import ACTION_KINDS, Actions
 from simlab.population.topics import TOPIC_NAMES
 from simlab.posting import NewPosts
@@ -153,14 +153,13 @@ class RowBuilder:
     def actions(self, rows: TurnRows, now: str) -> dict[str, list[tuple]]:
         """Likes, comments and follows by table; ids number each kind in the policy's order.
 
-        A compact row (:func:`simlab.compact_rows.is_compact_row`) stores
+        A compact row (:func:`simlab.compact_rows.compact_mask`) stores
         ``generation_created_at`` NULL (it is ``created_at``) and ``model_used``
         NULL when it is :attr:`run_model`.
         """
         actions = rows.actions
-        compact = np.fromiter(
-            map(is_compact_row, actions.explanation, actions.metadata_json), bool, len(actions)
-        )
+        explanation, metadata = _objects(actions.explanation), _objects(actions.metadata_json)
+        compact = compact_mask(explanation, metadata)
         if actions.model_used is None:
             model = self.model_used if self.model_used != self.run_model else None
             models = np.full(len(actions), model, dtype=object)
@@ -169,7 +168,6 @@ class RowBuilder:
             models = _objects(actions.model_used)
             models[compact & (models == self.run_model)] = None
         generated = np.where(compact, None, now)
-        explanation, metadata = _objects(actions.explanation), _objects(actions.metadata_json)
         by_table = {}
         for kind, table in ACTION_TABLES.items():
             at = actions.of(kind)
