@@ -42,7 +42,11 @@ def _rebuild_feed_scores(with_rowid: bool) -> None:
         sa.Column("scores", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["agent_handle", "run_id", "turn_number"],
-            ["generated_feeds.agent_handle", "generated_feeds.run_id", "generated_feeds.turn_number"],
+            [
+                "generated_feeds.agent_handle",
+                "generated_feeds.run_id",
+                "generated_feeds.turn_number",
+            ],
             name="fk_feed_scores_generated_feeds",
         ),
         sa.PrimaryKeyConstraint("run_id", "turn_number", "agent_handle", name="pk_feed_scores"),
