@@ -180,3 +180,64 @@ def test_resuming_a_run_begun_before_0011_stores_its_model(population_db, tmp_pa
     assert resumed == [(POLICIES.get("rule_based").model_used,)]  # no run_models row: stored
     clean = simulation.run(RunConfig.model_validate(CONFIG), db)
     assert _content(db, "old") == _content(db, clean)
+
+
+def test_postgres_runs_store_lean_rows_and_migrate_down_and_up(pg_url, run_db):
+    """A run on PostgreSQL stores the same lean rows; 0011 goes down to 0010 and back there too."""
+    from sqlalchemy import text
+
+    from simlab.db import make_engine
+    from simlab.population import SyntheticConfig, create_synthetic
+
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    try:
+        create_synthetic(engine, SyntheticConfig(agents=80, posts=400, seed=2))
+        run_id = simulation.run(RunConfig.model_validate(CONFIG), engine)
+
+        def read(sql):
+            with engine.connect() as connection:
+                return [tuple(r) for r in connection.execute(text(sql), {"r": run_id})]
+
+        views = {
+            table: read(
+                f"SELECT turn_number, agent_handle, model_used, generation_created_at, created_at "
+                f"FROM {table}_explained WHERE run_id = :r ORDER BY 1, 2, {kind}_id"
+            )
+            for kind, table in TABLES.items()
+        }
+        assert read("SELECT count(*) FROM likes WHERE run_id = :r AND model_used IS NOT NULL") == [
+            (0,)
+        ]
+        model = POLICIES.get("rule_based").model_used
+        assert all(row[2] == model and row[3] == row[4] for rows in views.values() for row in rows)
+        downgrade(engine, OLD_HEAD)
+        for kind, table in TABLES.items():  # 0010's rows: the values stored, not NULL
+            assert (
+                read(
+                    f"SELECT turn_number, agent_handle, model_used, generation_created_at, "
+                    f"created_at FROM {table} WHERE run_id = :r ORDER BY 1, 2, {kind}_id"
+                )
+                == views[table]
+            )
+        migrate(engine)
+        for kind, table in TABLES.items():
+            assert (
+                read(
+                    f"SELECT turn_number, agent_handle, model_used, generation_created_at, "
+                    f"created_at FROM {table}_explained WHERE run_id = :r ORDER BY 1, 2, {kind}_id"
+                )
+                == views[table]
+            )
+    finally:
+        engine.dispose()
+    sqlite_db, sqlite_run = run_db  # the same config on the same population, on SQLite
+    assert [row[:3] for row in views["likes"]] == [
+        row[:3]
+        for row in _all(
+            sqlite_db,
+            "SELECT turn_number, agent_handle, model_used FROM likes_explained "
+            "WHERE run_id = ? ORDER BY 1, 2, like_id",
+            sqlite_run,
+        )
+    ]
