@@ -118,9 +118,10 @@ class RowBuilder:
             new = [json.dumps(p) for p in rows.pop.post_ids[known:].tolist()]
             self._quoted = np.concatenate([self._quoted, np.array(new, dtype=object)])
         valid = rows.feeds >= 0
-        n_served = valid.sum(axis=1).tolist()
+        served = valid.sum(axis=1)
+        n_served = served.tolist()
         quoted = self._quoted[np.where(valid, rows.feeds, 0)]
-        padded_inside = (np.cumsum(~valid, axis=1) == 0).sum(axis=1) != valid.sum(axis=1)
+        padded_inside = (np.cumsum(~valid, axis=1) == 0).sum(axis=1) != served
         lists = quoted.tolist()
         for i in np.flatnonzero(padded_inside).tolist():  # drop -1 entries one by one
             lists[i] = quoted[i][valid[i]].tolist()
@@ -132,15 +133,22 @@ class RowBuilder:
             json.dumps(s[:n]) if bad else self._scores_text(s[:n])
             for s, n, bad in zip(scores, n_served, odd, strict=True)
         ]
-        agents = rows.agents.tolist()
-        n = len(agents)
+        n = len(rows.agents)
         handles = self.pop.handles[rows.agents].tolist()
-        run, turn = repeat(self.run_id, n), repeat(rows.turn, n)
-        feed_ids = _ids(f"{self.run_id}-{rows.turn}-", agents)
-        feed_rows = list(zip(feed_ids, run, turn, handles, post_ids, repeat(now, n), strict=True))
-        score_rows = list(
-            zip(repeat(self.run_id, n), repeat(rows.turn, n), handles, score_texts, strict=True)
+        feed_ids = _ids(f"{self.run_id}-{rows.turn}-", rows.agents.tolist())
+        run, turn = (self.run_id, rows.turn)
+        feed_rows = list(
+            zip(
+                feed_ids,
+                repeat(run, n),
+                repeat(turn, n),
+                handles,
+                post_ids,
+                repeat(now, n),
+                strict=True,
+            )
         )
+        score_rows = list(zip(repeat(run, n), repeat(turn, n), handles, score_texts, strict=True))
         return feed_rows, score_rows
 
     def _scores_text(self, scores: list[float]) -> str:
