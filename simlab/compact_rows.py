@@ -21,11 +21,25 @@ The views ``likes_explained``, ``comments_explained`` and ``follows_explained``
 Rows that are not compact (an LLM's decisions, rows written before 0009) have
 an explanation and pass through unchanged. The layout is part of revision 0009:
 changing it needs a new revision.
+
+Since revision ``0011_lean_rows`` a compact row also stores
+
+* ``generation_created_at`` = NULL: it was always the row's ``created_at`` (one
+  wall clock per turn), and the views return ``created_at``;
+* ``model_used`` = NULL when it is the run's policy's ``model_used``, which
+  ``run_models.model_used`` records once per run; the views return that.
+
+A compact row that stores either value (every row written before 0011, an LLM
+run's rule-based fallback rows) passes it through unchanged.
+:func:`explained_view` gives the ``*_explained`` view of either revision.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
+
+import numpy as np
 
 LOGIT_TERMS: dict[str, tuple[str, ...]] = {
     "like": ("base", "interest", "agreement", "popularity", "position"),
@@ -81,11 +95,93 @@ def expanded_columns(kind: str, dialect: str, explanation: str, metadata: str) -
         f"'{kind} at rank ' || {item(2)} || ': p ' || {item(0)} || ' > draw ' || {item(1)} "
         f"|| '; logit terms ' || {sentence_terms}"
     )
-    compact = f"{explanation} IS NULL AND {metadata} LIKE '[%'"
+    compact = is_compact(explanation, metadata)
     return (
         f"CASE WHEN {compact} THEN {sentence} ELSE {explanation} END",
         f"CASE WHEN {compact} THEN {full} ELSE {metadata} END",
     )
+
+
+def is_compact(explanation: str, metadata: str) -> str:
+    """SQL true for a compact row: no stored explanation and array metadata."""
+    return f"{explanation} IS NULL AND {metadata} LIKE '[%'"
+
+
+def compact_mask(explanation: np.ndarray, metadata: np.ndarray) -> np.ndarray:
+    """(m,) bool: the rows :func:`is_compact` is true for, from (m,) object arrays of both columns.
+
+    What the recorder tests before storing less; no Python call per row.
+    """
+    found = np.equal(explanation, None) & np.not_equal(metadata, None)
+    at = np.flatnonzero(found)
+    found[at] = np.fromiter(map(str.startswith, metadata[at], repeat("[")), bool, len(at))
+    return found
+
+
+def lean_columns(kind: str, dialect: str, table: str) -> dict[str, str]:
+    """SQL rebuilding the four generation columns of a ``kind`` row of ``table`` (revision 0011).
+
+    Args:
+        kind: ``like``, ``comment`` or ``follow``.
+        dialect: ``sqlite``, ``postgresql`` or ``duckdb``.
+        table: the name or alias of the action table in the query (``run_models``
+            is looked up by its ``run_id``, as ``run_models`` in SQLite and
+            PostgreSQL and ``sim.run_models`` in DuckDB).
+
+    Returns:
+        explanation, model_used, generation_metadata_json and generation_created_at,
+        each the value the row held before it was stored compactly.
+    """
+    explanation, metadata = f"{table}.explanation", f"{table}.generation_metadata_json"
+    compact = is_compact(explanation, metadata)
+    models = "sim.run_models" if dialect == "duckdb" else "run_models"
+    policy_model = f"(SELECT m.model_used FROM {models} AS m WHERE m.run_id = {table}.run_id)"
+    full_explanation, full_metadata = expanded_columns(kind, dialect, explanation, metadata)
+    return {
+        "explanation": full_explanation,
+        "model_used": f"CASE WHEN {table}.model_used IS NULL AND {compact} THEN {policy_model} "
+        f"ELSE {table}.model_used END",
+        "generation_metadata_json": full_metadata,
+        "generation_created_at": f"CASE WHEN {table}.generation_created_at IS NULL AND {compact} "
+        f"THEN {table}.created_at ELSE {table}.generation_created_at END",
+    }
+
+
+EXPLAINED_TABLES: dict[str, tuple[str, str]] = {
+    "likes": ("like", "like_id, run_id, turn_number, agent_handle, post_id, created_at"),
+    "comments": (
+        "comment",
+        "comment_id, run_id, turn_number, agent_handle, post_id, text, created_at",
+    ),
+    "follows": ("follow", "follow_id, run_id, turn_number, agent_handle, user_id, created_at"),
+}
+"""The tables with an ``<table>_explained`` view: kind and the columns passed through."""
+
+
+def explained_view(table: str, dialect: str, lean: bool = True) -> str:
+    """``CREATE VIEW <table>_explained``: the seed columns of ``table``, every row in full.
+
+    Args:
+        table: ``likes``, ``comments`` or ``follows``.
+        dialect: ``sqlite`` or ``postgresql``.
+        lean: the view of revision 0011 (also rebuilds ``model_used`` and
+            ``generation_created_at``); False: the view of revision 0009.
+    """
+    kind, columns = EXPLAINED_TABLES[table]
+    if lean:
+        rebuilt = lean_columns(kind, dialect, table)
+    else:
+        explanation, metadata = expanded_columns(
+            kind, dialect, "explanation", "generation_metadata_json"
+        )
+        rebuilt = {
+            "explanation": explanation,
+            "model_used": "model_used",
+            "generation_metadata_json": metadata,
+            "generation_created_at": "generation_created_at",
+        }
+    select = ", ".join(f"{sql} AS {name}" for name, sql in rebuilt.items())
+    return f"CREATE VIEW {table}_explained AS SELECT {columns}, {select} FROM {table}"
 
 
 def keyed(kind: str, row: list[float]) -> dict:

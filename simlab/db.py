@@ -4,7 +4,7 @@ The database is chosen by an explicit ``db`` argument (a filesystem path or a
 SQLAlchemy URL), else the ``SIMLAB_DB`` environment variable, else
 ``data/simlab.db``. Every SQLite connection gets ``PRAGMA foreign_keys=ON``,
 ``journal_mode=WAL`` and a busy timeout, so readers (DuckDB, notebooks) never
-block the simulation writer.
+block the simulation writer. A new file gets 16 KiB pages (:data:`PAGE_SIZE`).
 
 This module is also the one home of the database-path rules: :func:`resolve_url`
 turns ``db`` into a URL, :func:`sqlite_path` finds the file behind it,
@@ -35,6 +35,10 @@ if TYPE_CHECKING:  # alembic is imported where it is used: it costs ~0.9 s at st
 
 DEFAULT_DB = Path("data") / "simlab.db"
 BUSY_TIMEOUT_MS = 30_000
+PAGE_SIZE = 16_384
+"""Page size of new SQLite files: 3% fewer bytes per run than 4 KiB pages (docs/storage.md).
+
+It takes effect only on a file with no pages yet (existing files keep theirs)."""
 SQLITE_HEADER = b"SQLite format 3\x00"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -176,6 +180,7 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: the file's first page
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -371,6 +371,7 @@ feed_scores = Table(
         ["generated_feeds.agent_handle", "generated_feeds.run_id", "generated_feeds.turn_number"],
         name="fk_feed_scores_generated_feeds",
     ),
+    sqlite_with_rowid=False,  # revision 0011_lean_rows
 )
 
 # --------------------------------------------------------------------------
@@ -857,4 +858,24 @@ sweep_cells = Table(
     CheckConstraint(
         "status IN (" + ", ".join(f"'{s}'" for s in SWEEP_CELL_STATUSES) + ")", name="status_known"
     ),
+)
+
+
+# --------------------------------------------------------------------------
+# Lean rows (revision 0011_lean_rows): fewer bytes per agent-turn, same rows read.
+# A compact rule-based like, comment or follow stores ``generation_created_at``
+# NULL (it was always the row's ``created_at``) and ``model_used`` NULL when it is
+# the run's policy's, which ``run_models`` records once per run; the
+# ``*_explained`` views rebuild both (:mod:`simlab.compact_rows`).
+# ``feed_scores`` is a WITHOUT ROWID table on SQLite (the primary key is the
+# table, no second copy of the key in an index); same columns and key.
+# --------------------------------------------------------------------------
+
+run_models = Table(
+    "run_models",
+    metadata,
+    _text("run_id"),
+    _text("model_used"),
+    PrimaryKeyConstraint("run_id", name="pk_run_models"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"], name="fk_run_models_run_id"),
 )

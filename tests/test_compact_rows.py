@@ -119,16 +119,17 @@ def test_explained_views_rebuild_metadata_and_sentence(run_db, kind):
     rows = _all(
         db,
         f"SELECT s.explanation, s.generation_metadata_json, v.explanation, "
-        f"v.generation_metadata_json, s.generation_created_at, v.generation_created_at "
-        f"FROM {table} AS s JOIN {table}_explained AS v USING ({kind}_id) WHERE s.run_id = ?",
+        f"v.generation_metadata_json, s.generation_created_at, v.generation_created_at, "
+        f"s.created_at FROM {table} AS s JOIN {table}_explained AS v USING ({kind}_id) "
+        f"WHERE s.run_id = ?",
         run_id,
     )
     assert rows
-    for stored_text, stored_meta, text, meta, stored_at, at in rows:
+    for stored_text, stored_meta, text, meta, stored_at, at, created_at in rows:
         assert stored_text is None and stored_meta.startswith("[")
         assert meta == _pre_0009_metadata(kind, stored_meta)
         assert text == _sentence(kind, stored_meta)
-        assert at == stored_at
+        assert stored_at is None and at == created_at  # revision 0011_lean_rows
         rank = json.loads(meta)["rank"]
         assert json.loads(stored_meta)[2] == rank
 
@@ -239,6 +240,7 @@ def test_postgres_views_build_the_strings_sqlite_builds(run_db, pg_engine):
     migrate(pg_engine)
     copy = {
         "runs": "run_id, created_at, total_turns, total_agents, started_at, status",
+        "run_models": "run_id, model_used",
         "turn_metadata": "run_id, turn_number, total_actions, created_at",
         "agent_leaning_changes": "run_id, agent_handle, turn_number, leaning",
         "likes": "like_id, run_id, turn_number, agent_handle, post_id, created_at, "

@@ -31,11 +31,14 @@ from tests.scripted_llm import (
 )
 
 AGENTS, POSTS = 24, 160
+# compact action rows are read through the views that rebuild them (docs/storage.md)
 CONTENT = {
-    "likes": "turn_number, agent_handle, post_id, explanation, model_used, generation_metadata_json",
-    "comments": "turn_number, agent_handle, post_id, text, explanation, model_used, "
+    "likes_explained": "turn_number, agent_handle, post_id, explanation, model_used, "
     "generation_metadata_json",
-    "follows": "turn_number, agent_handle, user_id, explanation, model_used, generation_metadata_json",
+    "comments_explained": "turn_number, agent_handle, post_id, text, explanation, model_used, "
+    "generation_metadata_json",
+    "follows_explained": "turn_number, agent_handle, user_id, explanation, model_used, "
+    "generation_metadata_json",
     "agent_leanings": "turn_number, agent_handle, leaning",
     "agent_stances": "turn_number, agent_handle, topic, stance, confidence, leaning, rationale, status",
     "turn_metrics": "turn_number, metrics",

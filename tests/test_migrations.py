@@ -82,6 +82,7 @@ def test_round_trip_base_and_back_keeps_rows_where_the_schema_allows(db_path):
         ("0004_run_lifecycle", {"account_handles", "post_details", "reposts"}),
         ("0005_import_fidelity", {"llm_calls", "llm_cache", "agent_stances"}),
         ("0006_llm", {"evaluations", "agent_score_history"}),
+        ("0010_sweeps", {"run_models"}),
     ],
 )
 def test_each_revision_downgrades_and_reupgrades(db_path, revision, tables):

@@ -20,7 +20,7 @@ from simlab.sweep.config import parse
 
 from .conftest import REPO, copy_database, init_database, run_simlab
 from .test_compare_cancel import _alive, _children, _query
-from .test_engine import CONTENT, _content
+from .test_engine import CONTENT, _content, source
 
 GRID = """
 seed = 5
@@ -317,7 +317,7 @@ def _pg_content(url: str, run_id: str) -> dict:
                     tuple(row)
                     for row in connection.execute(
                         text(
-                            f"SELECT {columns} FROM {table} WHERE run_id = :r ORDER BY "
+                            f"SELECT {columns} FROM {source(table)} WHERE run_id = :r ORDER BY "
                             + ", ".join(str(i + 1) for i in range(columns.count(",") + 1))
                         ),
                         {"r": run_id},

@@ -5,8 +5,8 @@ view                   columns
 =====================  ==================================================================
 ``actions``            run_id, turn_number, agent_handle, action (like / comment / follow),
                        target (post_id, or the followed account's handle), text (comments
-                       only), explanation (built from compact rule-based rows,
-                       :mod:`simlab.compact_rows`), model_used, created_at
+                       only), explanation and model_used (rebuilt for compact
+                       rule-based rows, :mod:`simlab.compact_rows`), created_at
 ``agent_leanings``     run_id, turn_number, agent_handle, leaning: every agent of the run at
                        every recorded turn, forward-filled from ``agent_leaning_changes``
 ``turn_metrics_long``  run_id, turn_number, key, value (DOUBLE; NULL where undefined)
@@ -27,27 +27,28 @@ from __future__ import annotations
 
 import duckdb
 
-from simlab.compact_rows import expanded_columns
+from simlab.compact_rows import lean_columns
 
 
-def _explanation(kind: str) -> str:
-    return expanded_columns(kind, "duckdb", "explanation", "generation_metadata_json")[0]
+def _rebuilt(kind: str) -> str:
+    """SQL for the explanation and model_used of ``kind`` rows of alias ``t``, rebuilt."""
+    columns = lean_columns(kind, "duckdb", "t")
+    return f"{columns['explanation']} AS explanation, {columns['model_used']} AS model_used"
 
 
 VIEWS = {
     "actions": f"""
         SELECT run_id, turn_number, agent_handle, 'like' AS action, post_id AS target,
-               CAST(NULL AS VARCHAR) AS text, {_explanation("like")} AS explanation,
-               model_used, created_at
-        FROM sim.likes
+               CAST(NULL AS VARCHAR) AS text, {_rebuilt("like")}, created_at
+        FROM sim.likes AS t
         UNION ALL
         SELECT run_id, turn_number, agent_handle, 'comment', post_id,
-               text, {_explanation("comment")}, model_used, created_at
-        FROM sim.comments
+               text, {_rebuilt("comment")}, created_at
+        FROM sim.comments AS t
         UNION ALL
         SELECT run_id, turn_number, agent_handle, 'follow', user_id,
-               NULL, {_explanation("follow")}, model_used, created_at
-        FROM sim.follows""",
+               NULL, {_rebuilt("follow")}, created_at
+        FROM sim.follows AS t""",
     "agent_leanings": """
         SELECT p.run_id, p.turn_number, p.agent_handle, c.leaning
         FROM (

@@ -1,0 +1,88 @@
+"""The writer thread: turns are written while the engine computes the next one.
+
+:class:`TurnWriter` takes computed turns (:class:`simlab.turn_rows.TurnRows`)
+and hands each to a recorder's ``write_turn`` (:class:`simlab.recorder.Recorder`:
+the rows are built and inserted there, one transaction per turn) on a worker thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Protocol
+
+from simlab.turn_rows import TurnRows
+
+
+class TurnSink(Protocol):
+    """What the writer writes to: :class:`simlab.recorder.Recorder`."""
+
+    def write_turn(self, rows: TurnRows) -> None:
+        """Write one turn in one transaction."""
+
+
+class TurnWriteError(Exception):
+    """Writing turn ``turn`` failed; ``__cause__`` is the original error."""
+
+    def __init__(self, turn: int) -> None:
+        super().__init__(f"writing turn {turn} failed")
+        self.turn = turn
+
+
+class TurnWriter:
+    """Writes turns on a worker thread while the engine computes the next one.
+
+    SQLite does its work with the GIL released, so on two cores the database
+    and numpy overlap. Turns are written in order, one transaction each; at most
+    one computed turn waits in the queue. After a failed write nothing later is
+    written, and the failure surfaces at the next :meth:`put` or at :meth:`close`.
+    """
+
+    def __init__(self, recorder: TurnSink, progress=None, total_turns: int = 0) -> None:
+        self.recorder = recorder
+        self.progress = progress
+        self.total_turns = total_turns
+        self.last_written = -1
+        self._queue: queue.Queue[TurnRows | None] = queue.Queue(maxsize=1)
+        self._failure: tuple[int, BaseException] | None = None
+        self._thread = threading.Thread(target=self._work, name="simlab-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (rows := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # drain: never write past a failed turn
+            try:
+                self.recorder.write_turn(rows)
+            except BaseException as exc:  # noqa: BLE001  (re-raised in the engine's thread)
+                self._failure = (rows.turn, exc)
+                continue
+            self.last_written = rows.turn
+            if self.progress is not None:
+                self.progress(rows.turn + 1, self.total_turns)
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            turn, exc = self._failure
+            raise TurnWriteError(turn) from exc
+
+    def put(self, rows: TurnRows) -> None:
+        """Queue a computed turn (blocks while the previous one is still waiting)."""
+        self._raise_failure()
+        self._queue.put(rows)
+
+    def close(self) -> None:
+        """Wait until every queued turn is written; raise if one failed."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_failure()
+
+    def abort(self) -> None:
+        """Drop turns not yet started, let the one being written finish, and stop."""
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        self._queue.put(None)
+        self._thread.join()
