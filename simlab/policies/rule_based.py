@@ -28,7 +28,7 @@ from pydantic import Field
 from simlab.compact_rows import LOGIT_TERMS, template
 from simlab.params import Params
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView, register
-from simlab.population.comments import comment
+from simlab.population.comments import comments as comment_texts
 
 POPULARITY_SCALE = np.log1p(1000.0)
 
@@ -166,17 +166,18 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
         metadata[at] = [row_template % values for values in zip(*columns, strict=True)]
     explanations: list[str | None] = [None] * len(order)
     texts: list[str | None] = [None] * len(order)
-    for i in np.flatnonzero(kind_idx == kinds.index("comment")).tolist():
-        # comments draw their wording from the policy stream, in action order
-        row, slot = int(rows[i]), int(slots[i])
-        agrees = f["x_agree"][row, slot] > 0
-        post = int(f["post"][row, slot])
-        post_text = view.pop.post_text[post] if view.pop.post_text is not None else ""
-        texts[i] = comment(
-            int(f["topic"][row, slot]),
-            post_text,
-            float(view.state.leaning[view.agents[row]]),
-            agrees,
-            rng,
-        )
+    at = np.flatnonzero(kind_idx == kinds.index("comment"))
+    r, s = rows[at], slots[at]
+    post = f["post"][r, s]
+    post_text = view.pop.post_text
+    # comments draw their wording from the policy stream, in action order
+    written = comment_texts(
+        f["topic"][r, s].tolist(),
+        post_text[post].tolist() if post_text is not None else [""] * len(at),
+        view.state.leaning[view.agents[r]].tolist(),
+        (f["x_agree"][r, s] > 0).tolist(),
+        rng,
+    )
+    for i, text in zip(at.tolist(), written, strict=True):
+        texts[i] = text
     return Actions.from_choices(view, kind_idx, rows, slots, texts, explanations, metadata.tolist())
