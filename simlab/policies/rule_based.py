@@ -145,7 +145,7 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
 
     Metadata is the compact row of :mod:`simlab.compact_rows` (the views expand it
     and build the explanation when read), formatted with one ``%`` template per
-    kind over column lists: this runs for every action of every turn.
+    kind over columns of number texts: this runs for every action of every turn.
     """
     kinds = ACTION_KINDS
     mask = np.stack([chosen[kind][0] for kind in kinds])  # (3, n, k)
@@ -157,13 +157,14 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
         at = np.nonzero(kind_idx == k)[0]
         r, s = rows[at], slots[at]
         columns = [
-            np.round(chosen[kind][1][r, s], 6).tolist(),
-            np.round(chosen[kind][2][r, s], 6).tolist(),
-            (s + 1).tolist(),
-            *[np.round(terms[kind][name][r, s], 4).tolist() for name in LOGIT_TERMS[kind]],
+            np.round(chosen[kind][1][r, s], 6),
+            np.round(chosen[kind][2][r, s], 6),
+            s + 1,
+            *[np.round(terms[kind][name][r, s], 4) for name in LOGIT_TERMS[kind]],
         ]
-        row_template = template(kind)
-        metadata[at] = [row_template % values for values in zip(*columns, strict=True)]
+        row_template = template(kind).replace("%r", "%s").replace("%d", "%s")
+        texts = [_reprs(column) for column in columns]
+        metadata[at] = [row_template % values for values in zip(*texts, strict=True)]
     explanations: list[str | None] = [None] * len(order)
     texts: list[str | None] = [None] * len(order)
     at = np.flatnonzero(kind_idx == kinds.index("comment"))
@@ -181,3 +182,18 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
     for i, text in zip(at.tolist(), written, strict=True):
         texts[i] = text
     return Actions.from_choices(view, kind_idx, rows, slots, texts, explanations, metadata.tolist())
+
+
+def _reprs(values: np.ndarray) -> list[str]:
+    """``repr`` of each value as a Python float or int, formatting each distinct value once.
+
+    Logit terms repeat a lot (one base per agent, one position term per slot).
+    Floats are told apart by their bits, so ``-0.0`` keeps its sign.
+    """
+    if values.dtype.kind == "f":
+        distinct, inverse = np.unique(values.astype(np.float64).view(np.int64), return_inverse=True)
+        texts = [repr(value) for value in distinct.view(np.float64).tolist()]
+    else:
+        distinct, inverse = np.unique(values, return_inverse=True)
+        texts = [repr(value) for value in distinct.tolist()]
+    return np.array(texts, dtype=object)[inverse].tolist()
