@@ -98,12 +98,35 @@ class Ranked:
         if k_eff == 0:
             return cls(post_idx, scores)
         step = max(1, CHUNK_CELLS // n_posts)
+        scratch = Scratch()
         for lo in range(0, n, step):
             rows = slice(lo, min(lo + step, n))
+            (key,) = scratch.arrays(1, (rows.stop - lo, n_posts))
             post_idx[rows, :k_eff], scores[rows, :k_eff] = _best(
-                score_rows(rows), candidates[rows], k_eff
+                score_rows(rows), candidates[rows], k_eff, key
             )
         return cls(post_idx, scores)
+
+
+class Scratch:
+    """Float arrays reused from one chunk to the next (``arrays(m, shape)``: m of that shape).
+
+    Allocating a fresh array of a chunk's size on every chunk costs about as much
+    as the arithmetic on it; a chunk no larger than the first reuses its memory.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: list[np.ndarray] = []
+
+    def arrays(self, m: int, shape: tuple[int, int]) -> list[np.ndarray]:
+        """``m`` uninitialised float64 arrays of ``shape``, the same memory as last time if it fits."""
+        rows, columns = shape
+        fits = len(self._buffers) >= m and all(
+            b.shape[0] >= rows and b.shape[1] == columns for b in self._buffers[:m]
+        )
+        if not fits:
+            self._buffers = [np.empty(shape) for _ in range(m)]
+        return [b[:rows] for b in self._buffers[:m]]
 
 
 CHUNK_CELLS = 1 << 16
@@ -111,7 +134,9 @@ CHUNK_CELLS = 1 << 16
 LOWEST = -np.finfo(float).max
 
 
-def _best(scores: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _best(
+    scores: np.ndarray, candidates: np.ndarray, k: int, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(r, k) post indices and scores of each row's ``k <= P`` best candidates, best first.
 
     Candidates keep their score (NaN and -inf become the lowest finite value, so
@@ -119,8 +144,9 @@ def _best(scores: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarra
     One partition per row finds the k best keys and the next best; only rows
     where the next best ties the k-th (argpartition breaks such ties
     arbitrarily) are redone, taking the lowest post indices among the tied.
+    ``key`` is (r, P) scratch space.
     """
-    key = np.fmax(scores, LOWEST)
+    np.fmax(scores, LOWEST, out=key)
     np.copyto(key, -np.inf, where=~candidates)
     r, n_posts = key.shape
     if k < n_posts:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import Field
 
-from simlab.feeds.base import FeedInput, Ranked, register
+from simlab.feeds.base import FeedInput, Ranked, Scratch, register
 from simlab.feeds.popularity import PopularityParams, engagement
 from simlab.params import Params
 
@@ -52,7 +52,9 @@ def scorer(feed: FeedInput, params: PersonalizedParams) -> Callable[[slice], np.
 
     What does not depend on the (agent, post) pair is computed once here: the
     scaled interest rows, the block's follows and the per-post popularity and
-    recency terms. Every score has the bits :func:`relevance` gives it.
+    recency terms. Every score has the bits :func:`relevance` gives it. The
+    returned array is scratch space, overwritten by the next call (fresh
+    arrays of this size cost more to allocate than to fill).
     """
     pop = feed.pop
     interests = pop.interests[feed.agents]
@@ -61,11 +63,14 @@ def scorer(feed: FeedInput, params: PersonalizedParams) -> Callable[[slice], np.
     leaning = feed.leaning[:, None]
     follows = feed.follows_author
     per_post = post_terms(feed, params)
+    scratch = Scratch()
 
     def score(rows: slice) -> np.ndarray:
-        scores = np.take(interests[rows], pop.post_topic, axis=1)
+        chunk = interests[rows]
+        scores, closeness = scratch.arrays(2, (len(chunk), pop.n_posts))
+        np.take(chunk, pop.post_topic, axis=1, out=scores)
         # w_s * (1 - |l - l_p| / 2), in place but in the same order of operations (same bits)
-        closeness = np.subtract(leaning[rows], pop.post_leaning[None, :])
+        np.subtract(leaning[rows], pop.post_leaning[None, :], out=closeness)
         np.abs(closeness, out=closeness)
         closeness /= 2.0
         np.subtract(1.0, closeness, out=closeness)
