@@ -48,19 +48,26 @@ DISAGREE = (
 _AGREE_SIDE = " We need {stance}."
 _DISAGREE_SIDE = " What about {stance}?"
 _WORD = re.compile(r"[A-Za-z0-9#@'’-]+")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
 @functools.lru_cache(maxsize=1 << 16)  # pure; agents comment on the same posts again and again
 def post_phrase(topic: int, text: str) -> str:
     """The phrase of ``text`` a comment quotes (rule 1 of the module docstring)."""
-    spec = TOPICS[topic]
-    lowered = " " + re.sub(r"[^a-z0-9]+", " ", (text or "").lower()) + " "
-    vocabulary = (*spec.left, *spec.right, *spec.keywords, *TOPIC_WORDS.get(spec.name, ()))
-    found = [w for w in vocabulary if f" {w.lower()} " in lowered]
+    lowered = " " + _NOT_WORD.sub(" ", (text or "").lower()) + " "
+    found = [word for needle, word in _needles(topic) if needle in lowered]
     if found:
         return max(found, key=lambda w: (len(w), w))
     words = _WORD.findall(text or "")[:PHRASE_WORDS]
-    return " ".join(words) if words else topic_label(spec.name)
+    return " ".join(words) if words else topic_label(TOPICS[topic].name)
+
+
+@functools.cache
+def _needles(topic: int) -> tuple[tuple[str, str], ...]:
+    """(`` word `` lowered, word) for every phrase of the topic's vocabulary, in vocabulary order."""
+    spec = TOPICS[topic]
+    vocabulary = (*spec.left, *spec.right, *spec.keywords, *TOPIC_WORDS.get(spec.name, ()))
+    return tuple((f" {word.lower()} ", word) for word in vocabulary)
 
 
 def comment(
