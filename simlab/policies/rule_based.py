@@ -25,12 +25,14 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from simlab.compact_rows import LOGIT_TERMS, template
+from simlab.compact_rows import LOGIT_TERMS
 from simlab.params import Params
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView, register
 from simlab.population.comments import comments as comment_texts
 
 POPULARITY_SCALE = np.log1p(1000.0)
+_DIGITS = np.array([f"{n:03d}" for n in range(1000)], dtype=object)  # 3-digit groups
+_STRIPPED = np.array([f"{n:03d}".rstrip("0") for n in range(1000)], dtype=object)  # at the end
 
 
 class RuleBasedParams(Params):
@@ -144,8 +146,8 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
     """The chosen actions in (row, slot, kind) order, with compact metadata and no explanation.
 
     Metadata is the compact row of :mod:`simlab.compact_rows` (the views expand it
-    and build the explanation when read), formatted with one ``%`` template per
-    kind over columns of number texts: this runs for every action of every turn.
+    and build the explanation when read): ``compact_rows.template(kind) % values``,
+    joined from columns of number texts, since this runs for every action of every turn.
     """
     kinds = ACTION_KINDS
     mask = np.stack([chosen[kind][0] for kind in kinds])  # (3, n, k)
@@ -156,15 +158,13 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
     for k, kind in enumerate(kinds):
         at = np.nonzero(kind_idx == k)[0]
         r, s = rows[at], slots[at]
-        columns = [
-            np.round(chosen[kind][1][r, s], 6),
-            np.round(chosen[kind][2][r, s], 6),
-            s + 1,
-            *[np.round(terms[kind][name][r, s], 4) for name in LOGIT_TERMS[kind]],
+        texts = [
+            _fraction_reprs(np.round(chosen[kind][1][r, s], 6)),
+            _fraction_reprs(np.round(chosen[kind][2][r, s], 6)),
+            _reprs(s + 1),
+            *[_reprs(np.round(terms[kind][name][r, s], 4)) for name in LOGIT_TERMS[kind]],
         ]
-        row_template = template(kind).replace("%r", "%s").replace("%d", "%s")
-        texts = [_reprs(column) for column in columns]
-        metadata[at] = [row_template % values for values in zip(*texts, strict=True)]
+        metadata[at] = ["[" + ",".join(values) + "]" for values in zip(*texts, strict=True)]
     explanations: list[str | None] = [None] * len(order)
     texts: list[str | None] = [None] * len(order)
     at = np.flatnonzero(kind_idx == kinds.index("comment"))
@@ -197,3 +197,22 @@ def _reprs(values: np.ndarray) -> list[str]:
         distinct, inverse = np.unique(values, return_inverse=True)
         texts = [repr(value) for value in distinct.tolist()]
     return np.array(texts, dtype=object)[inverse].tolist()
+
+
+def _fraction_reprs(values: np.ndarray) -> list[str]:
+    """``repr`` of each value, for values rounded to 6 decimals (probabilities and draws).
+
+    A value ``v = N / 10^6`` in [1e-4, 1) prints as ``"0."`` and the six digits of
+    ``N`` without trailing zeros: ``repr`` is positional there, and no shorter
+    decimal rounds to ``v`` (decimals of 6 places are 1e-6 apart, far more than
+    the spacing of doubles). Those are assembled from 3-digit tables; other values
+    (0, 1, below 1e-4, NaN) go through ``repr``.
+    """
+    fast = (values >= 1e-4) & (values < 1.0)
+    scaled = np.rint(np.where(fast, values, 0.0) * 1e6).astype(np.int64)
+    high, low = np.divmod(scaled, 1000)
+    texts = np.where(low == 0, _STRIPPED[high], _DIGITS[high] + _STRIPPED[low])
+    texts = "0." + texts
+    slow = np.flatnonzero(~fast)
+    texts[slow] = [repr(value) for value in values[slow].tolist()]
+    return texts.tolist()
