@@ -8,8 +8,15 @@ import numpy as np
 
 from simlab.policies.base import ACTION_KINDS, FeedView
 from simlab.policies.rule_based import RuleBasedParams, decide
-from simlab.population.comments import AGREE, DISAGREE, comment, post_phrase
-from simlab.population.topics import TOPIC_NAMES
+from simlab.population.comments import (
+    AGREE,
+    DISAGREE,
+    SIDE_MIN,
+    comment,
+    comments,
+    post_phrase,
+)
+from simlab.population.topics import TOPIC_NAMES, TOPICS
 from simlab.world import SimState
 
 from .factories import make_population
@@ -64,3 +71,28 @@ def test_an_agent_without_a_side_takes_none():
     assert not any("We need" in t or "What about" in t for t in texts)
     rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
     assert comment(HOUSING, POST, 0.5, False, rng_a) == comment(HOUSING, POST, 0.5, False, rng_b)
+
+
+def test_a_batch_of_comments_draws_what_one_call_per_draw_would():
+    rng = np.random.default_rng(11)
+    topics = rng.integers(0, len(TOPIC_NAMES), 40).tolist()
+    leanings = rng.uniform(-1, 1, 40).round(2).tolist()
+    agrees = (rng.random(40) < 0.5).tolist()
+    texts = [POST if n % 2 else "Nothing on topic here at all" for n in range(40)]
+    batch_rng, scalar_rng = np.random.default_rng(5), np.random.default_rng(5)
+    batch = comments(topics, texts, leanings, agrees, batch_rng)
+    expected = []
+    for topic, text, leaning, agree in zip(topics, texts, leanings, agrees, strict=True):
+        spec = TOPICS[topic]
+        templates = AGREE if agree else DISAGREE
+        template = templates[int(scalar_rng.integers(len(templates)))]
+        side_words = spec.left if leaning < 0 else spec.right
+        stance = side_words[int(scalar_rng.integers(len(side_words)))]
+        side = ""
+        if abs(leaning) >= SIDE_MIN:
+            side = (" We need {}." if agree else " What about {}?").format(stance)
+        label = spec.name.replace("_", " ")
+        expected.append(template.format(topic=label, phrase=post_phrase(topic, text), side=side))
+    assert batch == expected
+    assert batch_rng.random() == scalar_rng.random()  # the stream continues in step
+    assert comments([], [], [], [], batch_rng) == []

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from simlab.compact_rows import keyed
+from simlab.compact_rows import keyed, template
 from simlab.params import validate
 from simlab.policies import POLICIES
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView
-from simlab.policies.rule_based import RuleBasedParams, decide
+from simlab.policies.rule_based import RuleBasedParams, _fraction_reprs, _reprs, decide
 from simlab.population.comments import AGREE, DISAGREE
 from simlab.world import SimState
 
@@ -181,6 +181,22 @@ def test_metadata_records_probability_draw_and_terms():
         logit = sum(meta["logit_terms"].values())
         assert meta["p"] == pytest.approx(1 / (1 + np.exp(-logit)), abs=5e-3)
         assert meta["rank"] == action.slot + 1
+
+
+def test_metadata_numbers_are_python_reprs_of_the_rounded_values():
+    values = np.array([-0.0, 0.0, 0.1, 1e-05, 0.30000000000000004, -2.1972, np.nan, 1e20, 0.1])
+    assert _reprs(values) == [repr(v) for v in values.tolist()]  # -0.0 keeps its sign
+    assert _reprs(np.array([3, 1, 3, 20])) == ["3", "1", "3", "20"]
+    assert _reprs(np.array([], dtype=float)) == []
+    every = np.round(np.arange(0, 1_000_001, 3) / 1e6, 6)  # a third of all 6-place values in [0, 1]
+    odd = np.round(np.array([1e-05, 9.9e-05, 1e-4, 0.0, -0.0, 1.0, 0.9999996, np.nan]), 6)
+    for values in (every, odd, np.array([])):
+        assert _fraction_reprs(values) == [repr(v) for v in values.tolist()]
+    view = _big_view(0.2, 0.5, n_agents=30)
+    actions = decide(view, RuleBasedParams(), np.random.default_rng(5))
+    for action in _records(actions):
+        row = json.loads(action.metadata_json)
+        assert action.metadata_json == template(action.kind) % tuple(row)
 
 
 def test_comments_agree_or_disagree_with_the_post():

@@ -74,38 +74,105 @@ class Ranked:
             candidates: (n, P) bool; non-candidates are never returned.
             k: feed size.
         """
-        n, n_posts = scores.shape
+        return cls.top_k_of(lambda rows: scores[rows], candidates, k)
+
+    @classmethod
+    def top_k_of(
+        cls, score_rows: Callable[[slice], np.ndarray], candidates: np.ndarray, k: int
+    ) -> Ranked:
+        """:meth:`top_k` of scores computed a few rows at a time, as ``score_rows(rows)``.
+
+        The rows are ranked in chunks of about :data:`CHUNK_CELLS` scores, small
+        enough to stay in the CPU cache while they are scored and ranked; each
+        row's feed depends on that row's scores only, so chunking changes nothing.
+
+        Args:
+            score_rows: the (r, P) float scores of a slice of rows (NaN lowest).
+            candidates: (n, P) bool; non-candidates are never returned.
+            k: feed size.
+        """
+        n, n_posts = candidates.shape
         k_eff = min(k, n_posts)
-        if k_eff == 0 or n == 0:
-            return cls(np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan))
-        # Candidates keep their score (NaN and -inf become the lowest finite value, so
-        # they still beat non-candidates); non-candidates get -inf.
-        key = np.where(candidates, np.fmax(scores, -np.finfo(float).max), -np.inf)
-        picked = np.argpartition(-key, k_eff - 1, axis=1)[:, :k_eff]
+        post_idx = np.full((n, k), -1, dtype=np.int64)
+        scores = np.full((n, k), np.nan)
+        if k_eff == 0:
+            return cls(post_idx, scores)
+        step = max(1, CHUNK_CELLS // n_posts)
+        scratch = Scratch()
+        for lo in range(0, n, step):
+            rows = slice(lo, min(lo + step, n))
+            (key,) = scratch.arrays(1, (rows.stop - lo, n_posts))
+            post_idx[rows, :k_eff], scores[rows, :k_eff] = _best(
+                score_rows(rows), candidates[rows], k_eff, key
+            )
+        return cls(post_idx, scores)
+
+
+class Scratch:
+    """Float arrays reused from one chunk to the next (``arrays(m, shape)``: m of that shape).
+
+    Allocating a fresh array of a chunk's size on every chunk costs about as much
+    as the arithmetic on it; a chunk no larger than the first reuses its memory.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: list[np.ndarray] = []
+
+    def arrays(self, m: int, shape: tuple[int, int]) -> list[np.ndarray]:
+        """``m`` uninitialised float64 arrays of ``shape``, the same memory as last time if it fits."""
+        rows, columns = shape
+        fits = len(self._buffers) >= m and all(
+            b.shape[0] >= rows and b.shape[1] == columns for b in self._buffers[:m]
+        )
+        if not fits:
+            self._buffers = [np.empty(shape) for _ in range(m)]
+        return [b[:rows] for b in self._buffers[:m]]
+
+
+CHUNK_CELLS = 1 << 16
+"""Scores ranked at a time by :meth:`Ranked.top_k_of` (512 kB of float64)."""
+LOWEST = -np.finfo(float).max
+
+
+def _best(
+    scores: np.ndarray, candidates: np.ndarray, k: int, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(r, k) post indices and scores of each row's ``k <= P`` best candidates, best first.
+
+    Candidates keep their score (NaN and -inf become the lowest finite value, so
+    they still beat non-candidates); non-candidates get -inf and come out as -1 / NaN.
+    One partition per row finds the k best keys and the next best; only rows
+    where the next best ties the k-th (argpartition breaks such ties
+    arbitrarily) are redone, taking the lowest post indices among the tied.
+    ``key`` is (r, P) scratch space.
+    """
+    np.fmax(scores, LOWEST, out=key)
+    np.copyto(key, -np.inf, where=~candidates)
+    r, n_posts = key.shape
+    if k < n_posts:
+        cut = n_posts - k
+        part = np.argpartition(key, cut - 1, axis=1)
+        picked = part[:, cut:]
+        runner_up = np.take_along_axis(key, part[:, cut - 1 : cut], axis=1)
+    else:
+        picked = np.broadcast_to(np.arange(n_posts), key.shape)
+        runner_up = np.full((r, 1), np.nan)  # nothing is left out: never a tie
+    picked_key = np.take_along_axis(key, picked, axis=1)
+    threshold = picked_key.min(axis=1, keepdims=True)
+    ambiguous = np.flatnonzero(runner_up[:, 0] == threshold[:, 0])
+    if len(ambiguous):
+        sub, limit = key[ambiguous], threshold[ambiguous]
+        tied = sub == limit
+        need = k - (sub > limit).sum(axis=1, keepdims=True)
+        chosen = (sub > limit) | (tied & (np.cumsum(tied, axis=1) <= need))
+        picked[ambiguous] = np.nonzero(chosen)[1].reshape(len(ambiguous), k)
         picked_key = np.take_along_axis(key, picked, axis=1)
-        threshold = picked_key.min(axis=1, keepdims=True)
-        # argpartition breaks ties at the threshold arbitrarily; redo rows where more
-        # items tie at the threshold than were picked, taking the lowest post indices.
-        ambiguous = np.nonzero(
-            (key == threshold).sum(axis=1) > (picked_key == threshold).sum(axis=1)
-        )[0]
-        if len(ambiguous):
-            sub, limit = key[ambiguous], threshold[ambiguous]
-            tied = sub == limit
-            need = k_eff - (sub > limit).sum(axis=1, keepdims=True)
-            chosen = (sub > limit) | (tied & (np.cumsum(tied, axis=1) <= need))
-            picked[ambiguous] = np.nonzero(chosen)[1].reshape(len(ambiguous), k_eff)
-            picked_key = np.take_along_axis(key, picked, axis=1)
-        order = np.lexsort((picked, -picked_key), axis=1)
-        picked = np.take_along_axis(picked, order, axis=1)
-        valid = np.take_along_axis(candidates, picked, axis=1)
-        post_idx = np.where(valid, picked, -1)
-        out_scores = np.where(valid, np.take_along_axis(scores, picked, axis=1), np.nan)
-        if k_eff < k:
-            pad = k - k_eff
-            post_idx = np.pad(post_idx, ((0, 0), (0, pad)), constant_values=-1)
-            out_scores = np.pad(out_scores, ((0, 0), (0, pad)), constant_values=np.nan)
-        return cls(post_idx.astype(np.int64), out_scores.astype(float))
+    order = np.lexsort((picked, -picked_key), axis=1)
+    picked = np.take_along_axis(picked, order, axis=1)
+    valid = np.take_along_axis(candidates, picked, axis=1)
+    post_idx = np.where(valid, picked, -1)
+    best = np.where(valid, np.take_along_axis(scores, picked, axis=1), np.nan)
+    return post_idx, best
 
 
 RankFunction = Callable[[FeedInput, Params, np.random.Generator], Ranked]

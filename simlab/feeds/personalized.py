@@ -18,10 +18,12 @@ what users see. Ties break on post index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from pydantic import Field
 
-from simlab.feeds.base import FeedInput, Ranked, register
+from simlab.feeds.base import FeedInput, Ranked, Scratch, register
 from simlab.feeds.popularity import PopularityParams, engagement
 from simlab.params import Params
 
@@ -42,27 +44,54 @@ class PersonalizedParams(Params):
 
 def relevance(feed: FeedInput, params: PersonalizedParams) -> np.ndarray:
     """(n, P) the personalized score of every post for every agent of the block."""
+    return scorer(feed, params)(slice(None))
+
+
+def scorer(feed: FeedInput, params: PersonalizedParams) -> Callable[[slice], np.ndarray]:
+    """The block's scores a slice of rows at a time: ``scorer(feed, params)(rows)`` is (r, P).
+
+    What does not depend on the (agent, post) pair is computed once here: the
+    scaled interest rows, the block's follows and the per-post popularity and
+    recency terms. Every score has the bits :func:`relevance` gives it. The
+    returned array is scratch space, overwritten by the next call (fresh
+    arrays of this size cost more to allocate than to fill).
+    """
     pop = feed.pop
     interests = pop.interests[feed.agents]
     interests = interests / np.maximum(interests.max(axis=1, keepdims=True), 1e-12)
-    scores = np.take(interests, pop.post_topic, axis=1)
-    scores *= params.interest_weight
-    # w_s * (1 - |l - l_p| / 2), in place but in the same order of operations (same bits)
-    closeness = np.subtract(feed.leaning[:, None], pop.post_leaning[None, :])
-    np.abs(closeness, out=closeness)
-    closeness /= 2.0
-    np.subtract(1.0, closeness, out=closeness)
-    closeness *= params.leaning_weight
-    scores += closeness
-    np.multiply(feed.follows_author, params.follow_weight, out=closeness)
-    scores += closeness
+    interests *= params.interest_weight  # scaling before the take: the same products
+    leaning = feed.leaning[:, None]
+    follows = feed.follows_author
+    per_post = post_terms(feed, params)
+    scratch = Scratch()
+
+    def score(rows: slice) -> np.ndarray:
+        chunk = interests[rows]
+        scores, closeness = scratch.arrays(2, (len(chunk), pop.n_posts))
+        np.take(chunk, pop.post_topic, axis=1, out=scores)
+        # w_s * (1 - |l - l_p| / 2), in place but in the same order of operations (same bits)
+        np.subtract(leaning[rows], pop.post_leaning[None, :], out=closeness)
+        np.abs(closeness, out=closeness)
+        closeness /= 2.0
+        np.subtract(1.0, closeness, out=closeness)
+        closeness *= params.leaning_weight
+        scores += closeness
+        np.multiply(follows[rows], params.follow_weight, out=closeness)
+        scores += closeness
+        scores += per_post
+        return scores
+
+    return score
+
+
+def post_terms(feed: FeedInput, params: PersonalizedParams) -> np.ndarray:
+    """(P,) the terms that depend on the post only: ``w_p * popularity + w_r * recency``."""
     age = feed.age_hours
     popularity = np.log1p(engagement(feed, PopularityParams()))
     top = popularity[age >= 0].max(initial=0.0)
     popularity = popularity / top if top > 0 else np.zeros_like(popularity)
     recency = 2.0 ** (-np.maximum(age, 0.0) / params.recency_half_life_hours)
-    scores += params.popularity_weight * popularity + params.recency_weight * recency
-    return scores
+    return params.popularity_weight * popularity + params.recency_weight * recency
 
 
 def max_relevance(params: PersonalizedParams) -> float:
@@ -79,4 +108,4 @@ def max_relevance(params: PersonalizedParams) -> float:
 @register("personalized", PersonalizedParams, label="Personalized", citations=("Chaney2018",))
 def rank(feed: FeedInput, params: PersonalizedParams, rng: np.random.Generator) -> Ranked:
     """Rank candidates by personalized relevance."""
-    return Ranked.top_k(relevance(feed, params), feed.candidates, feed.feed_size)
+    return Ranked.top_k_of(scorer(feed, params), feed.candidates, feed.feed_size)

@@ -8,6 +8,7 @@ its range and a citation key from ``docs/references.md``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +35,12 @@ class TurnData:
     follows: np.ndarray  # (F, 2) int rows (agent, followed account)
     leaning_before: np.ndarray  # (n_agents,) leanings before this turn's update
     n_visible: int  # posts feeds could serve this turn: the candidate pool (coverage denominator)
+
+    @functools.cached_property
+    def served(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every served item as parallel arrays (feed row, agent index, post index), once a turn."""
+        rows, cols = np.nonzero(self.feeds >= 0)
+        return rows, self.agents[rows], self.feeds[rows, cols]
 
 
 @dataclass(frozen=True)

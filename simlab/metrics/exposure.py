@@ -42,8 +42,7 @@ def entropy(counts: np.ndarray) -> np.ndarray:
 
 def served(data: TurnData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every served item as parallel arrays (feed row, agent index, post index)."""
-    rows, cols = np.nonzero(data.feeds >= 0)
-    return rows, data.agents[rows], data.feeds[rows, cols]
+    return data.served
 
 
 @metric(
@@ -60,7 +59,7 @@ def unique_posts(data: TurnData) -> float:
 
     Range: 0, 1, …, n_visible.
     """
-    return float(len(np.unique(served(data)[2])))
+    return float(np.count_nonzero(np.bincount(served(data)[2], minlength=1)))
 
 
 @metric(

@@ -25,12 +25,14 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from simlab.compact_rows import LOGIT_TERMS, template
+from simlab.compact_rows import LOGIT_TERMS
 from simlab.params import Params
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView, register
-from simlab.population.comments import comment
+from simlab.population.comments import comments as comment_texts
 
 POPULARITY_SCALE = np.log1p(1000.0)
+_DIGITS = np.array([f"{n:03d}" for n in range(1000)], dtype=object)  # 3-digit groups
+_STRIPPED = np.array([f"{n:03d}".rstrip("0") for n in range(1000)], dtype=object)  # at the end
 
 
 class RuleBasedParams(Params):
@@ -144,8 +146,8 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
     """The chosen actions in (row, slot, kind) order, with compact metadata and no explanation.
 
     Metadata is the compact row of :mod:`simlab.compact_rows` (the views expand it
-    and build the explanation when read), formatted with one ``%`` template per
-    kind over column lists: this runs for every action of every turn.
+    and build the explanation when read): ``compact_rows.template(kind) % values``,
+    joined from columns of number texts, since this runs for every action of every turn.
     """
     kinds = ACTION_KINDS
     mask = np.stack([chosen[kind][0] for kind in kinds])  # (3, n, k)
@@ -156,27 +158,61 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
     for k, kind in enumerate(kinds):
         at = np.nonzero(kind_idx == k)[0]
         r, s = rows[at], slots[at]
-        columns = [
-            np.round(chosen[kind][1][r, s], 6).tolist(),
-            np.round(chosen[kind][2][r, s], 6).tolist(),
-            (s + 1).tolist(),
-            *[np.round(terms[kind][name][r, s], 4).tolist() for name in LOGIT_TERMS[kind]],
+        texts = [
+            _fraction_reprs(np.round(chosen[kind][1][r, s], 6)),
+            _fraction_reprs(np.round(chosen[kind][2][r, s], 6)),
+            _reprs(s + 1),
+            *[_reprs(np.round(terms[kind][name][r, s], 4)) for name in LOGIT_TERMS[kind]],
         ]
-        row_template = template(kind)
-        metadata[at] = [row_template % values for values in zip(*columns, strict=True)]
+        metadata[at] = ["[" + ",".join(values) + "]" for values in zip(*texts, strict=True)]
     explanations: list[str | None] = [None] * len(order)
     texts: list[str | None] = [None] * len(order)
-    for i in np.flatnonzero(kind_idx == kinds.index("comment")).tolist():
-        # comments draw their wording from the policy stream, in action order
-        row, slot = int(rows[i]), int(slots[i])
-        agrees = f["x_agree"][row, slot] > 0
-        post = int(f["post"][row, slot])
-        post_text = view.pop.post_text[post] if view.pop.post_text is not None else ""
-        texts[i] = comment(
-            int(f["topic"][row, slot]),
-            post_text,
-            float(view.state.leaning[view.agents[row]]),
-            agrees,
-            rng,
-        )
+    at = np.flatnonzero(kind_idx == kinds.index("comment"))
+    r, s = rows[at], slots[at]
+    post = f["post"][r, s]
+    post_text = view.pop.post_text
+    # comments draw their wording from the policy stream, in action order
+    written = comment_texts(
+        f["topic"][r, s].tolist(),
+        post_text[post].tolist() if post_text is not None else [""] * len(at),
+        view.state.leaning[view.agents[r]].tolist(),
+        (f["x_agree"][r, s] > 0).tolist(),
+        rng,
+    )
+    for i, text in zip(at.tolist(), written, strict=True):
+        texts[i] = text
     return Actions.from_choices(view, kind_idx, rows, slots, texts, explanations, metadata.tolist())
+
+
+def _reprs(values: np.ndarray) -> list[str]:
+    """``repr`` of each value as a Python float or int, formatting each distinct value once.
+
+    Logit terms repeat a lot (one base per agent, one position term per slot).
+    Floats are told apart by their bits, so ``-0.0`` keeps its sign.
+    """
+    if values.dtype.kind == "f":
+        distinct, inverse = np.unique(values.astype(np.float64).view(np.int64), return_inverse=True)
+        texts = [repr(value) for value in distinct.view(np.float64).tolist()]
+    else:
+        distinct, inverse = np.unique(values, return_inverse=True)
+        texts = [repr(value) for value in distinct.tolist()]
+    return np.array(texts, dtype=object)[inverse].tolist()
+
+
+def _fraction_reprs(values: np.ndarray) -> list[str]:
+    """``repr`` of each value, for values rounded to 6 decimals (probabilities and draws).
+
+    A value ``v = N / 10^6`` in [1e-4, 1) prints as ``"0."`` and the six digits of
+    ``N`` without trailing zeros: ``repr`` is positional there, and no shorter
+    decimal rounds to ``v`` (decimals of 6 places are 1e-6 apart, far more than
+    the spacing of doubles). Those are assembled from 3-digit tables; other values
+    (0, 1, below 1e-4, NaN) go through ``repr``.
+    """
+    fast = (values >= 1e-4) & (values < 1.0)
+    scaled = np.rint(np.where(fast, values, 0.0) * 1e6).astype(np.int64)
+    high, low = np.divmod(scaled, 1000)
+    texts = np.where(low == 0, _STRIPPED[high], _DIGITS[high] + _STRIPPED[low])
+    texts = "0." + texts
+    slow = np.flatnonzero(~fast)
+    texts[slow] = [repr(value) for value in values[slow].tolist()]
+    return texts.tolist()

@@ -48,19 +48,26 @@ DISAGREE = (
 _AGREE_SIDE = " We need {stance}."
 _DISAGREE_SIDE = " What about {stance}?"
 _WORD = re.compile(r"[A-Za-z0-9#@'’-]+")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
 @functools.lru_cache(maxsize=1 << 16)  # pure; agents comment on the same posts again and again
 def post_phrase(topic: int, text: str) -> str:
     """The phrase of ``text`` a comment quotes (rule 1 of the module docstring)."""
-    spec = TOPICS[topic]
-    lowered = " " + re.sub(r"[^a-z0-9]+", " ", (text or "").lower()) + " "
-    vocabulary = (*spec.left, *spec.right, *spec.keywords, *TOPIC_WORDS.get(spec.name, ()))
-    found = [w for w in vocabulary if f" {w.lower()} " in lowered]
+    lowered = " " + _NOT_WORD.sub(" ", (text or "").lower()) + " "
+    found = [word for needle, word in _needles(topic) if needle in lowered]
     if found:
         return max(found, key=lambda w: (len(w), w))
     words = _WORD.findall(text or "")[:PHRASE_WORDS]
-    return " ".join(words) if words else topic_label(spec.name)
+    return " ".join(words) if words else topic_label(TOPICS[topic].name)
+
+
+@functools.cache
+def _needles(topic: int) -> tuple[tuple[str, str], ...]:
+    """(`` word `` lowered, word) for every phrase of the topic's vocabulary, in vocabulary order."""
+    spec = TOPICS[topic]
+    vocabulary = (*spec.left, *spec.right, *spec.keywords, *TOPIC_WORDS.get(spec.name, ()))
+    return tuple((f" {word.lower()} ", word) for word in vocabulary)
 
 
 def comment(
@@ -82,14 +89,44 @@ def comment(
     >>> comment(10, "Rent control now, tenants first", -0.6, False, np.random.default_rng(0))
     'This take on housing misses a lot. "rent control"? Not convinced. What about social housing?'
     """
-    spec = TOPICS[topic]
-    templates = AGREE if agrees else DISAGREE
-    template = templates[int(rng.integers(len(templates)))]
-    side_words = spec.left if agent_leaning < 0 else spec.right
-    stance = side_words[int(rng.integers(len(side_words)))]
-    side = ""
-    if abs(agent_leaning) >= SIDE_MIN:
-        side = (_AGREE_SIDE if agrees else _DISAGREE_SIDE).format(stance=stance)
-    return template.format(
-        topic=topic_label(spec.name), phrase=post_phrase(topic, post_text), side=side
-    )
+    return comments([topic], [post_text], [agent_leaning], [agrees], rng)[0]
+
+
+def comments(
+    topics: list[int],
+    post_texts: list[str],
+    agent_leanings: list[float],
+    agrees: list[bool],
+    rng: np.random.Generator,
+) -> list[str]:
+    """The :func:`comment` of each (topic, post text, leaning, agrees), in order.
+
+    All ``2 m`` draws (template, stance phrase, comment by comment) come from one
+    ``rng.integers`` call with one bound per draw, which gives the numbers ``2 m``
+    calls in that order would and leaves ``rng`` in the same state.
+    """
+    specs = [TOPICS[topic] for topic in topics]
+    sides = [
+        spec.left if leaning < 0 else spec.right
+        for spec, leaning in zip(specs, agent_leanings, strict=True)
+    ]
+    bounds = np.empty(2 * len(specs), dtype=np.int64)
+    bounds[0::2] = [len(AGREE if agree else DISAGREE) for agree in agrees]
+    bounds[1::2] = [len(side) for side in sides]
+    picks = rng.integers(bounds).tolist() if len(bounds) else []
+    texts = []
+    for n, (topic, spec, side_words) in enumerate(zip(topics, specs, sides, strict=True)):
+        agree, leaning = agrees[n], agent_leanings[n]
+        template = (AGREE if agree else DISAGREE)[picks[2 * n]]
+        side = ""
+        if abs(leaning) >= SIDE_MIN:
+            stance = side_words[picks[2 * n + 1]]
+            side = (_AGREE_SIDE if agree else _DISAGREE_SIDE).format(stance=stance)
+        texts.append(
+            template.format(
+                topic=topic_label(spec.name),
+                phrase=post_phrase(topic, post_texts[n]),
+                side=side,
+            )
+        )
+    return texts
