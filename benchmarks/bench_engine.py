@@ -40,6 +40,7 @@ from simlab.population import SyntheticConfig, create_synthetic
 RUN_TABLES = (
     "runs",
     "run_configs",
+    "run_models",
     "generated_feeds",
     "feed_scores",
     "likes",
@@ -69,17 +70,24 @@ def insert_floor(source: Path, target: Path, run_id: str) -> float:
         batches[table] = (columns, has_turn, rows)
     columns, _, rows = batches["turn_metadata"]
     turns = sorted(r[columns.index("turn_number")] for r in rows)
+    by_turn = {turn: [] for turn in turns}  # grouped before the clock starts
+    for table in RUN_TABLES:
+        columns, has_turn, rows = batches[table]
+        if has_turn:
+            index = columns.index("turn_number")
+            grouped = {turn: [] for turn in turns}
+            for row in rows:
+                grouped[row[index]].append(row)
+            for turn in turns:
+                by_turn[turn].append((table, columns, grouped[turn]))
     start = time.perf_counter()
-    for table in ("runs", "run_configs"):
+    for table in ("runs", "run_configs", "run_models"):
         columns, _, rows = batches[table]
         _insert(dst, table, columns, rows)
     for turn in turns:
         dst.execute("BEGIN")
-        for table in RUN_TABLES:
-            columns, has_turn, rows = batches[table]
-            if has_turn:
-                index = columns.index("turn_number")
-                _insert(dst, table, columns, [r for r in rows if r[index] == turn], begin=False)
+        for table, columns, rows in by_turn[turn]:
+            _insert(dst, table, columns, rows, begin=False)
         dst.execute("COMMIT")
     columns, _, rows = batches["run_metrics"]
     _insert(dst, "run_metrics", columns, rows)
