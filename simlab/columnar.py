@@ -6,8 +6,11 @@ running gets a copy that analytics reads instead of the SQLite file::
 
     <db>.columnar/<run>/<table>.parquet   the run's rows of each table
                                           with a run_id column (none when 0 rows)
+    <db>.columnar/<run>/+feed_items.parquet  its feeds' items, one row per
+                                          served post (:mod:`simlab.feed_items`)
     <db>.columnar/<run>/manifest.json     run_id, checksum and, per table, its
-                                          columns, row count and file
+                                          columns, row count and file; the
+                                          feed items' row count and file
     <db>.columnar/checked.json            the SQLite file's size and mtime at
                                           the last staleness check
 
@@ -30,7 +33,11 @@ right after marking it completed (:func:`copy_completed_run`, called by
 whose seed primary key starts with the agent, is scanned). Reading back
 rather than collecting the rows while they are written keeps the engine's
 hot path and memory untouched, works for any table a revision adds,
-and costs a read of one run's freshly written (hence cached) pages. Other
+and costs a read of one run's freshly written (hence cached) pages. The
+feed items are exploded from the ``generated_feeds`` batches as they are
+written (never re-read), and the Arrow arrays are built from their buffers
+(:func:`simlab.sqlite_arrow.column_array`), so the completing process imports
+neither pandas nor DuckDB. Other
 runs (failed, stale, or written before this module existed) are copied when
 :func:`current_copies` finds them missing, so a connect waits for at most
 the copies that are missing or stale, never for the whole database.
@@ -64,15 +71,17 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from simlab import lifecycle
+from simlab import feed_items, lifecycle
 from simlab.db import sqlite_path
 from simlab.run_counts import RUN_COLUMN, all_run_counts, run_counts
 from simlab.sqlite_arrow import batches, file_lock, identifier, open_read_only, table_schema
 
 log = logging.getLogger("simlab.columnar")
 
-FORMAT = 1
+FORMAT = 2  # 2: feed items beside generated_feeds
 MANIFEST = "manifest.json"
+FEEDS = "generated_feeds"
+ITEMS_FILE = "+feed_items.parquet"  # "+" is never in a table's file name (percent-encoded)
 CHECKED = "checked.json"
 
 
@@ -126,20 +135,94 @@ def _write_json(target: Path, value: dict) -> None:
     os.replace(scratch, target)
 
 
+class _ParquetFile:
+    """A Parquet file written under a temporary name and renamed into place by :meth:`keep`."""
+
+    def __init__(self, target: Path, schema: pa.Schema) -> None:
+        self.target = target
+        self.scratch = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        self.writer = pq.ParquetWriter(self.scratch, schema, compression="snappy")
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.writer.write_batch(batch)
+        self.rows += batch.num_rows
+
+    def keep(self) -> None:
+        self.writer.close()
+        os.replace(self.scratch, self.target)
+
+    def discard(self) -> None:
+        self.writer.close()  # a second close is a no-op
+        self.scratch.unlink(missing_ok=True)
+
+
 def _write_table(
     source: sqlite3.Connection, table: str, schema: pa.Schema, run_id: str, target: Path
-) -> None:
-    """The run's rows of ``table`` into the Parquet file ``target``, via a temporary name."""
-    scratch = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+) -> dict | None:
+    """The run's rows of ``table`` into the Parquet file ``target``, via a temporary name.
+
+    Returns:
+        For ``generated_feeds``, the manifest entry of the feed items written
+        beside it from the same batches (:mod:`simlab.feed_items`; ``file``
+        None when a feed is not a JSON array of strings); else None.
+    """
     columns = ", ".join(identifier(c) for c in schema.names)
     sql = f"SELECT {columns} FROM {identifier(table)} WHERE {RUN_COLUMN} = ?"
+    files = [_ParquetFile(target, schema)]
+    if table == FEEDS and set(feed_items.KEYS) | {"post_ids"} <= set(schema.names):
+        files.append(_ParquetFile(target.with_name(ITEMS_FILE), feed_items.SCHEMA))
     try:
-        with pq.ParquetWriter(scratch, schema, compression="snappy") as writer:
-            for batch in batches(source, sql, schema, (run_id,)):
-                writer.write_batch(batch)
-        os.replace(scratch, target)
+        for batch in batches(source, sql, schema, (run_id,)):
+            files[0].write(batch)
+            if len(files) > 1:
+                try:
+                    files[1].write(feed_items.explode(batch))
+                except ValueError as exc:  # e.g. feed_items.NotStrings: DuckDB explodes it
+                    log.debug("columnar: no feed items for run %s (%s)", run_id, exc)
+                    files.pop().discard()
+        for file in files:
+            file.keep()
     finally:
-        scratch.unlink(missing_ok=True)
+        for file in files:
+            file.discard()
+    if table != FEEDS:
+        return None
+    items = files[1] if len(files) > 1 else None
+    return {"rows": items.rows if items else None, "file": ITEMS_FILE if items else None}
+
+
+def _has_file(folder: Path, entry: dict) -> bool:
+    """Whether a manifest entry's file (if it names one) is there."""
+    return entry["file"] is None or (folder / entry["file"]).exists()
+
+
+def _write_tables(
+    source: sqlite3.Connection,
+    folder: Path,
+    schemas: dict[str, pa.Schema],
+    counts: dict,
+    old: dict | None,
+    run_id: str,
+) -> tuple[dict, dict]:
+    """Write each table whose entry changed (or whose file is gone); return entries and items."""
+    tables = {}
+    items = {"rows": 0, "file": None}
+    for table, schema in schemas.items():
+        columns, rows, digest = _entry_key(schema, counts, table)
+        entry = {"columns": columns, "rows": rows, "digest": digest, "file": None}
+        if entry["rows"]:
+            entry["file"] = urllib.parse.quote(table, safe="-_") + ".parquet"
+            kept = (old or {}).get("tables", {}).get(table)
+            unchanged = kept == entry and (folder / entry["file"]).exists()
+            if table == FEEDS:
+                unchanged = unchanged and _has_file(folder, old["feed_items"])
+            if not unchanged:
+                items = _write_table(source, table, schema, run_id, folder / entry["file"]) or items
+            elif table == FEEDS:
+                items = old["feed_items"]
+        tables[table] = entry
+    return tables, items
 
 
 def write_copy(path: Path, run_id: str) -> dict:
@@ -164,21 +247,18 @@ def write_copy(path: Path, run_id: str) -> dict:
             folder.mkdir(exist_ok=True)
             for leftover in folder.glob(".*.tmp"):  # a crashed writer's, we hold the lock
                 leftover.unlink(missing_ok=True)
-            tables = {}
-            for table, schema in schemas.items():
-                columns, rows, digest = _entry_key(schema, counts, table)
-                entry = {"columns": columns, "rows": rows, "digest": digest, "file": None}
-                if entry["rows"]:
-                    entry["file"] = urllib.parse.quote(table, safe="-_") + ".parquet"
-                    kept = (old or {}).get("tables", {}).get(table)
-                    if kept != entry or not (folder / entry["file"]).exists():
-                        _write_table(source, table, schema, run_id, folder / entry["file"])
-                tables[table] = entry
-            manifest = {"format": FORMAT, "run_id": run_id, "checksum": wanted, "tables": tables}
+            tables, items = _write_tables(source, folder, schemas, counts, old, run_id)
+            manifest = {
+                "format": FORMAT,
+                "run_id": run_id,
+                "checksum": wanted,
+                "tables": tables,
+                "feed_items": items,
+            }
             _write_json(folder / MANIFEST, manifest)
         finally:
             source.close()
-        used = {e["file"] for e in tables.values()} | {MANIFEST}
+        used = {e["file"] for e in tables.values()} | {MANIFEST, items["file"]}
         for file in folder.iterdir():
             if file.name not in used and not file.name.startswith("."):
                 file.unlink(missing_ok=True)  # a table that has no rows any more

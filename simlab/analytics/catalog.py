@@ -8,7 +8,10 @@ attached file's tables and columns, in its order and types:
   runs that were not running at connect (:mod:`simlab.columnar`), plus the
   rows of the runs that were running, through the attach (so their new turns
   are seen as they commit);
-- every other table (populations, posts, comparisons, ...) reads the attach.
+- every other table (populations, posts, comparisons, ...) reads the attach;
+- the connection's ``feed_items`` view reads the feed items a finished run's
+  copy keeps beside its feeds (:mod:`simlab.feed_items`) and parses the JSON
+  of the others' ``generated_feeds`` rows.
 
 The run set is fixed at connect: a run started later is seen by the next
 connect. The scanner cannot push ``run_id`` filters into SQLite, so a
@@ -24,6 +27,7 @@ import duckdb
 
 from simlab import columnar
 from simlab.analytics.extensions import literal
+from simlab.analytics.views import feed_items_from_json
 from simlab.sqlite_arrow import identifier
 
 LIVE = "sim_sqlite"
@@ -64,10 +68,36 @@ def _run_table_sql(
     return " UNION ALL ".join(parts)
 
 
-def create_catalog(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
+def _feed_items_sql(path: Path, manifests: dict, live: list[str]) -> str:
+    """The ``feed_items`` view: stored items of finished runs, the JSON of the others."""
+    files, parsed = [], list(live)
+    for run, manifest in sorted(manifests.items()):
+        items = manifest["feed_items"]
+        if items["file"]:
+            files.append(columnar.run_dir(path, run) / items["file"])
+        elif items["rows"] is None:  # feeds that are not arrays of strings: not stored
+            parsed.append(run)
+    parts = []
+    if files:
+        listed = ", ".join(literal(f) for f in files)
+        parts.append(
+            "SELECT run_id, turn_number, agent_handle, CAST(rank AS BIGINT) AS rank, post_id "
+            f"FROM read_parquet([{listed}])"
+        )
+    if parsed or not files:
+        runs = ", ".join(literal(r) for r in parsed) or "NULL"
+        parts.append(feed_items_from_json(f" WHERE run_id IN ({runs})"))
+    return " UNION ALL ".join(parts)
+
+
+def create_catalog(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> str:
     """Build catalog ``name`` over the file attached as :data:`LIVE` (see module docstring).
 
     Writes the copies that are missing or stale first (:func:`simlab.columnar.current_copies`).
+
+    Returns:
+        The SQL of the connection's ``feed_items`` view
+        (:func:`simlab.analytics.views.create_views`).
     """
     manifests, live = columnar.current_copies(path)
     con.execute("SET parquet_metadata_cache = true")
@@ -78,3 +108,4 @@ def create_catalog(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Non
         else:
             sql = f"SELECT * FROM {LIVE}.{identifier(table)}"
         con.execute(f"CREATE VIEW {name}.{identifier(table)} AS {sql}")
+    return _feed_items_sql(path, manifests, live)
