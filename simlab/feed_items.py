@@ -9,14 +9,13 @@ so analytics counts and joins feed items without parsing JSON per query (the
 ``feed_items`` view of :mod:`simlab.analytics.views`). The rows are exactly
 what DuckDB's ``unnest(from_json(post_ids, '["VARCHAR"]'))`` gives.
 
-Procedure: a ``post_ids`` value that is a JSON array of strings without
+Procedure: a batch whose ``post_ids`` are all JSON arrays of strings without
 backslashes (what the recorder writes) is split in Arrow's compute kernels
-(strip ``["`` and ``"]``, split at ``","`` with any whitespace around the
-comma): inside a JSON string without escapes a quote cannot occur, so the
-split points are exactly the element boundaries. Any other value is parsed
-with :func:`json.loads`; an array holding something other than strings and
-nulls raises :class:`NotStrings` (the caller then explodes that run's JSON
-in DuckDB instead of keeping items).
+(:func:`_split`): inside a JSON string without escapes a quote cannot occur,
+so the split points are exactly the element boundaries. Any other batch is
+parsed with :func:`json.loads`; an array holding something other than
+strings and nulls raises :class:`NotStrings` (the caller then explodes that
+run's JSON in DuckDB instead of keeping items).
 """
 
 from __future__ import annotations
@@ -31,28 +30,55 @@ from simlab.sqlite_arrow import column_array
 
 SCHEMA = pa.schema(
     [
-        ("run_id", pa.string()),
+        ("run_id", pa.dictionary(pa.int32(), pa.string())),
         ("turn_number", pa.int64()),
-        ("agent_handle", pa.string()),
+        ("agent_handle", pa.dictionary(pa.int32(), pa.string())),
         ("rank", pa.int32()),
         ("post_id", pa.string()),
     ]
 )
 KEYS = ("run_id", "turn_number", "agent_handle")
-_PLAIN = r'^\[\s*("[^"\\]*"(\s*,\s*"[^"\\]*")*)?\s*\]$'
-_EMPTY = r"^\[\s*\]$"
 
 
 class NotStrings(ValueError):
     """A ``post_ids`` value that is not a JSON array of strings (or nulls)."""
 
 
-def _lists(post_ids: pa.Array) -> pa.ListArray:
-    """Each ``post_ids`` value (none an empty array) as a list<string> (null for NULL)."""
-    plain = pc.match_substring_regex(post_ids, _PLAIN)
-    if pc.all(plain).as_py() and post_ids.null_count == 0:
-        inner = pc.replace_substring_regex(post_ids, r'^\[\s*"|"\s*\]$', "")
-        return pc.split_pattern_regex(inner, r'"\s*,\s*"')
+def _has_byte(strings: pa.Array, byte: bytes) -> bool:
+    """Whether ``byte`` occurs in the data of ``strings`` (memchr over its one data buffer)."""
+    data = strings.buffers()[2]
+    return data is not None and data.to_pybytes().find(byte) >= 0
+
+
+def _split(post_ids: pa.Array) -> pa.ListArray | None:
+    """Plain JSON string arrays split in Arrow, or None when a value is not one.
+
+    A value qualifies if it starts with ``["``, ends with ``"]`` and has no
+    backslash; it is cut at ``","`` (the recorder's separator) or else at a
+    quote-comma-quote with whitespace. The cut is right only if no piece
+    still holds a quote (a quote ends a JSON string that has no escapes).
+    """
+    framed = pc.and_(pc.starts_with(post_ids, '["'), pc.ends_with(post_ids, '"]'))
+    if post_ids.null_count or not pc.all(framed).as_py() or _has_byte(post_ids, b"\\"):
+        return None
+    inner = pc.utf8_slice_codeunits(post_ids, 2, -2)
+    for cut in (lambda: pc.split_pattern(inner, '","'), lambda: _split_spaced(inner)):
+        lists = cut()
+        if not _has_byte(pc.list_flatten(lists), b'"'):
+            return lists
+    return None
+
+
+def _split_spaced(inner: pa.Array) -> pa.ListArray:
+    return pc.split_pattern_regex(inner, r'"\s*,\s*"')
+
+
+def _parsed(post_ids: pa.Array) -> pa.ListArray:
+    """Each ``post_ids`` value parsed with :func:`json.loads` (null for NULL).
+
+    Raises:
+        NotStrings: a value is not an array of strings and nulls.
+    """
     parsed = [None if text is None else json.loads(text) for text in post_ids.to_pylist()]
     for items in parsed:
         if items is not None and not (
@@ -94,12 +120,17 @@ def explode(feeds: pa.RecordBatch) -> pa.RecordBatch:
     Raises:
         NotStrings: a ``post_ids`` value holds something other than strings.
     """
-    feeds = feeds.filter(pc.invert(pc.match_substring_regex(feeds.column("post_ids"), _EMPTY)))
-    lists = _lists(feeds.column("post_ids"))
+    feeds = feeds.filter(pc.invert(pc.starts_with(feeds.column("post_ids"), "[]")))  # no items
+    post_ids = feeds.column("post_ids")
+    lists = _split(post_ids) or _parsed(post_ids)
     parents = pc.list_parent_indices(lists)
     flat = pc.list_flatten(lists)
     offsets = _values(lists.offsets)
     starts = offsets[_values(parents)] - offsets[0]
     rank = np.arange(len(flat), dtype=np.int32) - starts + 1
-    columns = [pc.take(feeds.column(key), parents) for key in KEYS]
+    keys = [feeds.column(key) for key in KEYS]
+    # run and agent repeat for every item: taken as dictionary indices, written as such
+    columns = [
+        pc.take(k if k.type == pa.int64() else pc.dictionary_encode(k), parents) for k in keys
+    ]
     return pa.record_batch([*columns, _numbers(rank, pa.int32()), flat], schema=SCHEMA)

@@ -73,36 +73,57 @@ def column_array(values: Sequence, kind: pa.DataType) -> pa.Array:
     """One column of SQLite values (None for NULL) as an Arrow array of type ``kind``.
 
     ``kind`` is one of :func:`arrow_type`'s: int64 and float64 through numpy,
-    string and binary as offsets plus concatenated bytes.
+    string and binary as offsets plus concatenated bytes. A column without
+    NULLs is converted in one pass; one with NULLs is converted without them
+    and spread out under a validity bitmap.
 
     Raises:
-        TypeError: a value does not fit ``kind`` (text in an INTEGER column).
+        TypeError, ValueError: a value does not fit ``kind`` (text in an INTEGER column).
     """
     n = len(values)
-    nulls = None if None not in values else np.fromiter((v is None for v in values), bool, n)
-    present = values if nulls is None else [v for v in values if v is not None]
-    validity = None if nulls is None else pa.py_buffer(np.packbits(~nulls, bitorder="little"))
-    null_count = 0 if nulls is None else int(nulls.sum())
+    try:
+        dense, data = _dense(values, kind, n)
+        if kind != pa.float64() or not np.isnan(dense).any():  # numpy reads None as NaN
+            return _from_buffers(kind, n, dense, data, None, 0)
+    except TypeError:  # a NULL, or a value of the wrong type (raised again below)
+        pass
+    nulls = np.fromiter((v is None for v in values), bool, n)
+    present = [v for v in values if v is not None]
+    dense, data = _dense(present, kind, len(present))
+    spread = np.zeros(n, dtype=dense.dtype)
+    spread[~nulls] = dense
+    validity = pa.py_buffer(np.packbits(~nulls, bitorder="little"))
+    return _from_buffers(kind, n, spread, data, validity, n - len(present))
+
+
+def _dense(values: Sequence, kind: pa.DataType, n: int) -> tuple[np.ndarray, bytes | None]:
+    """Numbers as numpy (and None); text and blobs as byte lengths and the joined bytes."""
     if kind in _NUMPY_TYPES:
-        data = np.zeros(n, dtype=_NUMPY_TYPES[kind])
-        if nulls is None:
-            data[:] = np.fromiter(present, data.dtype, n)
-        else:
-            data[~nulls] = np.fromiter(present, data.dtype, n - null_count)
-        return pa.Array.from_buffers(kind, n, [validity, pa.py_buffer(data)], null_count)
-    encoded = list(map(str.encode, present)) if kind == pa.string() else list(present)
-    lengths = np.zeros(n, dtype=np.int64)
-    sizes = np.fromiter(map(len, encoded), np.int64, len(encoded))
-    if nulls is None:
-        lengths[:] = sizes
-    else:
-        lengths[~nulls] = sizes
+        return np.fromiter(values, _NUMPY_TYPES[kind], n), None
+    if kind == pa.string():
+        text = "".join(values)
+        if text.isascii():  # one character, one byte: no per-value encode
+            return np.fromiter(map(len, values), np.int64, n), text.encode("ascii")
+        values = list(map(str.encode, values))
+    return np.fromiter(map(len, values), np.int64, n), b"".join(values)
+
+
+def _from_buffers(
+    kind: pa.DataType,
+    n: int,
+    dense: np.ndarray,
+    data: bytes | None,
+    validity: pa.Buffer | None,
+    null_count: int,
+) -> pa.Array:
+    """The Arrow array of :func:`column_array` from numbers, or from byte lengths and bytes."""
+    if data is None:
+        return pa.Array.from_buffers(kind, n, [validity, pa.py_buffer(dense)], null_count)
     offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    np.cumsum(dense, out=offsets[1:])
     if offsets[-1] > np.iinfo(np.int32).max:
         raise ValueError(f"{offsets[-1]:,} bytes of text in one batch; lower BATCH_ROWS")
-    offsets = offsets.astype(np.int32)
-    buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    buffers = [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
     return pa.Array.from_buffers(kind, n, buffers, null_count)
 
 

@@ -142,6 +142,12 @@ def test_feeds_that_are_not_plain_string_arrays_are_parsed_or_read_through_the_j
         "UPDATE generated_feeds SET post_ids = '[]' WHERE run_id = ? AND turn_number = 1",
         escaped,
     )
+    _write(  # json.dumps's separator: split at quote, comma, space, quote
+        db,
+        "UPDATE generated_feeds SET post_ids = replace(post_ids, '\",\"', '\", \"') "
+        "WHERE run_id = ? AND turn_number = 2",
+        escaped,
+    )
     _write(
         db,
         "UPDATE generated_feeds SET post_ids = '[1, 2]' WHERE run_id = ? AND turn_number = 0",
@@ -157,6 +163,7 @@ def test_feeds_that_are_not_plain_string_arrays_are_parsed_or_read_through_the_j
     first_turn = [(rank, post) for run, turn, _, rank, post in got if (run, turn) == (escaped, 0)]
     assert {(1, "p\u00e9"), (2, None), (3, 'a"b')} <= set(first_turn)
     assert not [row for row in got if row[:2] == (escaped, 1)]  # empty feeds: no items
+    assert [row for row in got if row[:2] == (escaped, 2)]
     assert any(row[0] == odd and row[4] == "1" for row in got)
 
 
