@@ -69,19 +69,17 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from simlab import feed_items, lifecycle
+from simlab import lifecycle
+from simlab.columnar_write import FEEDS, write_table
 from simlab.db import sqlite_path
 from simlab.run_counts import RUN_COLUMN, all_run_counts, run_counts
-from simlab.sqlite_arrow import batches, file_lock, identifier, open_read_only, table_schema
+from simlab.sqlite_arrow import file_lock, open_read_only, table_schema
 
 log = logging.getLogger("simlab.columnar")
 
 FORMAT = 2  # 2: feed items beside generated_feeds
 MANIFEST = "manifest.json"
-FEEDS = "generated_feeds"
-ITEMS_FILE = "+feed_items.parquet"  # "+" is never in a table's file name (percent-encoded)
 CHECKED = "checked.json"
 
 
@@ -135,63 +133,6 @@ def _write_json(target: Path, value: dict) -> None:
     os.replace(scratch, target)
 
 
-class _ParquetFile:
-    """A Parquet file written under a temporary name and renamed into place by :meth:`keep`."""
-
-    def __init__(self, target: Path, schema: pa.Schema) -> None:
-        self.target = target
-        self.scratch = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        self.writer = pq.ParquetWriter(self.scratch, schema, compression="snappy")
-        self.rows = 0
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self.writer.write_batch(batch)
-        self.rows += batch.num_rows
-
-    def keep(self) -> None:
-        self.writer.close()
-        os.replace(self.scratch, self.target)
-
-    def discard(self) -> None:
-        self.writer.close()  # a second close is a no-op
-        self.scratch.unlink(missing_ok=True)
-
-
-def _write_table(
-    source: sqlite3.Connection, table: str, schema: pa.Schema, run_id: str, target: Path
-) -> dict | None:
-    """The run's rows of ``table`` into the Parquet file ``target``, via a temporary name.
-
-    Returns:
-        For ``generated_feeds``, the manifest entry of the feed items written
-        beside it from the same batches (:mod:`simlab.feed_items`; ``file``
-        None when a feed is not a JSON array of strings); else None.
-    """
-    columns = ", ".join(identifier(c) for c in schema.names)
-    sql = f"SELECT {columns} FROM {identifier(table)} WHERE {RUN_COLUMN} = ?"
-    files = [_ParquetFile(target, schema)]
-    if table == FEEDS and set(feed_items.KEYS) | {"post_ids"} <= set(schema.names):
-        files.append(_ParquetFile(target.with_name(ITEMS_FILE), feed_items.SCHEMA))
-    try:
-        for batch in batches(source, sql, schema, (run_id,)):
-            files[0].write(batch)
-            if len(files) > 1:
-                try:
-                    files[1].write(feed_items.explode(batch))
-                except ValueError as exc:  # e.g. feed_items.NotStrings: DuckDB explodes it
-                    log.debug("columnar: no feed items for run %s (%s)", run_id, exc)
-                    files.pop().discard()
-        for file in files:
-            file.keep()
-    finally:
-        for file in files:
-            file.discard()
-    if table != FEEDS:
-        return None
-    items = files[1] if len(files) > 1 else None
-    return {"rows": items.rows if items else None, "file": ITEMS_FILE if items else None}
-
-
 def _has_file(folder: Path, entry: dict) -> bool:
     """Whether a manifest entry's file (if it names one) is there."""
     return entry["file"] is None or (folder / entry["file"]).exists()
@@ -218,7 +159,8 @@ def _write_tables(
             if table == FEEDS:
                 unchanged = unchanged and _has_file(folder, old["feed_items"])
             if not unchanged:
-                items = _write_table(source, table, schema, run_id, folder / entry["file"]) or items
+                written = write_table(source, table, schema, run_id, folder / entry["file"])
+                items = written or items
             elif table == FEEDS:
                 items = old["feed_items"]
         tables[table] = entry

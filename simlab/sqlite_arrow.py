@@ -127,6 +127,17 @@ def _from_buffers(
     return pa.Array.from_buffers(kind, n, buffers, null_count)
 
 
+def repeated(value: str, n: int) -> pa.Array:
+    """A string array of ``n`` copies of ``value``."""
+    data = value.encode()
+    if len(data) * n > np.iinfo(np.int32).max:
+        raise ValueError(f"{len(data) * n:,} bytes of text in one batch; lower BATCH_ROWS")
+    offsets = np.arange(n + 1, dtype=np.int32) * len(data)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
+    )
+
+
 @contextmanager
 def file_lock(lock: Path) -> Iterator[None]:
     """An exclusive ``flock`` on the file ``lock`` (created if needed) while the block runs."""

@@ -301,9 +301,9 @@ def test_rm_deletes_the_copies_with_the_rows(db):
 CRASHING_WRITER = """
 import sys, time
 from pathlib import Path
-from simlab import columnar, sqlite_arrow
+from simlab import columnar, columnar_write, sqlite_arrow
 
-real = columnar.batches
+real = columnar_write.batches
 
 def slow(*args, **kwargs):
     for n, batch in enumerate(real(*args, **kwargs)):
@@ -312,7 +312,7 @@ def slow(*args, **kwargs):
             Path(sys.argv[3]).touch()  # the first batch of a file is being written
             time.sleep(600)
 
-columnar.batches = slow
+columnar_write.batches = slow
 sqlite_arrow.BATCH_ROWS = 10  # many batches per file
 columnar.write_copy(Path(sys.argv[1]), sys.argv[2])
 """
