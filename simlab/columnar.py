@@ -10,7 +10,8 @@ running gets a copy that analytics reads instead of the SQLite file::
                                           served post (:mod:`simlab.feed_items`)
     <db>.columnar/<run>/manifest.json     run_id, checksum and, per table, its
                                           columns, row count and file; the
-                                          feed items' row count and file
+                                          feed items' row count and file; the
+                                          likes, comments and follows per turn
     <db>.columnar/checked.json            the SQLite file's size and mtime at
                                           the last staleness check
 
@@ -71,14 +72,14 @@ from types import SimpleNamespace
 import pyarrow as pa
 
 from simlab import lifecycle
-from simlab.columnar_write import FEEDS, write_table
+from simlab.columnar_write import ACTIONS, FEEDS, write_table
 from simlab.db import sqlite_path
 from simlab.run_counts import RUN_COLUMN, all_run_counts, run_counts
 from simlab.sqlite_arrow import file_lock, open_read_only, table_schema
 
 log = logging.getLogger("simlab.columnar")
 
-FORMAT = 2  # 2: feed items beside generated_feeds
+FORMAT = 3  # 2: feed items beside generated_feeds; 3: action counts per turn
 MANIFEST = "manifest.json"
 CHECKED = "checked.json"
 
@@ -145,10 +146,15 @@ def _write_tables(
     counts: dict,
     old: dict | None,
     run_id: str,
-) -> tuple[dict, dict]:
-    """Write each table whose entry changed (or whose file is gone); return entries and items."""
-    tables = {}
-    items = {"rows": 0, "file": None}
+) -> tuple[dict, dict, dict]:
+    """Write each table whose entry changed (or whose file is gone).
+
+    Returns:
+        The table entries, the feed items' entry and the action tables' counts
+        per turn (:func:`simlab.columnar_write.write_table`), kept from ``old``
+        for the tables not rewritten.
+    """
+    tables, items, turns = {}, {"rows": 0, "file": None}, {}
     for table, schema in schemas.items():
         columns, rows, digest = _entry_key(schema, counts, table)
         entry = {"columns": columns, "rows": rows, "digest": digest, "file": None}
@@ -158,13 +164,23 @@ def _write_tables(
             unchanged = kept == entry and (folder / entry["file"]).exists()
             if table == FEEDS:
                 unchanged = unchanged and _has_file(folder, old["feed_items"])
-            if not unchanged:
-                written = write_table(source, table, schema, run_id, folder / entry["file"])
-                items = written or items
-            elif table == FEEDS:
-                items = old["feed_items"]
+            if table in ACTIONS:
+                unchanged = unchanged and table in old["turn_counts"]
+            written = (
+                {}
+                if unchanged
+                else write_table(source, table, schema, run_id, folder / entry["file"])
+            )
+            if table == FEEDS:
+                items = written.get("feed_items", old["feed_items"] if unchanged else items)
+            if table in ACTIONS:
+                found = written.get(
+                    "turn_counts", old["turn_counts"].get(table) if unchanged else None
+                )
+                if found is not None:
+                    turns[table] = found
         tables[table] = entry
-    return tables, items
+    return tables, items, turns
 
 
 def write_copy(path: Path, run_id: str) -> dict:
@@ -189,13 +205,14 @@ def write_copy(path: Path, run_id: str) -> dict:
             folder.mkdir(exist_ok=True)
             for leftover in folder.glob(".*.tmp"):  # a crashed writer's, we hold the lock
                 leftover.unlink(missing_ok=True)
-            tables, items = _write_tables(source, folder, schemas, counts, old, run_id)
+            tables, items, turns = _write_tables(source, folder, schemas, counts, old, run_id)
             manifest = {
                 "format": FORMAT,
                 "run_id": run_id,
                 "checksum": wanted,
                 "tables": tables,
                 "feed_items": items,
+                "turn_counts": turns,
             }
             _write_json(folder / MANIFEST, manifest)
         finally:

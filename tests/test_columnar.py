@@ -114,6 +114,22 @@ def _feed_items(con) -> list[tuple]:
     return con.execute("SELECT * FROM feed_items ORDER BY ALL").fetchall()
 
 
+def test_action_counts_per_turn_are_kept_in_the_manifest_and_equal_counting_the_rows(db):
+    run_id = _run(db, 1)
+    manifest = _manifest(db, run_id)
+    with sqlite3.connect(db) as source:
+        for table in ("likes", "comments", "follows"):
+            want = source.execute(
+                f"SELECT turn_number, count(*) FROM {table} WHERE run_id = ? "
+                "GROUP BY turn_number ORDER BY turn_number",
+                (run_id,),
+            ).fetchall()
+            assert [tuple(pair) for pair in manifest["turn_counts"].get(table, [])] == want
+    with analytics.connect(db) as con:
+        plan = str(con.execute("EXPLAIN SELECT * FROM action_turn_counts").fetchall())
+        assert "READ_PARQUET" not in plan  # the manifest's counts, not the copied rows
+
+
 def test_feed_items_are_stored_with_the_copy_and_equal_the_exploded_json(db):
     first, second = _run(db, 1), _run(db, 2, "chronological")
     for run_id in (first, second):
