@@ -126,7 +126,7 @@ def test_action_counts_per_turn_are_kept_in_the_manifest_and_equal_counting_the_
             ).fetchall()
             assert [tuple(pair) for pair in manifest["turn_counts"].get(table, [])] == want
     with analytics.connect(db) as con:
-        plan = str(con.execute("EXPLAIN SELECT * FROM action_turn_counts").fetchall())
+        plan = str(con.execute("EXPLAIN SELECT * FROM _simlab_turn_counts").fetchall())
         assert "READ_PARQUET" not in plan  # the manifest's counts, not the copied rows
 
 

@@ -12,7 +12,7 @@ attached file's tables and columns, in its order and types:
 - the connection's ``feed_items`` view reads the feed items a finished run's
   copy keeps beside its feeds (:mod:`simlab.feed_items`) and parses the JSON
   of the others' ``generated_feeds`` rows;
-- the connection's ``action_turn_counts`` view (run_id, turn_number, action,
+- the internal view ``_simlab_turn_counts`` (run_id, turn_number, action,
   n: likes, comments and follows per run and turn) holds the counts a
   finished run's manifest keeps, and counts the running runs' rows.
 
@@ -95,7 +95,7 @@ def _feed_items_sql(path: Path, manifests: dict, live: list[str]) -> str:
     return " UNION ALL ".join(parts)
 
 
-TURN_COUNTS = "action_turn_counts"
+TURN_COUNTS = "_simlab_turn_counts"  # internal: only the default path has it
 
 
 def _create_turn_counts(con: duckdb.DuckDBPyConnection, name: str, manifests: dict, live) -> None:
