@@ -7,8 +7,8 @@ column is built as that value repeated (one Python object fewer per row).
 With ``generated_feeds`` the same batches are exploded into the run's feed
 items (:mod:`simlab.feed_items`), written beside it as
 :data:`ITEMS_FILE`; the rows of an action table (:data:`ACTIONS`) are
-counted per turn as they pass, for the manifest. Files are written under a temporary name and renamed into
-place only when complete.
+counted per turn as they pass, for the manifest. Files are written under a
+temporary name and renamed into place only when complete.
 """
 
 from __future__ import annotations
