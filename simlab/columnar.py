@@ -6,8 +6,12 @@ running gets a copy that analytics reads instead of the SQLite file::
 
     <db>.columnar/<run>/<table>.parquet   the run's rows of each table
                                           with a run_id column (none when 0 rows)
+    <db>.columnar/<run>/+feed_items.parquet  its feeds' items, one row per
+                                          served post (:mod:`simlab.feed_items`)
     <db>.columnar/<run>/manifest.json     run_id, checksum and, per table, its
-                                          columns, row count and file
+                                          columns, row count and file; the
+                                          feed items' row count and file; the
+                                          likes, comments and follows per turn
     <db>.columnar/checked.json            the SQLite file's size and mtime at
                                           the last staleness check
 
@@ -30,7 +34,11 @@ right after marking it completed (:func:`copy_completed_run`, called by
 whose seed primary key starts with the agent, is scanned). Reading back
 rather than collecting the rows while they are written keeps the engine's
 hot path and memory untouched, works for any table a revision adds,
-and costs a read of one run's freshly written (hence cached) pages. Other
+and costs a read of one run's freshly written (hence cached) pages. The
+feed items are exploded from the ``generated_feeds`` batches as they are
+written (never re-read), and the Arrow arrays are built from their buffers
+(:func:`simlab.sqlite_arrow.column_array`), so the completing process imports
+neither pandas nor DuckDB. Other
 runs (failed, stale, or written before this module existed) are copied when
 :func:`current_copies` finds them missing, so a connect waits for at most
 the copies that are missing or stale, never for the whole database.
@@ -62,16 +70,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from simlab import lifecycle
+from simlab.columnar_write import ACTIONS, FEEDS, write_table
 from simlab.db import sqlite_path
 from simlab.run_counts import RUN_COLUMN, all_run_counts, run_counts
-from simlab.sqlite_arrow import batches, file_lock, identifier, open_read_only, table_schema
+from simlab.sqlite_arrow import file_lock, open_read_only, table_schema
 
 log = logging.getLogger("simlab.columnar")
 
-FORMAT = 1
+FORMAT = 3  # 2: feed items beside generated_feeds; 3: action counts per turn
 MANIFEST = "manifest.json"
 CHECKED = "checked.json"
 
@@ -126,20 +134,53 @@ def _write_json(target: Path, value: dict) -> None:
     os.replace(scratch, target)
 
 
-def _write_table(
-    source: sqlite3.Connection, table: str, schema: pa.Schema, run_id: str, target: Path
-) -> None:
-    """The run's rows of ``table`` into the Parquet file ``target``, via a temporary name."""
-    scratch = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    columns = ", ".join(identifier(c) for c in schema.names)
-    sql = f"SELECT {columns} FROM {identifier(table)} WHERE {RUN_COLUMN} = ?"
-    try:
-        with pq.ParquetWriter(scratch, schema, compression="snappy") as writer:
-            for batch in batches(source, sql, schema, (run_id,)):
-                writer.write_batch(batch)
-        os.replace(scratch, target)
-    finally:
-        scratch.unlink(missing_ok=True)
+def _has_file(folder: Path, entry: dict) -> bool:
+    """Whether a manifest entry's file (if it names one) is there."""
+    return entry["file"] is None or (folder / entry["file"]).exists()
+
+
+def _write_tables(
+    source: sqlite3.Connection,
+    folder: Path,
+    schemas: dict[str, pa.Schema],
+    counts: dict,
+    old: dict | None,
+    run_id: str,
+) -> tuple[dict, dict, dict]:
+    """Write each table whose entry changed (or whose file is gone).
+
+    Returns:
+        The table entries, the feed items' entry and the action tables' counts
+        per turn (:func:`simlab.columnar_write.write_table`), kept from ``old``
+        for the tables not rewritten.
+    """
+    tables, items, turns = {}, {"rows": 0, "file": None}, {}
+    for table, schema in schemas.items():
+        columns, rows, digest = _entry_key(schema, counts, table)
+        entry = {"columns": columns, "rows": rows, "digest": digest, "file": None}
+        if entry["rows"]:
+            entry["file"] = urllib.parse.quote(table, safe="-_") + ".parquet"
+            kept = (old or {}).get("tables", {}).get(table)
+            unchanged = kept == entry and (folder / entry["file"]).exists()
+            if table == FEEDS:
+                unchanged = unchanged and _has_file(folder, old["feed_items"])
+            if table in ACTIONS:
+                unchanged = unchanged and table in old["turn_counts"]
+            written = (
+                {}
+                if unchanged
+                else write_table(source, table, schema, run_id, folder / entry["file"])
+            )
+            if table == FEEDS:
+                items = written.get("feed_items", old["feed_items"] if unchanged else items)
+            if table in ACTIONS:
+                found = written.get(
+                    "turn_counts", old["turn_counts"].get(table) if unchanged else None
+                )
+                if found is not None:
+                    turns[table] = found
+        tables[table] = entry
+    return tables, items, turns
 
 
 def write_copy(path: Path, run_id: str) -> dict:
@@ -164,21 +205,19 @@ def write_copy(path: Path, run_id: str) -> dict:
             folder.mkdir(exist_ok=True)
             for leftover in folder.glob(".*.tmp"):  # a crashed writer's, we hold the lock
                 leftover.unlink(missing_ok=True)
-            tables = {}
-            for table, schema in schemas.items():
-                columns, rows, digest = _entry_key(schema, counts, table)
-                entry = {"columns": columns, "rows": rows, "digest": digest, "file": None}
-                if entry["rows"]:
-                    entry["file"] = urllib.parse.quote(table, safe="-_") + ".parquet"
-                    kept = (old or {}).get("tables", {}).get(table)
-                    if kept != entry or not (folder / entry["file"]).exists():
-                        _write_table(source, table, schema, run_id, folder / entry["file"])
-                tables[table] = entry
-            manifest = {"format": FORMAT, "run_id": run_id, "checksum": wanted, "tables": tables}
+            tables, items, turns = _write_tables(source, folder, schemas, counts, old, run_id)
+            manifest = {
+                "format": FORMAT,
+                "run_id": run_id,
+                "checksum": wanted,
+                "tables": tables,
+                "feed_items": items,
+                "turn_counts": turns,
+            }
             _write_json(folder / MANIFEST, manifest)
         finally:
             source.close()
-        used = {e["file"] for e in tables.values()} | {MANIFEST}
+        used = {e["file"] for e in tables.values()} | {MANIFEST, items["file"]}
         for file in folder.iterdir():
             if file.name not in used and not file.name.startswith("."):
                 file.unlink(missing_ok=True)  # a table that has no rows any more

@@ -80,6 +80,7 @@ def _frames(con, run_id: str) -> dict[str, pd.DataFrame]:
         "agent_activity": analytics.agent_activity(con, run_id=run_id),
         "runs": analytics.runs(con),
         "exposures": con.execute("SELECT * FROM exposures ORDER BY ALL").df(),
+        "feed_items": con.execute("SELECT * FROM feed_items ORDER BY ALL").df(),
         "actions": con.execute("SELECT * FROM actions ORDER BY ALL").df(),
     }
     for table in RUN_TABLES:
@@ -94,6 +95,92 @@ def _assert_copies_equal_the_attach(db: Path, run_id: str) -> None:
     for name, frame in want.items():
         assert len(frame) > 0 or name == "comments", name
         pd.testing.assert_frame_equal(got[name], frame, obj=name)
+
+
+def _items_from_json(db: Path) -> list[tuple]:
+    """Every feed's items, exploded in Python from the SQLite rows."""
+    with sqlite3.connect(db) as source:
+        feeds = source.execute(
+            "SELECT run_id, turn_number, agent_handle, post_ids FROM generated_feeds"
+        ).fetchall()
+    return sorted(
+        (run, turn, agent, rank, post)
+        for run, turn, agent, ids in feeds
+        for rank, post in enumerate(json.loads(ids), start=1)
+    )
+
+
+def _feed_items(con) -> list[tuple]:
+    return con.execute("SELECT * FROM feed_items ORDER BY ALL").fetchall()
+
+
+def test_action_counts_per_turn_are_kept_in_the_manifest_and_equal_counting_the_rows(db):
+    run_id = _run(db, 1)
+    manifest = _manifest(db, run_id)
+    with sqlite3.connect(db) as source:
+        for table in ("likes", "comments", "follows"):
+            want = source.execute(
+                f"SELECT turn_number, count(*) FROM {table} WHERE run_id = ? "
+                "GROUP BY turn_number ORDER BY turn_number",
+                (run_id,),
+            ).fetchall()
+            assert [tuple(pair) for pair in manifest["turn_counts"].get(table, [])] == want
+    with analytics.connect(db) as con:
+        plan = str(con.execute("EXPLAIN SELECT * FROM _simlab_turn_counts").fetchall())
+        assert "READ_PARQUET" not in plan  # the manifest's counts, not the copied rows
+
+
+def test_feed_items_are_stored_with_the_copy_and_equal_the_exploded_json(db):
+    first, second = _run(db, 1), _run(db, 2, "chronological")
+    for run_id in (first, second):
+        items = _manifest(db, run_id)["feed_items"]
+        assert items["file"] is not None and items["rows"] > 0
+        assert (columnar.run_dir(db, run_id) / items["file"]).is_file()
+    want = _items_from_json(db)
+    assert len(want) == sum(_manifest(db, r)["feed_items"]["rows"] for r in (first, second))
+    with analytics.connect(db) as copies, analytics.connect(db, columnar=False) as plain:
+        plan = copies.execute("EXPLAIN SELECT * FROM feed_items").fetchall()
+        assert "from_json" not in str(plan)  # read from the stored items, not parsed
+        assert _feed_items(copies) == want
+        assert _feed_items(plain) == want
+
+
+def test_feeds_that_are_not_plain_string_arrays_are_parsed_or_read_through_the_json(db):
+    escaped, odd = _run(db, 1), _run(db, 2)
+    _write(  # escapes take the json.loads path of the copy
+        db,
+        'UPDATE generated_feeds SET post_ids = \'["p\\u00e9", null, "a\\"b"]\' '
+        "WHERE run_id = ? AND turn_number = 0",
+        escaped,
+    )
+    _write(
+        db,
+        "UPDATE generated_feeds SET post_ids = '[]' WHERE run_id = ? AND turn_number = 1",
+        escaped,
+    )
+    _write(  # json.dumps's separator: split at quote, comma, space, quote
+        db,
+        "UPDATE generated_feeds SET post_ids = replace(post_ids, '\",\"', '\", \"') "
+        "WHERE run_id = ? AND turn_number = 2",
+        escaped,
+    )
+    _write(
+        db,
+        "UPDATE generated_feeds SET post_ids = '[1, 2]' WHERE run_id = ? AND turn_number = 0",
+        odd,
+    )
+    for run_id in (escaped, odd):  # an UPDATE of a large table is not seen: copy again
+        columnar.remove_copies(db, [run_id])
+    with analytics.connect(db) as copies, analytics.connect(db, columnar=False) as plain:
+        assert _manifest(db, escaped)["feed_items"]["file"] is not None
+        assert _manifest(db, odd)["feed_items"] == {"rows": None, "file": None}
+        got, want = _feed_items(copies), _feed_items(plain)
+    assert got == want
+    first_turn = [(rank, post) for run, turn, _, rank, post in got if (run, turn) == (escaped, 0)]
+    assert {(1, "p\u00e9"), (2, None), (3, 'a"b')} <= set(first_turn)
+    assert not [row for row in got if row[:2] == (escaped, 1)]  # empty feeds: no items
+    assert [row for row in got if row[:2] == (escaped, 2)]
+    assert any(row[0] == odd and row[4] == "1" for row in got)
 
 
 def _manifest(db: Path, run_id: str) -> dict | None:
@@ -230,9 +317,9 @@ def test_rm_deletes_the_copies_with_the_rows(db):
 CRASHING_WRITER = """
 import sys, time
 from pathlib import Path
-from simlab import columnar, sqlite_arrow
+from simlab import columnar, columnar_write, sqlite_arrow
 
-real = columnar.batches
+real = columnar_write.batches
 
 def slow(*args, **kwargs):
     for n, batch in enumerate(real(*args, **kwargs)):
@@ -241,7 +328,7 @@ def slow(*args, **kwargs):
             Path(sys.argv[3]).touch()  # the first batch of a file is being written
             time.sleep(600)
 
-columnar.batches = slow
+columnar_write.batches = slow
 sqlite_arrow.BATCH_ROWS = 10  # many batches per file
 columnar.write_copy(Path(sys.argv[1]), sys.argv[2])
 """

@@ -14,7 +14,8 @@ options. A :class:`Selection`'s ``kwargs`` are those selectors. Frames are
 long pandas frames whose columns each docstring names. Filters are DuckDB
 query parameters, never SQL text. Large tables are aggregated in DuckDB;
 frames are small. Power users can query the views (``actions``,
-``turn_metrics_long``, ``run_metrics_long``, ``exposures``, ``runs_overview``)
+``turn_metrics_long``, ``run_metrics_long``, ``exposures``, ``feed_items``,
+``runs_overview``)
 and the raw tables (``sim.<table>``) with ``con.sql(...)``.
 
 ``arm`` is a run's comparison arm (its feed algorithm outside comparisons);

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from simlab.analytics.catalog import TURN_COUNTS as STORED_TURN_COUNTS
 from simlab.analytics.connection import access_method
 from simlab.errors import InputError
 
@@ -183,6 +184,10 @@ def turn_counts(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
     On an attached file SQLite counts them from its ``(run_id, turn_number, ...)``
     indexes without reading the rows: faster than scanning the rows into DuckDB.
+    On the default path finished runs' counts are those their copy's manifest
+    keeps (the ``_simlab_turn_counts`` view, :mod:`simlab.analytics.catalog`).
     """
+    if access_method(con) == "columnar":
+        return con.execute(f"SELECT * FROM {STORED_TURN_COUNTS}").to_arrow_table()
     columns = {"run_id": "VARCHAR", "turn_number": "BIGINT", "action": "VARCHAR", "n": "BIGINT"}
     return rows(con, TURN_COUNTS, columns, {})

@@ -45,8 +45,12 @@ _AGENT_ACTIVITY = """
         FROM sim.agent_leaning_changes WHERE run_id = $run_id GROUP BY agent_handle
     ),
     served AS (
-        SELECT agent_handle, count(*) AS feeds, sum(json_array_length(post_ids)) AS impressions
+        SELECT agent_handle, count(*) AS feeds
         FROM sim.generated_feeds WHERE run_id = $run_id GROUP BY agent_handle
+    ),
+    seen AS (
+        SELECT agent_handle, count(*) AS impressions
+        FROM feed_items WHERE run_id = $run_id GROUP BY agent_handle
     ),
     acted AS (
         SELECT agent_handle,
@@ -61,12 +65,13 @@ _AGENT_ACTIVITY = """
     )
     SELECT g.agent_handle,
            coalesce(s.feeds, 0) AS feeds,
-           CAST(coalesce(s.impressions, 0) AS BIGINT) AS impressions,
+           coalesce(i.impressions, 0) AS impressions,
            coalesce(x.likes, 0) AS likes, coalesce(x.comments, 0) AS comments,
            coalesce(x.follows, 0) AS follows,
            b.leaning_start, g.leaning_end
     FROM agents AS g
     LEFT JOIN served AS s ON s.agent_handle = g.agent_handle
+    LEFT JOIN seen AS i ON i.agent_handle = g.agent_handle
     LEFT JOIN acted AS x ON x.agent_handle = g.agent_handle
     LEFT JOIN start AS b ON b.agent_handle = g.agent_handle
     ORDER BY g.agent_handle

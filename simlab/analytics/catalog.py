@@ -8,7 +8,13 @@ attached file's tables and columns, in its order and types:
   runs that were not running at connect (:mod:`simlab.columnar`), plus the
   rows of the runs that were running, through the attach (so their new turns
   are seen as they commit);
-- every other table (populations, posts, comparisons, ...) reads the attach.
+- every other table (populations, posts, comparisons, ...) reads the attach;
+- the connection's ``feed_items`` view reads the feed items a finished run's
+  copy keeps beside its feeds (:mod:`simlab.feed_items`) and parses the JSON
+  of the others' ``generated_feeds`` rows;
+- the internal view ``_simlab_turn_counts`` (run_id, turn_number, action,
+  n: likes, comments and follows per run and turn) holds the counts a
+  finished run's manifest keeps, and counts the running runs' rows.
 
 The run set is fixed at connect: a run started later is seen by the next
 connect. The scanner cannot push ``run_id`` filters into SQLite, so a
@@ -21,9 +27,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from simlab import columnar
 from simlab.analytics.extensions import literal
+from simlab.analytics.views import feed_items_from_json
+from simlab.columnar_write import ACTIONS
 from simlab.sqlite_arrow import identifier
 
 LIVE = "sim_sqlite"
@@ -64,10 +73,66 @@ def _run_table_sql(
     return " UNION ALL ".join(parts)
 
 
-def create_catalog(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
+def _feed_items_sql(path: Path, manifests: dict, live: list[str]) -> str:
+    """The ``feed_items`` view: stored items of finished runs, the JSON of the others."""
+    files, parsed = [], list(live)
+    for run, manifest in sorted(manifests.items()):
+        items = manifest["feed_items"]
+        if items["file"]:
+            files.append(columnar.run_dir(path, run) / items["file"])
+        elif items["rows"] is None:  # feeds that are not arrays of strings: not stored
+            parsed.append(run)
+    parts = []
+    if files:
+        listed = ", ".join(literal(f) for f in files)
+        parts.append(
+            "SELECT run_id, turn_number, agent_handle, CAST(rank AS BIGINT) AS rank, post_id "
+            f"FROM read_parquet([{listed}])"
+        )
+    if parsed or not files:
+        runs = ", ".join(literal(r) for r in parsed) or "NULL"
+        parts.append(feed_items_from_json(f" WHERE run_id IN ({runs})"))
+    return " UNION ALL ".join(parts)
+
+
+TURN_COUNTS = "_simlab_turn_counts"  # internal: only the default path has it
+
+
+def _create_turn_counts(con: duckdb.DuckDBPyConnection, name: str, manifests: dict, live) -> None:
+    """The :data:`TURN_COUNTS` view: stored counts of finished runs, counted for running ones."""
+    stored = [
+        (run, turn, ACTIONS[table], n)
+        for run, manifest in sorted(manifests.items())
+        for table, pairs in manifest["turn_counts"].items()
+        for turn, n in pairs
+    ]
+    kinds = (pa.string(), pa.int64(), pa.string(), pa.int64())
+    values = [list(column) for column in zip(*stored, strict=True)] or [[]] * 4
+    table = pa.table(
+        [pa.array(v, type=k) for v, k in zip(values, kinds, strict=True)],
+        names=["run_id", "turn_number", "action", "n"],
+    )
+    con.register("_simlab_stored_batch", table)
+    con.execute("CREATE TABLE _simlab_stored_turn_counts AS SELECT * FROM _simlab_stored_batch")
+    con.unregister("_simlab_stored_batch")
+    parts = ["SELECT * FROM _simlab_stored_turn_counts"]
+    runs = ", ".join(literal(r) for r in live)
+    parts += [
+        f"SELECT run_id, turn_number, '{action}', count(*) FROM {name}.{table} "
+        f"WHERE run_id IN ({runs}) GROUP BY run_id, turn_number"
+        for table, action in (ACTIONS.items() if live else ())
+    ]
+    con.execute(f"CREATE VIEW {TURN_COUNTS} AS {' UNION ALL '.join(parts)}")
+
+
+def create_catalog(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> str:
     """Build catalog ``name`` over the file attached as :data:`LIVE` (see module docstring).
 
     Writes the copies that are missing or stale first (:func:`simlab.columnar.current_copies`).
+
+    Returns:
+        The SQL of the connection's ``feed_items`` view
+        (:func:`simlab.analytics.views.create_views`).
     """
     manifests, live = columnar.current_copies(path)
     con.execute("SET parquet_metadata_cache = true")
@@ -78,3 +143,5 @@ def create_catalog(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Non
         else:
             sql = f"SELECT * FROM {LIVE}.{identifier(table)}"
         con.execute(f"CREATE VIEW {name}.{identifier(table)} AS {sql}")
+    _create_turn_counts(con, name, manifests, live)
+    return _feed_items_sql(path, manifests, live)

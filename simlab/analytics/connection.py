@@ -101,8 +101,8 @@ def connect(
             the attach.
 
     Returns:
-        The connection, with the views ``actions``, ``turn_metrics_long``,
-        ``run_metrics_long``, ``exposures`` and ``runs_overview``. Which path
+        The connection, with the views of :mod:`simlab.analytics.views`
+        (``actions``, ``turn_metrics_long``, ``exposures``, ``feed_items``, ...). Which path
         was taken: :func:`access_method`.
 
     Raises:
@@ -117,15 +117,16 @@ def connect(
         raise InputError(f"method: {method!r} is not one of auto, {', '.join(METHODS)}")
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false"})
     try:
+        feed_items = None
         if snapshot:
             taken = _attach_snapshot(con, path, method)
         else:
             taken = _open(con, path, method, LIVE if columnar else SOURCE)
             if columnar and taken != "arrow":
-                create_catalog(con, path, SOURCE)
+                feed_items = create_catalog(con, path, SOURCE)
                 taken = "columnar"
         con.execute(f"SET VARIABLE {_VARIABLE} = '{taken}'")
-        create_views(con)
+        create_views(con, feed_items)
     except BaseException:
         con.close()
         raise

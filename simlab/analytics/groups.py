@@ -74,8 +74,8 @@ _GROUP_METRICS = """
         FROM agent_leanings AS l JOIN sel USING (run_id) GROUP BY ALL
     ),
     served AS (
-        SELECT g.run_id, g.agent_handle, sum(json_array_length(g.post_ids)) AS impressions
-        FROM sim.generated_feeds AS g JOIN sel USING (run_id) GROUP BY ALL
+        SELECT f.run_id, f.agent_handle, count(*) AS impressions
+        FROM feed_items AS f JOIN sel USING (run_id) GROUP BY ALL
     ),
     acted AS (
         SELECT x.run_id, x.agent_handle,

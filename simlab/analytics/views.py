@@ -13,6 +13,9 @@ view                   columns
 ``run_metrics_long``   run_id, key, value
 ``exposures``          run_id, turn_number, agent_handle, rank (1 = top), post_id, score:
                        ``generated_feeds.post_ids`` unnested alongside ``feed_scores.scores``
+``feed_items``         run_id, turn_number, agent_handle, rank (1 = top), post_id: every
+                       feed's ``post_ids`` unnested (finished runs read the items their
+                       columnar copy keeps, :mod:`simlab.feed_items`; others parse the JSON)
 ``posts``              run_id, post_id, origin ('corpus' / 'agent'), author_handle, text,
                        topic, leaning, created_at, turn_number (agent posts only): every
                        run's candidate posts, the population's and its agents' own
@@ -105,7 +108,26 @@ VIEWS = {
 }
 
 
-def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create (or replace) every view of :data:`VIEWS` in ``con``."""
-    for name, sql in VIEWS.items():
+def feed_items_from_json(where: str = "") -> str:
+    """The ``feed_items`` rows of ``sim.generated_feeds`` (filtered by ``where``), from the JSON."""
+    return f"""
+        SELECT run_id, turn_number, agent_handle,
+               unnest(range(1, len(p) + 1)) AS rank, unnest(p) AS post_id
+        FROM (
+            SELECT run_id, turn_number, agent_handle, from_json(post_ids, '["VARCHAR"]') AS p
+            FROM sim.generated_feeds{where}
+        )"""
+
+
+def create_views(con: duckdb.DuckDBPyConnection, feed_items: str | None = None) -> None:
+    """Create (or replace) every view of :data:`VIEWS` in ``con``.
+
+    Args:
+        con: the analytics connection.
+        feed_items: the SQL of the ``feed_items`` view where it reads stored
+            items (:func:`simlab.analytics.catalog.create_catalog`); None parses
+            every feed's JSON (:func:`feed_items_from_json`).
+    """
+    views = {**VIEWS, "feed_items": feed_items or feed_items_from_json()}
+    for name, sql in views.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
