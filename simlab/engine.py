@@ -287,6 +287,9 @@ def population_for(config: RunConfig, engine: Engine) -> Population:
         pop.n_agents,
         pop.n_posts + expected_posts,
         len(pop.accounts),
+        len(pop.follow_pairs),
+        config.turns,
+        config.feed.size,
         config.feed.candidate_pool,
         config.block_size,
     )

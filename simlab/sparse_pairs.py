@@ -12,7 +12,8 @@ run) changes no key. With N pairs:
 - :meth:`contains` of m pairs: O(m log N) (binary search);
 - :meth:`block` of r rows x c columns: O(r log N + e log c + r c), e the pairs
   in those rows (the r x c result is the only dense part);
-- :meth:`add` of m pairs: O(m log m + N) (one merge by ``np.insert``);
+- :meth:`add` of m pairs: O(m log m + N) (one merge by ``np.insert``), O(m) into
+  an empty set when the pairs come sorted;
 - :meth:`pairs`, :meth:`column_counts`, :meth:`select_columns`: O(N).
 """
 
@@ -78,11 +79,15 @@ class PairSet:
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if len(pairs) == 0:
             return
-        new = np.unique(_keys(pairs[:, 0], pairs[:, 1]))
-        new = new[~self._has(new)]
-        if len(new):
+        new = _keys(pairs[:, 0], pairs[:, 1])
+        if not np.all(new[1:] > new[:-1]):  # already sorted and unique (an initial graph): no sort
+            new = np.unique(new)
+        if len(self._keys) == 0:
+            self._keys = new
+        else:
+            new = new[~self._has(new)]
             self._keys = np.insert(self._keys, np.searchsorted(self._keys, new), new)
-            self._pairs = None
+        self._pairs = None
 
     def add_columns(self, m: int) -> None:
         """Grow the matrix by ``m`` empty columns on the right (no pair moves or is copied)."""

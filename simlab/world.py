@@ -158,6 +158,7 @@ POST_FIELDS = (
     "post_reposts",
 )
 OPTIONAL_POST_FIELDS = ("post_text", "post_observed")
+FOLLOW_CHUNK = 100_000  # initial follow rows converted at a time by load_population
 
 
 def _replace_agents(pop: Population, rows: slice, follow_pairs: np.ndarray) -> Population:
@@ -240,6 +241,20 @@ def _timestamp(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+def _follow_pairs(connection: Connection, account_index: dict[str, int]) -> np.ndarray:
+    """(E, 2) int (agent, account) of the initial follows of known accounts, sorted.
+
+    Read in chunks, so the rows in flight stay a small part of the population's memory.
+    """
+    result = connection.execute(text("SELECT agent_handle, followed_handle FROM initial_follows"))
+    index, chunks = account_index.get, [np.zeros((0, 2), dtype=np.int64)]
+    for rows in result.partitions(FOLLOW_CHUNK):
+        chunk = np.array([(account_index[a], index(b, -1)) for a, b in rows], dtype=np.int64)
+        chunks.append(chunk[chunk[:, 1] >= 0])
+    pairs = np.concatenate(chunks)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
 def load_population(connection: Connection) -> Population:
     """Read agents (with traits), posts (with labels) and the initial follow graph.
 
@@ -291,17 +306,7 @@ def load_population(connection: Connection) -> Population:
     sums = np.bincount(post_author[outsider_posts], post_leaning[outsider_posts], len(accounts))
     counts = np.bincount(post_author[outsider_posts], minlength=len(accounts))
     account_leaning[len(handles) :] = (sums / np.maximum(counts, 1))[len(handles) :]
-    edges = connection.execute(
-        text("SELECT agent_handle, followed_handle FROM initial_follows")
-    ).all()
-    follow_pairs = np.array(
-        sorted(
-            (account_index[e.agent_handle], account_index[e.followed_handle])
-            for e in edges
-            if e.followed_handle in account_index
-        ),
-        dtype=np.int64,
-    ).reshape(-1, 2)
+    follow_pairs = _follow_pairs(connection, account_index)
     return Population(
         agent_ids=np.array([row.agent_id for row in agents], dtype=object),
         handles=handles,
