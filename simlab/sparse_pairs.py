@@ -14,7 +14,8 @@ run) changes no key. With N pairs:
   in those rows (the r x c result is the only dense part);
 - :meth:`add` of m pairs: O(m log m + N) (one merge by ``np.insert``), O(m) into
   an empty set when the pairs come sorted;
-- :meth:`pairs`, :meth:`column_counts`, :meth:`select_columns`: O(N).
+- :meth:`pairs`, :meth:`pairs_before_column`, :meth:`column_counts`,
+  :meth:`select_columns`: O(N) (the first two cached until the next :meth:`add`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class PairSet:
         self.n_rows, self.n_cols = n_rows, n_cols
         self._keys = np.zeros(0, dtype=np.int64)
         self._pairs: np.ndarray | None = None
+        self._left: tuple[int, np.ndarray] | None = None  # (stop, pairs_before_column(stop))
         if pairs is not None:
             self.add(pairs)
 
@@ -80,14 +82,16 @@ class PairSet:
         if len(pairs) == 0:
             return
         new = _keys(pairs[:, 0], pairs[:, 1])
-        if not np.all(new[1:] > new[:-1]):  # already sorted and unique (an initial graph): no sort
+        if not np.all(new[1:] > new[:-1]):  # sorted unique input (an initial graph) skips the sort
             new = np.unique(new)
-        if len(self._keys) == 0:
-            self._keys = new
-        else:
+        if len(self._keys):
             new = new[~self._has(new)]
+            if len(new) == 0:
+                return
             self._keys = np.insert(self._keys, np.searchsorted(self._keys, new), new)
-        self._pairs = None
+        else:
+            self._keys = new
+        self._pairs = self._left = None
 
     def add_columns(self, m: int) -> None:
         """Grow the matrix by ``m`` empty columns on the right (no pair moves or is copied)."""
@@ -147,6 +151,16 @@ class PairSet:
         if self._pairs is None:
             self._pairs = np.stack([self._keys >> COLUMN_BITS, self._keys & COLUMN_MASK], axis=1)
         return self._pairs
+
+    def pairs_before_column(self, stop: int) -> np.ndarray:
+        """The rows of :meth:`pairs` whose column is below ``stop``, in the same order.
+
+        Cached like :meth:`pairs` (for one ``stop`` at a time); do not write into it.
+        """
+        if self._left is None or self._left[0] != stop:
+            edges = self.pairs()
+            self._left = (stop, edges[edges[:, 1] < stop])
+        return self._left[1]
 
     def column_counts(self, row_mask: np.ndarray | None = None) -> np.ndarray:
         """(n_cols,) int: pairs per column, counting only rows where ``row_mask`` is True.

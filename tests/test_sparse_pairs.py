@@ -32,6 +32,8 @@ def assert_same(pairs: PairSet, dense: np.ndarray, rng: np.random.Generator) -> 
     mask = rng.random(n_rows) < 0.5
     np.testing.assert_array_equal(pairs.column_counts(mask), dense[mask].sum(axis=0))
     np.testing.assert_array_equal(pairs.column_counts(), dense.sum(axis=0))
+    stop = int(rng.integers(0, n_cols + 1))
+    np.testing.assert_array_equal(pairs.pairs_before_column(stop), np.argwhere(dense[:, :stop]))
     subset = np.sort(rng.choice(n_cols, size=max(n_cols // 3, 1), replace=False))
     restricted = pairs.select_columns(subset)
     np.testing.assert_array_equal(
@@ -58,12 +60,16 @@ def test_random_adds_growth_and_reads_match_a_dense_matrix(seed):
         assert_same(pairs, dense, rng)
 
 
-def test_a_copy_is_independent_and_initial_pairs_are_taken_once():
+def test_a_copy_is_independent_and_cached_edge_lists_follow_adds():
     pairs = PairSet(3, 4, np.array([[2, 1], [0, 3], [2, 1]]))
     np.testing.assert_array_equal(pairs.pairs(), [[0, 3], [2, 1]])
+    np.testing.assert_array_equal(pairs.pairs_before_column(2), [[2, 1]])
     snapshot = pairs.copy()
     pairs.add([[1, 1], [0, 3]])
     assert len(pairs) == 3 and len(snapshot) == 2
+    np.testing.assert_array_equal(pairs.pairs(), [[0, 3], [1, 1], [2, 1]])
+    np.testing.assert_array_equal(pairs.pairs_before_column(2), [[1, 1], [2, 1]])
+    np.testing.assert_array_equal(snapshot.pairs_before_column(2), [[2, 1]])
     assert not snapshot.contains(1, 1) and pairs.contains(1, 1)
 
 
