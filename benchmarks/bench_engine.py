@@ -219,6 +219,7 @@ def growth(args) -> None:
         (f"{name} x2", base | {name: 2 * value}) for name, value in base.items()
     ]
     rows, reference = [], None
+    bench(argparse.Namespace(**(vars(args) | base)), True, floor_too=False)  # warm-up: imports
     for label, values in variants:
         measured = bench(argparse.Namespace(**(vars(args) | values)), True, floor_too=False)
         micros = 1e6 / measured["cpu_rate"]

@@ -120,9 +120,11 @@ class Simulation:
         pop, state = world.post_subset(columns), self.state.post_subset(columns)
         post_idx = np.full((len(agents), k), -1, dtype=np.int64)
         scores = np.full((len(agents), k), np.nan)
+        pool = np.arange(len(columns))
         for lo in range(0, len(agents), self.config.block_size):
             block = agents[lo : lo + self.config.block_size]
-            candidates = (pop.post_author[None, :] != block[:, None]) & ~state.acted[block]
+            not_own = pop.post_author[None, :] != block[:, None]
+            candidates = not_own & ~state.acted.block(block, pool)
             feed_input = FeedInput(pop, state, turn, self.clock(turn), block, candidates, k)
             ranked = self.feed.rank(feed_input, self.feed_params, rng)
             post_idx[lo : lo + len(block)] = np.where(
@@ -236,9 +238,9 @@ class Simulation:
         state, n_posts = self.state, self.pop.n_posts
         state.sim_likes += np.bincount(likes[:, 1], minlength=n_posts)
         state.sim_comments += np.bincount(comments[:, 1], minlength=n_posts)
-        state.acted[likes[:, 0], likes[:, 1]] = True
-        state.acted[comments[:, 0], comments[:, 1]] = True
-        state.add_follows(follows)
+        state.acted.add(likes[:, :2])
+        state.acted.add(comments[:, :2])
+        state.follows.add(follows)
 
     def _count(self, impressions: int, likes, comments, follows) -> None:
         self.totals.impressions += impressions
@@ -285,6 +287,9 @@ def population_for(config: RunConfig, engine: Engine) -> Population:
         pop.n_agents,
         pop.n_posts + expected_posts,
         len(pop.accounts),
+        len(pop.follow_pairs),
+        config.turns,
+        config.feed.size,
         config.feed.candidate_pool,
         config.block_size,
     )

@@ -17,9 +17,29 @@ policy and opinion parameters, import files) is finite and within a range:
 The memory model is deliberately simple and errs high. Measured on
 ``simlab init`` (peak RSS of 2,000-8,000 agents x 10,000-40,000 posts):
 about 9 KiB per agent (traits, interests, follows, rows in flight) and about
-1.1 KiB per post on top of ~110 MiB of imports. A run holds two
-agents x (posts + accounts) boolean matrices (state and the pool's copy) and,
-per ranked block, about ten ``block_size x pool`` 8-byte arrays.
+1.1 KiB per post on top of ~110 MiB of imports (100,000 agents x 5,000 posts,
+1.0 M follows: 830 MiB).
+
+A run holds nothing of size agents x posts or agents x accounts: the follow
+graph and the "agent acted on post" marks are sparse pair sets
+(:mod:`simlab.sparse_pairs`). :func:`run_memory` counts the imports, the
+population's arrays, each follow edge and each expected action several times
+over (keys, edge list, copies while merging, the initial graph rebuilt at the
+end), up to three turns of feeds in flight (the one computed, the one queued,
+the one written) and about ten ``block_size x pool`` 8-byte arrays per ranked
+block. Measured peak RSS of ``simlab.run`` (population read from the
+database, rule_based, personalized feed of 20, pool 1,000, posting on, 10
+follows per agent; a busy 2-core machine, December 2026), against the estimate:
+
+==============================  ==========  ==========
+run                             peak RSS    estimate
+==============================  ==========  ==========
+10,000 agents x 20 turns        324 MiB     532 MiB
+30,000 agents x 10 turns        360 MiB     752 MiB
+30,000 x 10, 20,000 posts       379 MiB     782 MiB
+100,000 agents x 5 turns        578 MiB     1,445 MiB
+100,000 agents x 20 turns       645 MiB     2,219 MiB
+==============================  ==========  ==========
 """
 
 from __future__ import annotations
@@ -36,6 +56,11 @@ AGENT_BYTES = 10 * 2**10
 POST_BYTES = 2 * 2**10
 FOLLOW_BYTES = 256
 BLOCK_ARRAYS = 10
+RUN_AGENT_BYTES = 4 * 2**10  # traits, ids, leanings, per-agent rows of a turn
+ACCOUNT_BYTES = 256  # a handle and a leaning
+PAIR_BYTES = 128  # a follow or acted pair: key, edge-list row, merge copies, the initial graph
+ACTIONS_PER_AGENT_TURN = 4  # the default policy takes about 1
+FEED_SLOT_BYTES = 160  # a served slot: index, score and their rows, three turns in flight
 
 
 def available_memory() -> int:
@@ -79,30 +104,53 @@ def synthetic_memory(agents: int, posts: int, follows: int = 0) -> float:
 
 
 def run_memory(
-    n_agents: int, n_posts: int, n_accounts: int, pool: int | None, block_size: int
+    n_agents: int,
+    n_posts: int,
+    n_accounts: int,
+    n_follows: int,
+    turns: int,
+    feed_size: int,
+    pool: int | None,
+    block_size: int,
 ) -> float:
     """Estimated peak bytes of a run over that population (module docstring).
 
     Args:
         n_agents: agents simulated.
-        n_posts: posts in the population.
+        n_posts: posts in the population plus those the run is expected to write.
         n_accounts: agents plus outside authors.
+        n_follows: initial follow edges.
+        turns: turns of the run.
+        feed_size: items per feed.
         pool: the candidate pool (None: every post).
         block_size: agents ranked per block.
     """
     width = n_posts if pool is None else min(pool, n_posts)
-    state = 2 * n_agents * (n_posts + n_accounts)
+    population = n_agents * RUN_AGENT_BYTES + n_posts * POST_BYTES + n_accounts * ACCOUNT_BYTES
+    pairs = (n_follows + n_agents * turns * ACTIONS_PER_AGENT_TURN) * PAIR_BYTES
+    feeds = n_agents * min(feed_size, width) * FEED_SLOT_BYTES
     block = BLOCK_ARRAYS * 8 * min(block_size, n_agents) * width
-    return synthetic_memory(n_agents, n_posts) + state + block
+    return BASE_BYTES + population + pairs + feeds + block
 
 
 def check_run_memory(
-    n_agents: int, n_posts: int, n_accounts: int, pool: int | None, block_size: int
+    n_agents: int,
+    n_posts: int,
+    n_accounts: int,
+    n_follows: int,
+    turns: int,
+    feed_size: int,
+    pool: int | None,
+    block_size: int,
 ) -> None:
     """Refuse a run whose :func:`run_memory` estimate exceeds the memory available.
+
+    Arguments as for :func:`run_memory`.
 
     Raises:
         InputError: with the estimate.
     """
-    estimate = run_memory(n_agents, n_posts, n_accounts, pool, block_size)
+    estimate = run_memory(
+        n_agents, n_posts, n_accounts, n_follows, turns, feed_size, pool, block_size
+    )
     check_memory(estimate, f"a run of {n_agents:,} agents over {n_posts:,} posts")

@@ -16,7 +16,7 @@ run starts from the same inputs; :class:`SimState` is what one run changes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from simlab.errors import InputError
 from simlab.population.labels_served import SERVED_POSTS
 from simlab.population.topics import TOPIC_NAMES
+from simlab.sparse_pairs import PairSet
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ POST_FIELDS = (
     "post_reposts",
 )
 OPTIONAL_POST_FIELDS = ("post_text", "post_observed")
+FOLLOW_CHUNK = 100_000  # initial follow rows converted at a time by load_population
 
 
 def _replace_agents(pop: Population, rows: slice, follow_pairs: np.ndarray) -> Population:
@@ -180,37 +182,28 @@ def _replace_agents(pop: Population, rows: slice, follow_pairs: np.ndarray) -> P
 class SimState:
     """What a run changes, turn by turn. Built fresh from a Population for every run.
 
-    ``follows`` is a dense matrix for fast lookups by the feeds and the policy;
-    :meth:`follow_edges` lists the same edges (cached, extended by
-    :meth:`add_follows`) for the metrics, which would otherwise scan the matrix.
-    Posts written during the run are added with :meth:`add_posts`; ``acted``
-    is a view into a buffer with spare columns, so adding posts rarely copies it.
+    ``follows`` and ``acted`` are sparse (:class:`~simlab.sparse_pairs.PairSet`):
+    feeds and the policy read blocks or single cells of them, the metrics the
+    sorted edge list ``follows.pairs()``. Posts written during the run are added
+    with :meth:`add_posts`, which only widens ``acted``.
     """
 
     leaning: np.ndarray  # (n_agents,) current leanings
-    follows: np.ndarray  # (n_agents, n_accounts) bool: agent follows account
+    follows: PairSet  # n_agents x n_accounts: agent follows account
     sim_likes: np.ndarray  # (n_posts,) int likes given inside this run
     sim_comments: np.ndarray  # (n_posts,) int comments written inside this run
-    acted: np.ndarray  # (n_agents, n_posts) bool: agent liked or commented on post
+    acted: PairSet  # n_agents x n_posts: agent liked or commented on post
     eligible: np.ndarray | None = None  # (n_posts,) bool: in some turn's candidate pool so far
-    _edges: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    def __setattr__(self, name: str, value) -> None:
-        object.__setattr__(self, name, value)
-        if name == "follows":  # a new matrix invalidates the edge list
-            object.__setattr__(self, "_edges", None)
 
     @classmethod
     def initial(cls, pop: Population) -> SimState:
         """The state before turn 0: population leanings and the initial follow graph."""
-        follows = np.zeros((pop.n_agents, pop.n_accounts), dtype=bool)
-        follows[pop.follow_pairs[:, 0], pop.follow_pairs[:, 1]] = True
         return cls(
             leaning=pop.leaning.astype(float).copy(),
-            follows=follows,
+            follows=PairSet(pop.n_agents, pop.n_accounts, pop.follow_pairs),
             sim_likes=np.zeros(pop.n_posts, dtype=np.int64),
             sim_comments=np.zeros(pop.n_posts, dtype=np.int64),
-            acted=np.zeros((pop.n_agents, pop.n_posts), dtype=bool),
+            acted=PairSet(pop.n_agents, pop.n_posts),
             eligible=np.zeros(pop.n_posts, dtype=bool),
         )
 
@@ -218,45 +211,20 @@ class SimState:
         """Make room for ``m`` new posts: no likes, comments or actions on them yet."""
         if m == 0:
             return
-        n_agents, n_posts = self.acted.shape
-        buffer = self.acted.base if self.acted.base is not None else self.acted
-        if buffer.shape[1] < n_posts + m:
-            buffer = np.zeros((n_agents, max(2 * n_posts, n_posts + m, 64)), dtype=bool)
-            buffer[:, :n_posts] = self.acted
-        self.acted = buffer[:, : n_posts + m]
+        self.acted.add_columns(m)
         zeros = np.zeros(m, dtype=np.int64)
         self.sim_likes = np.concatenate([self.sim_likes, zeros])
         self.sim_comments = np.concatenate([self.sim_comments, zeros])
         self.eligible = np.concatenate([self.eligible, np.zeros(m, dtype=bool)])
 
-    def follow_edges(self) -> np.ndarray:
-        """(E, 2) int rows (agent, account) of every follow, each once, sorted.
-
-        The order is that of ``np.argwhere(follows)`` however the edges arrived, so
-        sums over edges (and the metrics built on them) are bit-for-bit reproducible.
-        """
-        if self._edges is None:
-            object.__setattr__(self, "_edges", np.argwhere(self.follows))
-        return self._edges
-
-    def add_follows(self, pairs: np.ndarray) -> None:
-        """Add (agent, account) follows; pairs already followed or repeated are ignored."""
-        pairs = np.unique(np.asarray(pairs, dtype=np.int64).reshape(-1, 2), axis=0)
-        new = pairs[~self.follows[pairs[:, 0], pairs[:, 1]]]
-        self.follows[new[:, 0], new[:, 1]] = True
-        if self._edges is not None:
-            edges = np.concatenate([self._edges, new])
-            order = np.lexsort((edges[:, 1], edges[:, 0]))
-            object.__setattr__(self, "_edges", edges[order])
-
     def post_subset(self, columns: np.ndarray) -> SimState:
-        """A read-only view for ranking: per-post arrays restricted to ``columns``."""
+        """A read-only view for ranking: per-post state restricted to ``columns`` (sorted)."""
         return SimState(
             leaning=self.leaning,
             follows=self.follows,
             sim_likes=self.sim_likes[columns],
             sim_comments=self.sim_comments[columns],
-            acted=_columns(self.acted, columns),
+            acted=self.acted.select_columns(columns),
             eligible=None if self.eligible is None else self.eligible[columns],
         )
 
@@ -269,24 +237,22 @@ class SimState:
         return pop.post_comments + self.sim_comments
 
 
-def _columns(matrix: np.ndarray, columns: np.ndarray, max_runs: int = 8) -> np.ndarray:
-    """``matrix[:, columns]`` for sorted ``columns``, fast for the usual candidate pool.
-
-    A pool is the newest posts: one or two runs of consecutive indices (the
-    population's, then the agents' own posts). Such columns are sliced (one run
-    is a view, no copy); others are gathered with ``np.take``, which is still
-    faster than fancy indexing on the strided ``acted`` buffer.
-    """
-    breaks = np.flatnonzero(np.diff(columns) != 1) + 1
-    if len(columns) == 0 or len(breaks) >= max_runs:
-        return np.take(matrix, columns, axis=1)
-    bounds = zip([0, *breaks.tolist()], [*breaks.tolist(), len(columns)], strict=True)
-    parts = [matrix[:, columns[lo] : columns[hi - 1] + 1] for lo, hi in bounds]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-
-
 def _timestamp(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _follow_pairs(connection: Connection, account_index: dict[str, int]) -> np.ndarray:
+    """(E, 2) int (agent, account) of the initial follows of known accounts, sorted.
+
+    Read in chunks, so the rows in flight stay a small part of the population's memory.
+    """
+    result = connection.execute(text("SELECT agent_handle, followed_handle FROM initial_follows"))
+    index, chunks = account_index.get, [np.zeros((0, 2), dtype=np.int64)]
+    for rows in result.partitions(FOLLOW_CHUNK):
+        chunk = np.array([(account_index[a], index(b, -1)) for a, b in rows], dtype=np.int64)
+        chunks.append(chunk[chunk[:, 1] >= 0])
+    pairs = np.concatenate(chunks)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
 def load_population(connection: Connection) -> Population:
@@ -340,17 +306,7 @@ def load_population(connection: Connection) -> Population:
     sums = np.bincount(post_author[outsider_posts], post_leaning[outsider_posts], len(accounts))
     counts = np.bincount(post_author[outsider_posts], minlength=len(accounts))
     account_leaning[len(handles) :] = (sums / np.maximum(counts, 1))[len(handles) :]
-    edges = connection.execute(
-        text("SELECT agent_handle, followed_handle FROM initial_follows")
-    ).all()
-    follow_pairs = np.array(
-        sorted(
-            (account_index[e.agent_handle], account_index[e.followed_handle])
-            for e in edges
-            if e.followed_handle in account_index
-        ),
-        dtype=np.int64,
-    ).reshape(-1, 2)
+    follow_pairs = _follow_pairs(connection, account_index)
     return Population(
         agent_ids=np.array([row.agent_id for row in agents], dtype=object),
         handles=handles,

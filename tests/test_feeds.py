@@ -95,7 +95,7 @@ def make_feed(
     if candidates is None:
         visible = pop.post_created <= now
         own = pop.post_author[None, :] == agents[:, None]
-        candidates = visible[None, :] & ~own & ~state.acted[agents]
+        candidates = visible[None, :] & ~own & ~state.acted.block(agents, np.arange(pop.n_posts))
     return FeedInput(pop, state, 0, now, agents, candidates, k)
 
 
@@ -118,8 +118,9 @@ def contract_feed() -> FeedInput:
     pop = make_population()
     rng = np.random.default_rng(1)
     state = SimState.initial(pop)
-    state.acted[:] = rng.random(state.acted.shape) < 0.1
-    state.sim_likes[:] = state.acted.sum(axis=0)
+    acted = rng.random(state.acted.shape) < 0.1
+    state.acted.add(np.argwhere(acted))
+    state.sim_likes[:] = acted.sum(axis=0)
     state.sim_comments[:] = rng.poisson(0.5, pop.n_posts)
     state.leaning[:] = np.clip(state.leaning + rng.normal(0, 0.1, pop.n_agents), -1, 1)
     agents = np.array([7, 0, 12, 29, 3, 18, 21, 5])
@@ -147,7 +148,9 @@ def test_every_feed_keeps_the_contract(name):
     algorithm = FEEDS.get(name)
     assert validate(algorithm.params, {}, f"feed {name!r}") == algorithm.params()
     feed = contract_feed()
-    before = [a.copy() for a in (feed.state.acted, feed.state.sim_likes, feed.state.leaning)]
+    before = [
+        a.copy() for a in (feed.state.acted.pairs(), feed.state.sim_likes, feed.state.leaning)
+    ]
     ranked = algorithm.rank(feed, algorithm.params(), np.random.default_rng(7))
     n, k = len(feed.agents), feed.feed_size
     assert ranked.post_idx.shape == (n, k) and ranked.scores.shape == (n, k)
@@ -164,7 +167,7 @@ def test_every_feed_keeps_the_contract(name):
         if algorithm.monotone_scores:
             assert is_non_increasing(scores[valid])
     assert (ranked.post_idx[0, :3] >= 0).all() and (ranked.post_idx[0, 3:] == -1).all()
-    after = (feed.state.acted, feed.state.sim_likes, feed.state.leaning)
+    after = (feed.state.acted.pairs(), feed.state.sim_likes, feed.state.leaning)
     assert all(np.array_equal(x, y) for x, y in zip(before, after, strict=True))
     again = algorithm.rank(feed, algorithm.params(), np.random.default_rng(7))
     np.testing.assert_array_equal(again.post_idx, ranked.post_idx)
@@ -377,10 +380,9 @@ def bridging_world(**overrides) -> tuple[Population, SimState]:
         12, 2, 8, leaning=np.array([-0.5] * 6 + [0.5] * 6), post_author=np.full(8, 12), **overrides
     )
     state = SimState.initial(pop)
-    state.acted[[6, 7, 8], 0] = True  # right only
-    state.acted[[1, 2, 3], 1] = True  # left only
-    state.acted[[2, 3, 7, 8], 2] = True  # both sides
-    state.acted[[1, 2, 3, 4], 3] = True  # left only, more of it
+    engaged = {0: [6, 7, 8], 1: [1, 2, 3], 2: [2, 3, 7, 8], 3: [1, 2, 3, 4]}
+    # post 0: right only; 1: left only; 2: both sides; 3: left only, more of it
+    state.acted.add([(agent, post) for post, agents in engaged.items() for agent in agents])
     return pop, state
 
 

@@ -21,6 +21,7 @@ from scipy import stats
 from simlab import metrics
 from simlab.errors import InputError
 from simlab.metrics import METRICS, RunData, TurnData, compute_run, compute_turn, resolve_keys
+from simlab.sparse_pairs import PairSet
 from simlab.world import Population, SimState
 
 REFERENCES = Path(__file__).resolve().parent.parent / "docs" / "references.md"
@@ -131,10 +132,18 @@ def with_state(
     if leaning is not None:
         state.leaning = np.array(leaning, dtype=float)
     if follows is not None:
-        state.follows = np.array(follows, dtype=bool)
+        dense = np.array(follows, dtype=bool)
+        state.follows = PairSet(*dense.shape, np.argwhere(dense))
     if sim_likes is not None:
         state.sim_likes = np.array(sim_likes, dtype=np.int64)
     return state
+
+
+def initial_follows(pop: Population) -> np.ndarray:
+    """(n_agents, n_accounts) bool: the population's initial follow graph, dense."""
+    dense = np.zeros((pop.n_agents, pop.n_accounts), dtype=bool)
+    dense[pop.follow_pairs[:, 0], pop.follow_pairs[:, 1]] = True
+    return dense
 
 
 def make_run(pop: Population, initial: SimState, final: SimState, **totals) -> RunData:
@@ -170,7 +179,7 @@ def random_world(seed: int) -> tuple[TurnData, RunData]:
     after = with_state(
         pop,
         leaning=np.clip(before + rng.normal(0, 0.1, n_agents), -1, 1),
-        follows=SimState.initial(pop).follows | (rng.random((n_agents, n_accounts)) < 0.3),
+        follows=initial_follows(pop) | (rng.random((n_agents, n_accounts)) < 0.3),
         sim_likes=rng.integers(0, 5, n_posts),
     )
     turn = make_turn(pop, after, agents, feeds, likes, comments, [(0, 1), (2, 3)], before, n_posts)
@@ -530,7 +539,7 @@ def test_network_metrics_undefined_without_edges():
 def test_run_network_metrics_against_networkx():
     pop = network_pop()
     initial = SimState.initial(pop)
-    follows = initial.follows.copy()
+    follows = initial_follows(pop)
     follows[1, 3] = follows[2, 1] = follows[3, 1] = True  # three new agent edges
     follows[1, 4] = True  # an outsider follow: not an agent edge
     final = with_state(pop, leaning=[-0.8, 0.4, 0.1, 0.6], follows=follows)
@@ -538,7 +547,7 @@ def test_run_network_metrics_against_networkx():
     agent_follows = follows[:, :4].tolist()
     assert run_value("run.network.new_follow_edges", run) == 3.0
     final_ei = brute_ei(agent_follows, final.leaning)
-    initial_ei = brute_ei(initial.follows[:, :4].tolist(), initial.leaning)
+    initial_ei = brute_ei(initial_follows(pop)[:, :4].tolist(), initial.leaning)
     assert initial_ei == pytest.approx(-0.2)
     assert run_value("run.network.final_ei_index", run) == pytest.approx(final_ei)
     assert run_value("run.network.ei_index_change", run) == pytest.approx(final_ei - initial_ei)

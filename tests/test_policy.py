@@ -86,7 +86,8 @@ def test_every_policy_keeps_the_contract(name):
     policy = POLICIES.get(name)
     assert validate(policy.params, {}, f"policy {name!r}") == policy.params()
     view = contract_view()
-    before = [a.copy() for a in (view.state.leaning, view.state.follows, view.state.acted)]
+    state = view.state
+    before = [a.copy() for a in (state.leaning, state.follows.pairs(), state.acted.pairs())]
     actions = policy.decide(view, policy.params(), np.random.default_rng(5))
     m = len(actions)
     for column in ("kind", "row", "slot", "agent", "post", "target"):
@@ -110,7 +111,7 @@ def test_every_policy_keeps_the_contract(name):
     assert sum(actions.counts().values()) == m
     pairs = {(int(a), int(b)) for a, b in actions.targets("like")[:, :2]}
     assert len(pairs) == len(actions.of("like"))  # an agent likes a post once per turn
-    after = (view.state.leaning, view.state.follows, view.state.acted)
+    after = (state.leaning, state.follows.pairs(), state.acted.pairs())
     assert all(np.array_equal(x, y) for x, y in zip(before, after, strict=True))
     again = policy.decide(view, policy.params(), np.random.default_rng(5))
     assert _records(again) == _records(actions)

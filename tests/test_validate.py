@@ -150,7 +150,7 @@ def test_in_network_counts_match_a_loop_over_agents_and_posts():
         c = s = 0
         for p in columns:
             author = pop.post_author[p]
-            if author == a or not state.follows[a, author] or state.acted[a, p]:
+            if author == a or not state.follows.contains(a, author) or state.acted.contains(a, p):
                 continue
             x, y = state.leaning[a], pop.post_leaning[p]
             if abs(x) > 0.1 and abs(y) > 0.1:

@@ -50,7 +50,7 @@ class FeedInput:
     @property
     def follows_author(self) -> np.ndarray:
         """(n, P) bool: the agent follows the post's author."""
-        return np.take(self.state.follows[self.agents], self.pop.post_author, axis=1)
+        return self.state.follows.block(self.agents, self.pop.post_author)
 
     @property
     def leaning(self) -> np.ndarray:

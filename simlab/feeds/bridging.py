@@ -47,9 +47,7 @@ class BridgingParams(Params):
 def engagement_by_side(feed: FeedInput) -> tuple[np.ndarray, np.ndarray]:
     """(P,) in-run likes + comments from left-leaning agents, and from right-leaning agents."""
     acted, leaning = feed.state.acted, feed.state.leaning
-    left = np.count_nonzero(acted[leaning < 0], axis=0)
-    right = np.count_nonzero(acted[leaning > 0], axis=0)
-    return left, right
+    return acted.column_counts(leaning < 0), acted.column_counts(leaning > 0)
 
 
 @register("bridging", BridgingParams, label="Bridging", citations=("Tornberg2023", "Ovadya2023"))

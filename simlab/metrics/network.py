@@ -22,8 +22,7 @@ def agent_edges(state: SimState) -> tuple[np.ndarray, np.ndarray]:
     Accounts are agents-first, so an edge is agent→agent when its account index
     is below the number of agents.
     """
-    edges = state.follow_edges()
-    edges = edges[edges[:, 1] < len(state.leaning)]
+    edges = state.follows.pairs_before_column(len(state.leaning))
     return edges[:, 0], edges[:, 1]
 
 

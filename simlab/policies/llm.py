@@ -154,7 +154,7 @@ def chosen_actions(view: FeedView, outcome: DecisionOutcome) -> list[tuple[int, 
             chosen.append((KIND["like"], slot, None))
         if action.comment is not None:
             chosen.append((KIND["comment"], slot, action.comment))
-        fresh = author not in followed and not view.state.follows[agent, author]
+        fresh = author not in followed and not view.state.follows.contains(agent, author)
         if action.follow_author and fresh and author != agent:
             followed.add(author)
             chosen.append((KIND["follow"], slot, None))

@@ -85,7 +85,7 @@ def _features(view: FeedView) -> dict[str, np.ndarray]:
 def _first_unfollowed_author(view: FeedView, post: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """(n, k) bool: slot holds the first post of an author the agent does not follow yet."""
     author = view.pop.post_author[post]
-    already = view.state.follows[view.agents[:, None], author]
+    already = view.state.follows.contains(view.agents[:, None], author)
     order = np.argsort(author, axis=1, kind="stable")
     sorted_author = np.take_along_axis(author, order, axis=1)
     first_sorted = np.ones_like(sorted_author, dtype=bool)

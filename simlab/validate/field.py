@@ -64,8 +64,9 @@ def _in_network_counts(sim, turn: int) -> tuple[np.ndarray, np.ndarray]:
     pop, state = sim.pop, sim.state
     columns = sim.candidate_pool(turn)
     author = pop.post_author[columns]
-    offered = state.follows[:, author] & ~state.acted[:, columns]
-    offered &= author[None, :] != np.arange(pop.n_agents)[:, None]
+    everyone = np.arange(pop.n_agents)
+    offered = state.follows.block(everyone, author) & ~state.acted.block(everyone, columns)
+    offered &= author[None, :] != everyone[:, None]
     viewer, post = state.leaning[:, None], pop.post_leaning[columns][None, :]
     sided = offered & (np.abs(viewer) > NEUTRAL) & (np.abs(post) > NEUTRAL)
     cross = sided & (np.sign(viewer) != np.sign(post))
@@ -88,7 +89,7 @@ def play(
         world = rows.pop  # the world served this turn: corpus plus agents' earlier posts
         author = world.post_author[post]
         viewer, post_leaning = leaning[agents][:, None], world.post_leaning[post]
-        in_network = valid & follows[agents[:, None], author]
+        in_network = valid & follows.contains(agents[:, None], author)
         sided = in_network & (np.abs(viewer) > NEUTRAL) & (np.abs(post_leaning) > NEUTRAL)
         cross = sided & (np.sign(viewer) != np.sign(post_leaning))
         for name, mask in side(leaning[agents]).items():
