@@ -40,8 +40,10 @@ from simlab.opinion.base import OpinionInput
 from simlab.policies.base import ACTION_KINDS, FeedView, PolicyContext, RunStopped
 from simlab.population import draws
 from simlab.posting import NewPosts
-from simlab.recorder import Membership, Recorder, TurnRows, TurnWriteError, TurnWriter
+from simlab.recorder import Membership, Recorder
 from simlab.replay import History, load_history, load_posts, load_run
+from simlab.turn_rows import TurnRows
+from simlab.turn_writer import TurnWriteError, TurnWriter
 from simlab.world import Population, SimState, load_population
 
 Progress = Callable[[int, int], None]

@@ -23,15 +23,11 @@ from simlab.config import RunConfig
 from simlab.db import checkpoint_wal
 from simlab.postgres import bulk_insert
 from simlab.turn_rows import COLUMNS, RowBuilder, TurnRows
-from simlab.turn_writer import TurnWriteError, TurnWriter
 from simlab.world import Population
 
 __all__ = [
     "Membership",
     "Recorder",
-    "TurnRows",
-    "TurnWriteError",
-    "TurnWriter",
     "metrics_json",
     "utc_now",
 ]
