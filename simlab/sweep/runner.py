@@ -33,8 +33,9 @@ from simlab.errors import InputError
 from simlab.executors import ExecutorChoice
 from simlab.recorder import utc_now
 from simlab.schema import sweep_cells, sweeps
-from simlab.sweep import shards
+from simlab.sweep import merge, shards
 from simlab.sweep.config import Cell, SweepConfig
+from simlab.sweep.merge import Merged
 
 # on_progress(done, running, failed, total): cells completed, in flight, failed for good.
 SweepProgress = Callable[[int, int, int, int], None]
@@ -48,7 +49,7 @@ class Sweep:
     run_ids: dict[int, str]
     settings: dict[int, dict]
     failures: dict[int, list[str]] = field(default_factory=dict)
-    merged: list[shards.Merged] = field(default_factory=list)
+    merged: list[Merged] = field(default_factory=list)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -274,17 +275,25 @@ def _run(sweep_id, db, jobs, retries, executor, on_progress) -> Sweep:
     return result
 
 
-def _merge_completed(db, rows, completed: set[int]) -> list[shards.Merged]:
-    """Merge the shards of completed cells whose runs are not in the database yet."""
+def _merge_completed(db, rows, completed: set[int]) -> list[Merged]:
+    """Merge the shards of completed cells whose runs are not in the database yet.
+
+    The database's population fingerprint is computed once, and each shard's
+    is its template's (:mod:`simlab.sweep.merge`), computed once per template.
+    """
     sharded = {i: rows[i] for i in completed if rows[i]["shard"] is not None}
-    if not sharded:
-        return []
-    present = shards.runs_present(db, [row["run_id"] for row in sharded.values()])
-    return [
-        shards.merge_shard(row["shard"], db)
-        for _, row in sorted(sharded.items())
-        if row["run_id"] not in present
+    present = merge.runs_present(db, [row["run_id"] for row in sharded.values()])
+    todo = [
+        Path(row["shard"]) for _, row in sorted(sharded.items()) if row["run_id"] not in present
     ]
+    if not todo:
+        return []
+    population = merge.database_fingerprint(db)
+    templates = {
+        folder: merge.file_fingerprint(folder / shards.TEMPLATE)
+        for folder in {shard.parent for shard in todo}
+    }
+    return [merge.merge_shard(s, db, population, templates[s.parent]) for s in todo]
 
 
 class _Tracker:
