@@ -41,7 +41,9 @@ def test_the_fingerprint_sees_one_changed_population_row_and_ignores_run_rows(sw
     assert file_fingerprint(base) == file_fingerprint(db) == database_fingerprint(db)
     changed = copy_database(base, tmp_path / "changed.db")
     with closing(sqlite3.connect(changed)) as connection:
-        connection.execute("UPDATE agent_traits SET activity_rate = activity_rate * 0.99 WHERE rowid = 7")
+        connection.execute(
+            "UPDATE agent_traits SET activity_rate = activity_rate * 0.99 WHERE rowid = 7"
+        )
         connection.commit()
         assert population_rows_fingerprint(connection) != file_fingerprint(base)
 

@@ -19,18 +19,12 @@ import hashlib
 import json
 
 from simlab.bundle.scope import scope_of, surrogate_key
-from simlab.schema import metadata, sweep_cells, sweeps
-
-UNSHARDED = {sweeps.name, sweep_cells.name}
+from simlab.schema import metadata
 
 
 def population_tables() -> list[str]:
-    """The population tables (bundle scope ``population``), parents first, the sweep tables excepted."""
-    return [
-        t.name
-        for t in metadata.sorted_tables
-        if scope_of(t).kind == "population" and t.name not in UNSHARDED
-    ]
+    """The population tables (bundle scope ``population``), parents first."""
+    return [t.name for t in metadata.sorted_tables if scope_of(t).kind == "population"]
 
 
 def population_rows_fingerprint(dbapi_connection) -> str:

@@ -42,15 +42,16 @@ from simlab.bundle.scope import REFERENCED_BY_RUNS, scope_of, surrogate_key
 from simlab.db import existing_sqlite_file, make_engine
 from simlab.errors import InputError
 from simlab.postgres import bulk_insert
-from simlab.schema import metadata, run_configs, runs
+from simlab.schema import metadata, run_configs, runs, sweep_cells, sweeps
 from simlab.sqlite_arrow import open_read_only
-from simlab.sweep.fingerprint import UNSHARDED, population_rows_fingerprint
+from simlab.sweep.fingerprint import population_rows_fingerprint
 from simlab.sweep.shards import completed_runs, shard_files
 
 BATCH_ROWS = 20_000
 KEYS_PER_QUERY = 500
 IDENTITY_TABLES = (runs, run_configs)
 SHARD = "shard"  # the schema name of the attached shard
+UNSHARDED = {sweeps.name, sweep_cells.name}  # the sweep's own record stays in the database
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Merged:
 
 
 def run_tables() -> list[Table]:
-    """The tables a merge copies rows of, parents first (``sweep_cells`` stays in the database)."""
+    """The tables a merge copies rows of, parents first (the sweep tables excepted)."""
     return [
         t for t in metadata.sorted_tables if scope_of(t).kind == "run" and t.name not in UNSHARDED
     ]
