@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from simlab.sweep import merge_shards, sweep
+from simlab.errors import InputError
+from simlab.sweep import merge_shards, resume_sweep, sweep
 from simlab.sweep.config import parse
 from simlab.sweep.fingerprint import population_rows_fingerprint
 from simlab.sweep.merge import database_fingerprint, file_fingerprint
@@ -91,3 +92,23 @@ def test_shards_merge_into_postgresql_with_the_sqlite_rows(swept, pg_url):
         expected = {t: [tuple(r) for r in v] for t, v in _content(db, run_id).items()}
         assert _pg_content(pg_url, run_id) == expected
     assert sum(m.added for m in merge_shards(shards, pg_url)) == 0
+
+
+def test_resuming_after_the_population_changed_is_refused_before_any_cell_runs(swept, tmp_path):
+    base, _, _ = swept
+    db = copy_database(base, tmp_path / "resumed.db")
+    blocked = tmp_path / "shards" / "blocked" / "cell-00001.db"
+    blocked.mkdir(parents=True)  # cell 1 cannot write its shard: the sweep stays unfinished
+    config = parse(CONFIG, "test")
+    assert list(sweep(config, db, shard_dir=tmp_path / "shards", sweep_id="blocked").failures) == [
+        1
+    ]
+    blocked.rmdir()
+    with closing(sqlite3.connect(db)) as connection:
+        connection.execute("UPDATE feed_posts SET text = text || '!' WHERE rowid = 3")
+        connection.commit()
+    before = _query(db, "SELECT cell, status, attempts FROM sweep_cells ORDER BY cell")
+    with pytest.raises(InputError, match="population of the database changed since the sweep"):
+        resume_sweep("blocked", db)
+    assert _query(db, "SELECT cell, status, attempts FROM sweep_cells ORDER BY cell") == before
+    assert not blocked.exists()

@@ -10,8 +10,9 @@ last complete turn, :func:`simlab.engine.resume`) and, if it still fails, is
 ``failed`` in ``sweep_cells`` and in :attr:`Sweep.failures`, never dropped.
 
 With a SQLite database every cell writes a shard (:mod:`simlab.sweep.shards`)
-that is merged into the database at the end; with PostgreSQL cells write the
-database directly. :func:`resume_sweep` runs a sweep's cells that are not
+that the driver merges into the database as soon as the cell completes
+(:mod:`simlab.sweep.merge`), while other cells run; with PostgreSQL cells
+write the database directly. :func:`resume_sweep` runs a sweep's cells that are not
 completed (an interrupted or killed sweep, or failed cells) with the same run
 ids and seeds, so the finished sweep has the rows of an uninterrupted one.
 """
@@ -255,12 +256,14 @@ def _run(sweep_id, db, jobs, retries, executor, on_progress) -> Sweep:
             template = None if shard is None else str(Path(shard).parent / shards.TEMPLATE)
             target = url if shard is None else shard
             todo[index] = (target, template, row["run_id"], cells[index].run.model_dump_json())
+    merger = _Merger(db, rows)
     first_shard = next((row["shard"] for row in rows.values() if row["shard"]), None)
     if first_shard is not None and todo:
-        shards.make_template(sqlite_path(url), Path(first_shard).parent)
+        folder = Path(first_shard).parent
+        merger.check(shards.make_template(sqlite_path(url), folder))
     result = Sweep(sweep_id, {i: r["run_id"] for i, r in rows.items()},
                    {i: json.loads(r["settings_json"]) for i, r in rows.items()})  # fmt: skip
-    tracker = _Tracker(db, sweep_id, rows, on_progress)
+    tracker = _Tracker(db, sweep_id, rows, on_progress, merger)
     try:
         if todo:
             running = (executor or ExecutorChoice()).start(max(1, min(jobs, len(todo))), run_cell)
@@ -271,37 +274,72 @@ def _run(sweep_id, db, jobs, retries, executor, on_progress) -> Sweep:
                 raise Interrupted(sweep_id, len(stop.interrupted), stop.not_started) from stop
     finally:
         tracker.engine.dispose()
-    result.merged = _merge_completed(db, rows, tracker.completed)
+    result.merged = merger.finish(tracker.completed)
     return result
 
 
-def _merge_completed(db, rows, completed: set[int]) -> list[Merged]:
-    """Merge the shards of completed cells whose runs are not in the database yet.
+class _Merger:
+    """Merges a sweep's shards into its database, each as soon as its cell completes.
 
-    The database's population fingerprint is computed once, and each shard's
-    is its template's (:mod:`simlab.sweep.merge`), computed once per template.
+    Merging while other cells run leaves no serial merge at the end. The
+    database's population fingerprint and the template's are computed once
+    (:mod:`simlab.sweep.merge`); a template that no longer matches the
+    database (its population changed since the sweep started) is refused
+    before any cell runs. A merge error does not stop the cells in flight:
+    it is raised when they have ended.
     """
-    sharded = {i: rows[i] for i in completed if rows[i]["shard"] is not None}
-    present = merge.runs_present(db, [row["run_id"] for row in sharded.values()])
-    todo = [
-        Path(row["shard"]) for _, row in sorted(sharded.items()) if row["run_id"] not in present
-    ]
-    if not todo:
-        return []
-    population = merge.database_fingerprint(db)
-    templates = {
-        folder: merge.file_fingerprint(folder / shards.TEMPLATE)
-        for folder in {shard.parent for shard in todo}
-    }
-    return [merge.merge_shard(s, db, population, templates[s.parent]) for s in todo]
+
+    def __init__(self, db, rows: dict[int, dict]) -> None:
+        self.db, self.rows = db, rows
+        self.merged: dict[int, Merged] = {}
+        self.fingerprints: tuple[str, str] | None = None
+        self.error: InputError | None = None
+
+    def check(self, template: Path) -> None:
+        """Refuse a template whose population is not the database's (before anything runs)."""
+        population, theirs = merge.database_fingerprint(self.db), merge.file_fingerprint(template)
+        if population != theirs:
+            raise InputError(
+                f"sweep: the population of the database changed since the sweep started "
+                f"(template {template} has fingerprint {theirs[:12]}, the database "
+                f"{population[:12]}); its shards cannot be merged into this database"
+            )
+        self.fingerprints = population, theirs
+
+    def __call__(self, cell: int) -> None:
+        """Merge the shard of ``cell``, which just completed (a PostgreSQL cell has none)."""
+        shard = self.rows[cell]["shard"]
+        if shard is None or self.error is not None:
+            return
+        if self.fingerprints is None:
+            self.check(Path(shard).parent / shards.TEMPLATE)
+        try:
+            self.merged[cell] = merge.merge_shard(shard, self.db, *self.fingerprints)
+        except InputError as exc:
+            self.error = exc
+
+    def finish(self, completed: set[int]) -> list[Merged]:
+        """Merge the completed cells not merged yet (a resumed sweep's); the shards merged.
+
+        Raises:
+            InputError: a merge failed (the first error).
+        """
+        left = sorted(i for i in completed if i not in self.merged and self.rows[i]["shard"])
+        present = merge.runs_present(self.db, [self.rows[i]["run_id"] for i in left])
+        for cell in left:
+            if self.rows[cell]["run_id"] not in present:
+                self(cell)
+        if self.error is not None:
+            raise self.error
+        return [self.merged[cell] for cell in sorted(self.merged)]
 
 
 class _Tracker:
     """Keeps ``sweep_cells`` and the done / running / failed counts up to date from events."""
 
-    def __init__(self, db, sweep_id: str, rows: dict[int, dict], on_progress) -> None:
+    def __init__(self, db, sweep_id: str, rows: dict[int, dict], on_progress, on_complete) -> None:
         self.engine = make_engine(db, must_exist=True)
-        self.sweep_id, self.on_progress = sweep_id, on_progress
+        self.sweep_id, self.on_progress, self.on_complete = sweep_id, on_progress, on_complete
         self.attempts = {i: row["attempts"] for i, row in rows.items()}
         self.completed = {i for i, row in rows.items() if row["status"] == "completed"}
         self.running: set[int] = set()
@@ -329,6 +367,7 @@ class _Tracker:
             if payload is None:
                 self.completed.add(cell)
                 self._write([cell], status="completed", error=None)
+                self.on_complete(cell)
             else:
                 self.failed.add(cell)
                 self._write([cell], status="failed", error=payload)
