@@ -6,8 +6,10 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
+from simlab import columnar
 from simlab.errors import InputError
 from simlab.sweep import merge_shards, resume_sweep, sweep
 from simlab.sweep.config import parse
@@ -47,6 +49,22 @@ def test_the_fingerprint_sees_one_changed_population_row_and_ignores_run_rows(sw
         )
         connection.commit()
         assert population_rows_fingerprint(connection) != file_fingerprint(base)
+
+
+def test_the_runs_columnar_copies_move_from_the_shards_beside_the_database(swept):
+    _, db, result = swept
+    for merged in result.merged:
+        (run,) = merged.runs
+        assert not columnar.run_dir(merged.shard, run).exists()
+        assert columnar.read_manifest(columnar.run_dir(db, run)) is not None
+    manifests, live = columnar.current_copies(db)
+    assert live == [] and set(manifests) == set(result.run_ids.values())
+    for run, manifest in manifests.items():
+        assert manifest["tables"]["sweep_cells"]["rows"] == 1  # brought up to date from db
+        likes = manifest["tables"]["likes"]
+        stored = pq.read_table(columnar.run_dir(db, run) / likes["file"]).to_pylist()
+        rows = _query(db, f"SELECT {', '.join(likes['columns'])} FROM likes WHERE run_id = ?", run)
+        assert rows and sorted(tuple(r.values()) for r in stored) == sorted(rows)
 
 
 def test_merging_into_a_copy_twice_gives_the_sweeps_rows_then_adds_nothing(swept, tmp_path):

@@ -24,11 +24,19 @@ and the runs of one cell. Merging it, in one transaction per shard:
    (:func:`simlab.postgres.bulk_insert`).
 
 Runs of a shard that are not completed are left out and counted.
+
+4. After the commit, with a SQLite database, the columnar copy each merged
+   run got in its shard when it completed (:mod:`simlab.columnar`) moves
+   beside the database, so analytics does not write it again; at the next
+   read only its ``sweep_cells`` file is brought up to date. A run with rows
+   in a table whose ids the database renumbered keeps no copy (its files
+   would hold the shard's ids); it is written from the database when read.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,12 +46,13 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from simlab import columnar
 from simlab.bundle.scope import REFERENCED_BY_RUNS, scope_of, surrogate_key
-from simlab.db import existing_sqlite_file, make_engine
+from simlab.db import existing_sqlite_file, make_engine, sqlite_path
 from simlab.errors import InputError
 from simlab.postgres import bulk_insert
 from simlab.schema import metadata, run_configs, runs, sweep_cells, sweeps
-from simlab.sqlite_arrow import open_read_only
+from simlab.sqlite_arrow import file_lock, open_read_only
 from simlab.sweep.fingerprint import population_rows_fingerprint
 from simlab.sweep.shards import completed_runs, shard_files
 
@@ -211,7 +220,7 @@ def merge_shard(
     source = open_read_only(path)
     try:
         with engine.connect() as target:
-            added = _merge(source, target, path, run_ids, population, shard_population)
+            new, added = _merge(source, target, path, run_ids, population, shard_population)
     except IntegrityError as exc:
         first = str(exc.orig).splitlines()[0]
         raise InputError(
@@ -221,10 +230,32 @@ def merge_shard(
     finally:
         source.close()
         engine.dispose()
+    database = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if database is not None:
+        _adopt_copies(path, database, new)
     return Merged(path, tuple(run_ids), left_out, added)
 
 
-def _merge(source, target: Connection, path: Path, run_ids, population, shard_population) -> int:
+def _adopt_copies(shard: Path, database: Path, run_ids: list[str]) -> None:
+    """Move the merged runs' columnar copies from beside the shard to beside the database."""
+    renumbered = [t.name for t in run_tables() if surrogate_key(t) is not None]
+    for run in run_ids:
+        copy = columnar.run_dir(shard, run)
+        manifest = columnar.read_manifest(copy)
+        if manifest is None or any(manifest["tables"].get(t, {}).get("rows") for t in renumbered):
+            continue
+        target = columnar.run_dir(database, run)
+        try:
+            target.parent.mkdir(exist_ok=True)
+            with file_lock(target.parent / f".{target.name}.lock"):  # columnar's writer lock
+                if not target.exists():
+                    shutil.move(copy, target)
+        except OSError:  # derived data: the copy is written from the database when read
+            continue
+
+
+def _merge(source, target: Connection, path: Path, run_ids, population, shard_population):
+    """Check and copy in one transaction (module docstring); the runs copied and rows added."""
     sqlite = target.dialect.name == "sqlite"
     if sqlite:  # before the transaction: SQLite cannot attach inside one
         target.exec_driver_sql(f"ATTACH DATABASE ? AS {SHARD}", (str(path),))
@@ -248,7 +279,7 @@ def _merge(source, target: Connection, path: Path, run_ids, population, shard_po
     finally:
         if sqlite:
             target.exec_driver_sql(f"DETACH DATABASE {SHARD}")
-    return added
+    return new, added
 
 
 def file_fingerprint(path: Path) -> str:
