@@ -292,7 +292,7 @@ class _Merger:
     def __init__(self, db, rows: dict[int, dict]) -> None:
         self.db, self.rows = db, rows
         self.merged: dict[int, Merged] = {}
-        self.fingerprints: tuple[str, str] | None = None
+        self.fingerprints: tuple[str, str | None] | None = None
         self.error: InputError | None = None
 
     def check(self, template: Path) -> None:
@@ -311,8 +311,12 @@ class _Merger:
         shard = self.rows[cell]["shard"]
         if shard is None or self.error is not None:
             return
-        if self.fingerprints is None:
-            self.check(Path(shard).parent / shards.TEMPLATE)
+        if self.fingerprints is None:  # no cell ran: a resume that only merges
+            template = Path(shard).parent / shards.TEMPLATE
+            if template.exists():
+                self.check(template)
+            else:  # each shard's own fingerprint is checked
+                self.fingerprints = merge.database_fingerprint(self.db), None
         try:
             self.merged[cell] = merge.merge_shard(shard, self.db, *self.fingerprints)
         except InputError as exc:
