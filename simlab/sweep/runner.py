@@ -281,7 +281,8 @@ def _run(sweep_id, db, jobs, retries, executor, on_progress) -> Sweep:
 class _Merger:
     """Merges a sweep's shards into its database, each as soon as its cell completes.
 
-    Merging while other cells run leaves no serial merge at the end. The
+    Merging while other cells run leaves no serial merge at the end; a shard
+    is merged after the next cell has started (:meth:`completed`). The
     database's population fingerprint and the template's are computed once
     (:mod:`simlab.sweep.merge`); a template that no longer matches the
     database (its population changed since the sweep started) is refused
@@ -292,6 +293,7 @@ class _Merger:
     def __init__(self, db, rows: dict[int, dict]) -> None:
         self.db, self.rows = db, rows
         self.merged: dict[int, Merged] = {}
+        self.pending: list[int] = []
         self.fingerprints: tuple[str, str | None] | None = None
         self.error: InputError | None = None
 
@@ -306,8 +308,21 @@ class _Merger:
             )
         self.fingerprints = population, theirs
 
+    def completed(self, cell: int) -> None:
+        """``cell`` completed: merge it at the next :meth:`flush`, once the next cell started.
+
+        So ``sweep_cells`` shows a cell running while the driver merges, and a
+        ``--resume`` of the live sweep is still refused then.
+        """
+        self.pending.append(cell)
+
+    def flush(self) -> None:
+        """Merge the completed cells waiting for it."""
+        while self.pending:
+            self(self.pending.pop(0))
+
     def __call__(self, cell: int) -> None:
-        """Merge the shard of ``cell``, which just completed (a PostgreSQL cell has none)."""
+        """Merge the shard of ``cell``, which has completed (a PostgreSQL cell has none)."""
         shard = self.rows[cell]["shard"]
         if shard is None or self.error is not None:
             return
@@ -328,6 +343,7 @@ class _Merger:
         Raises:
             InputError: a merge failed (the first error).
         """
+        self.flush()
         left = sorted(i for i in completed if i not in self.merged and self.rows[i]["shard"])
         present = merge.runs_present(self.db, [self.rows[i]["run_id"] for i in left])
         for cell in left:
@@ -341,9 +357,9 @@ class _Merger:
 class _Tracker:
     """Keeps ``sweep_cells`` and the done / running / failed counts up to date from events."""
 
-    def __init__(self, db, sweep_id: str, rows: dict[int, dict], on_progress, on_complete) -> None:
+    def __init__(self, db, sweep_id: str, rows: dict[int, dict], on_progress, merger) -> None:
         self.engine = make_engine(db, must_exist=True)
-        self.sweep_id, self.on_progress, self.on_complete = sweep_id, on_progress, on_complete
+        self.sweep_id, self.on_progress, self.merger = sweep_id, on_progress, merger
         self.attempts = {i: row["attempts"] for i, row in rows.items()}
         self.completed = {i for i, row in rows.items() if row["status"] == "completed"}
         self.running: set[int] = set()
@@ -366,16 +382,18 @@ class _Tracker:
             self.running.add(cell)
             self.failed.discard(cell)
             self._write([cell], status="running", error=None)
+            self.merger.flush()
         elif kind == "done":
             self.running.discard(cell)
             if payload is None:
                 self.completed.add(cell)
                 self._write([cell], status="completed", error=None)
-                self.on_complete(cell)
+                self.merger.completed(cell)
             else:
                 self.failed.add(cell)
                 self._write([cell], status="failed", error=payload)
-        else:
+        else:  # a turn of a running cell: merge what completed meanwhile
+            self.merger.flush()
             return
         if self.on_progress is not None:
             self.on_progress(len(self.completed), len(self.running), len(self.failed), self.total)
