@@ -1,16 +1,19 @@
 """Sweep wall time: the local process pool vs Ray, on the same grid and the same SQLite shards.
 
 Usage: uv run python benchmarks/bench_sweep.py [--feeds 4] [--seeds 16] [--agents 1000]
-       [--posts 5000] [--turns 50] [--jobs 2]
+       [--posts 5000] [--turns 50] [--jobs 2] [--no-engine]
 
 The full size is 64 cells (4 feeds x 16 seeds, 1k agents x 50 turns). Each
 executor runs the grid into its own copy of one population database; the wall
-time covers running every cell and merging the shards. Ray is timed twice:
-including ``ray.init`` (a private local Ray, ``num_cpus=jobs``) and on an
-already started Ray. Overhead = Ray / local - 1 (target <= 15%). The rows of
-both sweeps are checked equal cell by cell (turn metrics), so a faster but
-wrong executor cannot pass. Merging every shard again afterwards (it adds
-nothing) shows what the merge step costs.
+time covers running every cell and merging the shards (each merged as its
+cell completes). Ray is timed twice: including ``ray.init`` (a private local
+Ray, ``num_cpus=jobs``) and on an already started Ray. Overhead = Ray / local
+- 1 (target <= 15%). The rows of both sweeps are checked equal cell by cell
+(turn metrics), so a faster but wrong executor cannot pass. Merging every
+shard again afterwards (it adds nothing) shows what checking a merged shard
+costs. Last, one cell's run alone on SQLite and on a private PostgreSQL
+cluster (``bench_engine.bench``, posting on) gives the PG / SQLite engine
+throughput (target >= 0.5); ``--no-engine`` skips it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_engine import bench
 from common import print_table, timer
 
 from simlab.db import make_engine, migrate
@@ -65,6 +69,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=5000)
     parser.add_argument("--turns", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-engine", action="store_true", help="skip the PG vs SQLite rows")
     args = parser.parse_args()
     config = parse(
         {
@@ -114,6 +119,27 @@ def main() -> None:
             ("local cells / min", f"{cells / times['local'] * 60:.1f}", ""),
             ("merging every shard again (adds 0 rows)", f"{times['merge']:.1f} s", ""),
             ("same turn metrics in every cell", "yes" if same else "NO", "yes"),
+        ],
+    )
+    if not args.no_engine:
+        _engine_rows(args)
+
+
+def _engine_rows(args) -> None:
+    """One cell's run on SQLite and on PostgreSQL: agent-turns per second and their ratio."""
+    cell = argparse.Namespace(
+        agents=args.agents, posts=args.posts, turns=args.turns, feed="chronological",
+        feed_size=20, pool=1000,
+    )  # fmt: skip
+    rates = {
+        b: bench(cell, True, floor_too=False, backend=b)["rate"] for b in ("sqlite", "postgres")
+    }
+    print_table(
+        f"engine throughput, one cell ({args.agents:,} agents x {args.turns} turns, posting on)",
+        [
+            ("SQLite agent-turns per second", f"{rates['sqlite']:,.0f}", ""),
+            ("PostgreSQL agent-turns per second", f"{rates['postgres']:,.0f}", ""),
+            ("PostgreSQL / SQLite", f"{rates['postgres'] / rates['sqlite']:.2f}", ">= 0.50"),
         ],
     )
 

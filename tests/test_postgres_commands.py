@@ -127,6 +127,35 @@ def test_compare_with_two_jobs_on_postgres_writes_the_sqlite_rows(study):
         assert pg_rows == _run_content(study.lite, lite_by_label[label]), label
 
 
+def test_compare_with_four_jobs_writes_one_postgres_database_from_four_processes(pg_url):
+    """``--jobs 4``: four worker processes write one database; the rows are ``--jobs 1``'s."""
+    db = _plain_url(pg_url)
+    _ok("init", "--agents", str(AGENTS), "--posts", str(POSTS), "--seed", "2", "--db", db)
+    four = _comparison_id(_ok(*COMPARE, "--jobs", "4", "--db", db))
+    one = _comparison_id(_ok(*COMPARE, "--jobs", "1", "--db", db))
+
+    def runs(comparison: str) -> dict[str, tuple[str, int]]:
+        """arm/replicate -> (run id, writer pid); every run completed."""
+        found = _rows(
+            pg_url,
+            "SELECT c.arm || '/' || c.replicate, r.run_id, r.status, l.pid FROM comparison_runs c "
+            "JOIN runs r USING (run_id) JOIN run_lifecycle l USING (run_id) "
+            "WHERE c.comparison_id = :c",
+            c=comparison,
+        )
+        assert {status for _, _, status, _ in found} == {"completed"}, found
+        return {label: (run_id, pid) for label, run_id, _, pid in found}
+
+    parallel, serial = runs(four), runs(one)
+    assert len(parallel) == 4 and len({pid for _, pid in parallel.values()}) == 4
+    assert len({pid for _, pid in serial.values()}) == 1
+    assert set(parallel) == set(serial)
+    for label, (run_id, _) in parallel.items():
+        rows = _run_content(pg_url, run_id)
+        assert rows["generated_feeds"] and rows["likes"]
+        assert rows == _run_content(pg_url, serial[label][0]), label
+
+
 def _normalised(frame: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
     """Run and comparison ids as arm/replicate labels; wall-clock columns dropped."""
     frame = frame.drop(columns=[c for c in frame.columns if c in CLOCK_COLUMNS])

@@ -246,7 +246,8 @@ def _wait_for(db: Path, process: subprocess.Popen, wanted: set[str], limit: floa
 
 
 def test_sigint_exits_130_marks_the_running_cell_and_starts_no_other(db, tmp_path):
-    process = _start(_write(tmp_path, GRID.format(turns=400)), db, "--jobs", "1")
+    # Cells long enough to be running still when the --resume below checks (it is interrupted).
+    process = _start(_write(tmp_path, GRID.format(turns=3000)), db, "--jobs", "1")
     _wait_for(db, process, {"running"})
     (shard,) = [Path(c[4]) for c in _cells(db, _sweep_id(db)).values() if c[1] == "running"]
     deadline = time.monotonic() + 120

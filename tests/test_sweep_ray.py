@@ -1,12 +1,18 @@
 """The Ray executor on a private local Ray (``ray.init(num_cpus=2)``): the same rows as local.
 
 Ray start-up is slow on two cores, so this module starts one Ray and keeps its
-tests few and small.
+tests few and small. The cancel test comes first: its command line starts a
+Ray of its own, before the module's Ray is up.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +21,8 @@ from simlab.executors import ExecutorChoice
 from simlab.sweep import sweep
 from simlab.sweep.config import parse
 
-from .conftest import copy_database, init_database, run_simlab
+from .conftest import REPO, copy_database, init_database, run_simlab
+from .test_compare_cancel import _alive, _children, _query, _states
 from .test_engine import _content
 
 RAY = ExecutorChoice("ray")
@@ -24,6 +31,83 @@ RAY = ExecutorChoice("ray")
 @pytest.fixture(scope="module")
 def base_db(tmp_path_factory):
     return init_database(tmp_path_factory.mktemp("ray") / "base.db", agents=30, posts=150, seed=4)
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _wait_for_a_running_cell(db: Path, process: subprocess.Popen, turns: int) -> None:
+    """Block until a cell is running and its shard has ``turns`` turns: a task inside the engine."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        shards = [
+            Path(row[0])
+            for row in _query(db, "SELECT shard FROM sweep_cells WHERE status = 'running'")
+        ]
+        for shard in shards:
+            if (
+                shard.exists()
+                and _query(shard, "SELECT count(*) FROM turn_metadata")[0][0] >= turns
+            ):
+                return
+        time.sleep(0.2)
+    raise AssertionError("no Ray cell reached its second turn")
+
+
+def test_sigterm_stops_a_ray_sweep_marks_its_runs_and_leaves_no_ray_process(base_db, tmp_path):
+    db = copy_database(base_db, tmp_path / "sweep.db")
+    config = tmp_path / "sweep.toml"
+    config.write_text(
+        'seed = 3\nreplicates = 2\n[run]\nturns = 300\n[grid]\nfeeds = ["chronological", "popularity"]\n'
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simlab", "sweep", str(config), "--executor", "ray", "--jobs", "2",
+         "--db", str(db)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    _wait_for_a_running_cell(db, process, turns=2)
+    ray_processes = _descendants(process.pid)
+    assert ray_processes, "a private Ray runs under the sweep"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    ((sweep_id,),) = _query(db, "SELECT sweep_id FROM sweeps")
+    (line,) = [line for line in err.splitlines() if line.startswith("interrupted:")]
+    assert f"simlab sweep --resume {sweep_id}" in line
+
+    cells = _query(db, "SELECT status, error, shard FROM sweep_cells")
+    assert "running" not in {status for status, _, _ in cells}
+    interrupted = [shard for status, error, shard in cells if error == "interrupted"]
+    assert interrupted and all(
+        status in ("completed", "failed", "pending") for status, _, _ in cells
+    )
+    runs = {}  # a cell cancelled before its task began has no shard, or no run in it
+    for shard in map(Path, interrupted):
+        runs.update(
+            {run: (shard, state) for run, state in _states(shard).items()} if shard.exists() else {}
+        )
+    assert runs and {state for _, state in runs.values()} == {"failed"}  # none claims to run
+    for shard, _ in runs.values():
+        (error,) = _query(shard, "SELECT error FROM run_failures")[0]
+        assert error.startswith("interrupted")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(pid) for pid in ray_processes):
+        time.sleep(0.2)
+    assert not [pid for pid in ray_processes if _alive(pid)], "Ray processes outlived the sweep"
+
+    resumed = run_simlab("sweep", "--resume", sweep_id, "--db", str(db))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "4 of 4 cells completed" in resumed.stdout
+    assert _query(db, "SELECT DISTINCT status FROM runs") == [("completed",)]
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ in a new revision is picked up with no edit here:
     so exporting it whole would hand a colleague other studies' prompts; the
     entries the bundle's own ``llm_calls`` used (decisions and judge answers)
     go with it, so ``--llm-cache replay`` still reproduces those runs.
+    ``sweeps`` is another: the sweeps the exported runs are cells of.
 ``population``
     everything else: agents, posts, traits, labels, profiles, the initial
     follow graph. A run reads the whole population in the database (see
@@ -38,12 +39,18 @@ from sqlalchemy.sql.elements import ColumnElement
 NOT_EXPORTED: dict[str, str] = {}
 """Tables never written to a bundle, by name, with the reason (none today)."""
 
-REFERENCED_BY_RUNS: dict[str, tuple[str, str]] = {"llm_cache": ("llm_calls", "cache_key")}
+REFERENCED_BY_RUNS: dict[str, tuple[str, str]] = {
+    "llm_cache": ("llm_calls", "cache_key"),
+    "sweeps": ("sweep_cells", "sweep_id"),
+}
 """Table -> (run-scoped table, column): rows exported when that column of an exported row names them.
 
 The column has the same name in both tables (``llm_cache.cache_key`` is
 referenced by ``llm_calls.cache_key``; there is no foreign key because a call
-may also miss the cache or bypass it).
+may also miss the cache or bypass it). ``sweeps`` rows go with the exported
+runs' ``sweep_cells`` rows: a bundle of one sweep's runs carries that sweep's
+config, not every sweep of the database (other studies' grids, and sweeps
+without cells in the target).
 """
 
 

@@ -10,8 +10,9 @@ last complete turn, :func:`simlab.engine.resume`) and, if it still fails, is
 ``failed`` in ``sweep_cells`` and in :attr:`Sweep.failures`, never dropped.
 
 With a SQLite database every cell writes a shard (:mod:`simlab.sweep.shards`)
-that is merged into the database at the end; with PostgreSQL cells write the
-database directly. :func:`resume_sweep` runs a sweep's cells that are not
+that the driver merges into the database as soon as the cell completes
+(:mod:`simlab.sweep.merge`), while other cells run; with PostgreSQL cells
+write the database directly. :func:`resume_sweep` runs a sweep's cells that are not
 completed (an interrupted or killed sweep, or failed cells) with the same run
 ids and seeds, so the finished sweep has the rows of an uninterrupted one.
 """
@@ -33,8 +34,9 @@ from simlab.errors import InputError
 from simlab.executors import ExecutorChoice
 from simlab.recorder import utc_now
 from simlab.schema import sweep_cells, sweeps
-from simlab.sweep import shards
+from simlab.sweep import merge, shards
 from simlab.sweep.config import Cell, SweepConfig
+from simlab.sweep.merge import Merged
 
 # on_progress(done, running, failed, total): cells completed, in flight, failed for good.
 SweepProgress = Callable[[int, int, int, int], None]
@@ -48,7 +50,7 @@ class Sweep:
     run_ids: dict[int, str]
     settings: dict[int, dict]
     failures: dict[int, list[str]] = field(default_factory=dict)
-    merged: list[shards.Merged] = field(default_factory=list)
+    merged: list[Merged] = field(default_factory=list)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -254,12 +256,14 @@ def _run(sweep_id, db, jobs, retries, executor, on_progress) -> Sweep:
             template = None if shard is None else str(Path(shard).parent / shards.TEMPLATE)
             target = url if shard is None else shard
             todo[index] = (target, template, row["run_id"], cells[index].run.model_dump_json())
+    merger = _Merger(db, rows)
     first_shard = next((row["shard"] for row in rows.values() if row["shard"]), None)
     if first_shard is not None and todo:
-        shards.make_template(sqlite_path(url), Path(first_shard).parent)
+        folder = Path(first_shard).parent
+        merger.check(shards.make_template(sqlite_path(url), folder))
     result = Sweep(sweep_id, {i: r["run_id"] for i, r in rows.items()},
                    {i: json.loads(r["settings_json"]) for i, r in rows.items()})  # fmt: skip
-    tracker = _Tracker(db, sweep_id, rows, on_progress)
+    tracker = _Tracker(db, sweep_id, rows, on_progress, merger)
     try:
         if todo:
             running = (executor or ExecutorChoice()).start(max(1, min(jobs, len(todo))), run_cell)
@@ -270,29 +274,92 @@ def _run(sweep_id, db, jobs, retries, executor, on_progress) -> Sweep:
                 raise Interrupted(sweep_id, len(stop.interrupted), stop.not_started) from stop
     finally:
         tracker.engine.dispose()
-    result.merged = _merge_completed(db, rows, tracker.completed)
+    result.merged = merger.finish(tracker.completed)
     return result
 
 
-def _merge_completed(db, rows, completed: set[int]) -> list[shards.Merged]:
-    """Merge the shards of completed cells whose runs are not in the database yet."""
-    sharded = {i: rows[i] for i in completed if rows[i]["shard"] is not None}
-    if not sharded:
-        return []
-    present = shards.runs_present(db, [row["run_id"] for row in sharded.values()])
-    return [
-        shards.merge_shard(row["shard"], db)
-        for _, row in sorted(sharded.items())
-        if row["run_id"] not in present
-    ]
+class _Merger:
+    """Merges a sweep's shards into its database, each as soon as its cell completes.
+
+    Merging while other cells run leaves no serial merge at the end; a shard
+    is merged after the next cell has started (:meth:`completed`). The
+    database's population fingerprint and the template's are computed once
+    (:mod:`simlab.sweep.merge`); a template that no longer matches the
+    database (its population changed since the sweep started) is refused
+    before any cell runs. A merge error does not stop the cells in flight:
+    it is raised when they have ended.
+    """
+
+    def __init__(self, db, rows: dict[int, dict]) -> None:
+        self.db, self.rows = db, rows
+        self.merged: dict[int, Merged] = {}
+        self.pending: list[int] = []
+        self.fingerprints: tuple[str, str | None] | None = None
+        self.error: InputError | None = None
+
+    def check(self, template: Path) -> None:
+        """Refuse a template whose population is not the database's (before anything runs)."""
+        population, theirs = merge.database_fingerprint(self.db), merge.file_fingerprint(template)
+        if population != theirs:
+            raise InputError(
+                f"sweep: the population of the database changed since the sweep started "
+                f"(template {template} has fingerprint {theirs[:12]}, the database "
+                f"{population[:12]}); its shards cannot be merged into this database"
+            )
+        self.fingerprints = population, theirs
+
+    def completed(self, cell: int) -> None:
+        """``cell`` completed: merge it at the next :meth:`flush`, once the next cell started.
+
+        So ``sweep_cells`` shows a cell running while the driver merges, and a
+        ``--resume`` of the live sweep is still refused then.
+        """
+        self.pending.append(cell)
+
+    def flush(self) -> None:
+        """Merge the completed cells waiting for it."""
+        while self.pending:
+            self(self.pending.pop(0))
+
+    def __call__(self, cell: int) -> None:
+        """Merge the shard of ``cell``, which has completed (a PostgreSQL cell has none)."""
+        shard = self.rows[cell]["shard"]
+        if shard is None or self.error is not None:
+            return
+        if self.fingerprints is None:  # no cell ran: a resume that only merges
+            template = Path(shard).parent / shards.TEMPLATE
+            if template.exists():
+                self.check(template)
+            else:  # each shard's own fingerprint is checked
+                self.fingerprints = merge.database_fingerprint(self.db), None
+        try:
+            self.merged[cell] = merge.merge_shard(shard, self.db, *self.fingerprints)
+        except InputError as exc:
+            self.error = exc
+
+    def finish(self, completed: set[int]) -> list[Merged]:
+        """Merge the completed cells not merged yet (a resumed sweep's); the shards merged.
+
+        Raises:
+            InputError: a merge failed (the first error).
+        """
+        self.flush()
+        left = sorted(i for i in completed if i not in self.merged and self.rows[i]["shard"])
+        present = merge.runs_present(self.db, [self.rows[i]["run_id"] for i in left])
+        for cell in left:
+            if self.rows[cell]["run_id"] not in present:
+                self(cell)
+        if self.error is not None:
+            raise self.error
+        return [self.merged[cell] for cell in sorted(self.merged)]
 
 
 class _Tracker:
     """Keeps ``sweep_cells`` and the done / running / failed counts up to date from events."""
 
-    def __init__(self, db, sweep_id: str, rows: dict[int, dict], on_progress) -> None:
+    def __init__(self, db, sweep_id: str, rows: dict[int, dict], on_progress, merger) -> None:
         self.engine = make_engine(db, must_exist=True)
-        self.sweep_id, self.on_progress = sweep_id, on_progress
+        self.sweep_id, self.on_progress, self.merger = sweep_id, on_progress, merger
         self.attempts = {i: row["attempts"] for i, row in rows.items()}
         self.completed = {i for i, row in rows.items() if row["status"] == "completed"}
         self.running: set[int] = set()
@@ -315,15 +382,18 @@ class _Tracker:
             self.running.add(cell)
             self.failed.discard(cell)
             self._write([cell], status="running", error=None)
+            self.merger.flush()
         elif kind == "done":
             self.running.discard(cell)
             if payload is None:
                 self.completed.add(cell)
                 self._write([cell], status="completed", error=None)
+                self.merger.completed(cell)
             else:
                 self.failed.add(cell)
                 self._write([cell], status="failed", error=payload)
-        else:
+        else:  # a turn of a running cell: merge what completed meanwhile
+            self.merger.flush()
             return
         if self.on_progress is not None:
             self.on_progress(len(self.completed), len(self.running), len(self.failed), self.total)
