@@ -192,7 +192,7 @@ def write_copy(path: Path, run_id: str) -> dict:
     """
     folder = run_dir(path, run_id)
     folder.parent.mkdir(exist_ok=True)
-    with file_lock(folder.parent / f".{folder.name}.lock"):
+    with file_lock(_lock_path(folder)):
         source = open_read_only(path)
         try:
             source.execute("BEGIN")  # one snapshot: counts and rows agree
@@ -312,7 +312,7 @@ def _remove_orphans(path: Path, known: set[str]) -> None:
         manifest = read_manifest(copy) if copy.is_dir() else None
         if manifest is None or manifest["run_id"] in known:
             continue
-        with file_lock(folder / f".{copy.name}.lock"):
+        with file_lock(_lock_path(copy)):
             source = open_read_only(path)
             try:  # asked again under the lock: a run completing now writes its row first
                 exists = source.execute(
@@ -339,7 +339,32 @@ def remove_copies(path: Path, run_ids) -> None:
         return
     for run in run_ids:
         copy = run_dir(path, run)
-        lock = folder / f".{copy.name}.lock"
+        lock = _lock_path(copy)
         with file_lock(lock):
             shutil.rmtree(copy, ignore_errors=True)
         lock.unlink(missing_ok=True)
+
+
+def adopt_copy(copy: Path, path: Path, run_id: str) -> bool:
+    """Move a finished copy written beside another file (a sweep shard) to ``path``'s.
+
+    Used when run ``run_id``'s rows were merged into ``path`` unchanged, so the copy
+    and its manifest still describe them. Returns False when ``path`` already has a
+    copy of the run (kept) or the move failed (a copy is derived data: it is written
+    from the database when first read).
+    """
+    target = run_dir(path, run_id)
+    try:
+        target.parent.mkdir(exist_ok=True)
+        with file_lock(_lock_path(target)):
+            if target.exists():
+                return False
+            shutil.move(copy, target)
+    except OSError:
+        return False
+    return True
+
+
+def _lock_path(copy: Path) -> Path:
+    """The lock file that writers, movers and removers of one run's copy serialise on."""
+    return copy.parent / f".{copy.name}.lock"

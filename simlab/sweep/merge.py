@@ -36,7 +36,6 @@ Runs of a shard that are not completed are left out and counted.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from simlab.db import existing_sqlite_file, make_engine, sqlite_path
 from simlab.errors import InputError
 from simlab.postgres import bulk_insert
 from simlab.schema import metadata, run_configs, runs, sweep_cells, sweeps
-from simlab.sqlite_arrow import file_lock, open_read_only
+from simlab.sqlite_arrow import open_read_only
 from simlab.sweep.fingerprint import population_rows_fingerprint
 from simlab.sweep.shards import completed_runs, shard_files
 
@@ -244,14 +243,7 @@ def _adopt_copies(shard: Path, database: Path, run_ids: list[str]) -> None:
         manifest = columnar.read_manifest(copy)
         if manifest is None or any(manifest["tables"].get(t, {}).get("rows") for t in renumbered):
             continue
-        target = columnar.run_dir(database, run)
-        try:
-            target.parent.mkdir(exist_ok=True)
-            with file_lock(target.parent / f".{target.name}.lock"):  # columnar's writer lock
-                if not target.exists():
-                    shutil.move(copy, target)
-        except OSError:  # derived data: the copy is written from the database when read
-            continue
+        columnar.adopt_copy(copy, database, run)
 
 
 def _merge(source, target: Connection, path: Path, run_ids, population, shard_population):
