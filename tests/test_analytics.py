@@ -167,6 +167,19 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
         analytics.connect(path)
 
 
+def test_a_database_behind_head_is_refused_with_the_upgrade_command(tmp_path):
+    path = tmp_path / "old.db"
+    migrate(path, "0010_sweeps")  # before run_models (0011), which the actions view reads
+    with pytest.raises(
+        InputError, match=r"revision 0010_sweeps, behind .*simlab db upgrade"
+    ) as info:
+        analytics.connect(path)
+    assert "\n" not in str(info.value)
+    migrate(path)
+    with analytics.connect(path) as con:
+        assert analytics.runs(con).empty
+
+
 def test_unknown_method_is_refused(built):
     with pytest.raises(InputError, match="method"):
         analytics.connect(built["path"], method="magic")

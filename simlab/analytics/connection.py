@@ -68,7 +68,7 @@ from simlab.analytics import pg_attach
 from simlab.analytics.catalog import LIVE, create_catalog
 from simlab.analytics.extensions import literal, wheel_binary
 from simlab.analytics.views import create_views
-from simlab.db import existing_sqlite_file, resolve_url
+from simlab.db import existing_sqlite_file, make_engine, require_head, resolve_url
 from simlab.errors import InputError
 from simlab.postgres import is_postgres
 from simlab.sqlite_arrow import batches, file_lock, identifier, open_read_only, table_schema
@@ -106,8 +106,9 @@ def connect(
         was taken: :func:`access_method`.
 
     Raises:
-        InputError: the database is missing, not SQLite, or a forced ``method``
-            does not work here. A PostgreSQL URL is read by
+        InputError: the database is missing, not SQLite, behind the head schema
+            revision ("run `simlab db upgrade`"), or a forced ``method`` does not
+            work here. A PostgreSQL URL is read by
             :func:`simlab.analytics.pg_attach.connect`.
     """
     if is_postgres(resolve_url(db)):
@@ -127,6 +128,10 @@ def connect(
                 taken = "columnar"
         con.execute(f"SET VARIABLE {_VARIABLE} = '{taken}'")
         create_views(con, feed_items)
+    except duckdb.CatalogException:  # a table the views read is missing: an older schema?
+        con.close()
+        require_head(make_engine(path, must_exist=True, require_current=False))
+        raise
     except BaseException:
         con.close()
         raise
