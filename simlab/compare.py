@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +46,7 @@ from simlab.db import make_engine
 from simlab.errors import InputError
 from simlab.executors import ExecutorChoice
 from simlab.feeds import FEEDS
+from simlab.ids import new_id
 from simlab.limits import MAX_SEED
 from simlab.population.draws import PopulationDraw
 from simlab.recorder import Membership, utc_now
@@ -272,11 +272,11 @@ def compare(
     """
     config, runs, engine = _prepare(config, db)
     jobs = max(1, int(jobs or os.cpu_count() or 1))  # a notebook form's number may be a float
-    comparison_id = uuid.uuid4().hex[:12]
+    comparison_id = new_id()
     _record(engine, comparison_id, config)
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
-    run_ids = {(arm, rep): uuid.uuid4().hex[:12] for arm, rep, _ in runs}
+    run_ids = {(arm, rep): new_id() for arm, rep, _ in runs}
     cells = {
         (arm, rep): ("run", url, run_ids[(arm, rep)],
                      (run.model_dump_json(), Membership(comparison_id, arm, rep)))
@@ -334,7 +334,7 @@ def resume_comparison(
     for arm, rep, run in runs:
         key = (arm, rep)
         if key not in existing:
-            run_ids[key] = uuid.uuid4().hex[:12]
+            run_ids[key] = new_id()
             payload = (run.model_dump_json(), Membership(comparison_id, arm, rep))
             cells[key] = ("run", url, run_ids[key], payload)
         elif states.get(existing[key]) != "completed":

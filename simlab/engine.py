@@ -20,7 +20,6 @@ turn ``t + 1``.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from simlab.db import make_engine
 from simlab.engagement import Exogenous
 from simlab.errors import InputError
 from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
+from simlab.ids import new_id
 from simlab.limits import check_run_memory
 from simlab.metrics.base import RunData, TurnData
 from simlab.opinion.base import OpinionInput
@@ -342,7 +342,7 @@ def run(
     engine = db if isinstance(db, Engine) else make_engine(db, must_exist=True)
     pop = population_for(config, engine)
     sim = Simulation(config, pop)
-    run_id = run_id or uuid.uuid4().hex[:12]
+    run_id = run_id or new_id()
     with _policy_context(sim, engine, run_id, None) as sim.context:
         recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
         recorder.create_run(config, pop.n_agents, membership)

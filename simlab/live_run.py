@@ -17,7 +17,6 @@ turn was played.
 
 from __future__ import annotations
 
-import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from simlab.config import RunConfig
 from simlab.db import make_engine
 from simlab.engine import Simulation, population_for
 from simlab.errors import InputError
+from simlab.ids import new_id
 from simlab.recorder import Recorder
 
 
@@ -38,7 +38,7 @@ class LiveRun:
     Args:
         config: the run's config.
         db: the database (path or URL); the population is read from it.
-        run_id: the new run's id (default: a random 12-hex id, as ``simlab run``).
+        run_id: the new run's id (default: a random id, :func:`simlab.ids.new_id`, as ``simlab run``).
 
     Raises:
         InputError: the database or the population cannot run ``config``.
@@ -47,7 +47,7 @@ class LiveRun:
     def __init__(self, config: RunConfig, db: str, run_id: str | None = None) -> None:
         engine = make_engine(db, must_exist=True)
         self.config = config
-        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.run_id = run_id or new_id()
         self.sim = Simulation(config, population_for(config, engine))
         self.next_turn = 0
         self.status = "running"

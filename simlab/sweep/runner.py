@@ -20,7 +20,6 @@ ids and seeds, so the finished sweep has the rows of an uninterrupted one.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from simlab.compare import with_draws
 from simlab.db import make_engine, sqlite_path
 from simlab.errors import InputError
 from simlab.executors import ExecutorChoice
+from simlab.ids import new_id
 from simlab.recorder import utc_now
 from simlab.schema import sweep_cells, sweeps
 from simlab.sweep import merge, shards
@@ -169,11 +169,11 @@ def sweep(
         Interrupted: Ctrl-C or SIGTERM; finish with :func:`resume_sweep`.
     """
     config, cells = _prepare(config, db)
-    sweep_id = sweep_id or uuid.uuid4().hex[:12]
+    sweep_id = sweep_id or new_id()
     if _exists(db, sweep_id):
         raise InputError(f"sweep: id {sweep_id!r} is taken in this database")
     folder = _shard_folder(db, shard_dir, sweep_id)
-    run_ids = {cell.index: uuid.uuid4().hex[:12] for cell in cells}
+    run_ids = {cell.index: new_id() for cell in cells}
     _record(db, sweep_id, config, cells, run_ids, folder)
     return _run(sweep_id, db, jobs, retries, executor, on_progress)
 
