@@ -1,17 +1,27 @@
 """Analytics queries on the default path (per-run columnar copies) against sqlite3 on the same file.
 
 Usage: uv run python benchmarks/bench_analytics.py [--db PATH] [--agents 10000] [--posts 5000]
-       [--turns 100] [--repeat 3]
+       [--turns 100] [--runs 1] [--repeat 3]
 
 With ``--db PATH`` an existing database is reused (generation takes minutes on
 two cores); a missing PATH is generated there and kept. Without ``--db`` the
 database lives in a temporary folder. The default, 10,000 agents x 100 turns,
-is 1,000,000 agent-turns.
+is 1,000,000 agent-turns in one run. ``--runs N`` writes N runs instead, the
+feeds in turn with seeds 1, 2, ... (a sweep's shape: ``--runs 64 --agents 160``
+is 1,024,000 agent-turns in 64 runs); per-run tables such as turn_metrics grow
+with runs x turns, not with agents, so only this shape makes them large.
 
 Each question is asked twice: through ``simlab.analytics.connect(db)`` (the
 default path) and as SQLite SQL through ``sqlite3``, with an index on
 ``generated_feeds (run_id, turn_number)`` added for it (the seed schema's
 likes/comments/follows/turn_metrics indexes already lead with run_id).
+Every question is timed twice more: returning a pandas DataFrame on both
+sides (``.df()``; ``pandas.read_sql``), which is how the notebooks and
+:mod:`simlab.analytics` use results, and returning Python tuples
+(``fetchall``). On small results the tuples grid mostly times the
+conversion of rows to Python objects, which costs DuckDB more per row than
+sqlite3. A database of several runs is packed after generation (one file
+per table, :mod:`simlab.columnar_pack`), as a comparison or sweep is.
 The feed-items question counts the ``feed_items`` view (a finished run's copy
 keeps its feeds' items exploded) against ``json_array_length`` in SQLite.
 *Cold* is the first execution on a new connection (connect not included; the
@@ -30,9 +40,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 from common import peak_rss_mb, print_grid, print_table
 
-from simlab import analytics, columnar
+from simlab import analytics, columnar, columnar_pack
 from simlab import engine as simulation
 from simlab.config import RunConfig
 from simlab.db import make_engine, migrate
@@ -84,40 +95,57 @@ SQLITE_INDEXES = (
 DUCKDB_FEED_ITEMS = """
 SELECT run_id, turn_number, count(*) AS items FROM feed_items GROUP BY run_id, turn_number
 """
+HEADER = (
+    "question",
+    "rows",
+    "default cold",
+    "default warm",
+    "sqlite3 cold",
+    "sqlite3 warm",
+    "speed-up cold",
+    "speed-up warm",
+)
 SEARCH_PATH = (
     "SET search_path = 'sim.main,memory.main'"  # tables unqualified, as sqlite3 names them
 )
 
 
-def raw(sql: str):
-    """A query on the analytics connection (its search path set at connect, untimed)."""
-
-    def query(con):
-        return con.execute(sql).fetchall()
-
-    return query
-
-
-# (question, default path: con -> rows, sqlite3 SQL)
+# (question, default path: SQL or a simlab function of the connection, sqlite3 SQL)
 QUESTIONS = (
-    ("turn metrics, long (view vs json_each)", raw(DUCKDB_TURN_METRICS), SQLITE_TURN_METRICS),
-    ("action counts per run and turn (same SQL)", raw(ACTION_COUNTS_SQL), ACTION_COUNTS_SQL),
+    ("turn metrics, long (view vs json_each)", DUCKDB_TURN_METRICS, SQLITE_TURN_METRICS),
+    ("action counts per run and turn (same SQL)", ACTION_COUNTS_SQL, ACTION_COUNTS_SQL),
     ("action_counts(con), zero-filled, with arms", analytics.action_counts, ACTION_COUNTS_SQL),
-    ("feed items per turn (feed_items view vs JSON)", raw(DUCKDB_FEED_ITEMS), FEED_ITEMS_SQL),
-    ("exposures: feeds x scores unnested per turn", raw(DUCKDB_EXPOSURES), SQLITE_EXPOSURES),
-    ("top 20 liked posts (same SQL)", raw(TOP_POSTS_SQL), TOP_POSTS_SQL),
-    ("comments joined to runs (same SQL)", raw(COMMENTS_BY_FEED_SQL), COMMENTS_BY_FEED_SQL),
-    ("leaning mean per turn (same SQL)", raw(LEANING_PER_TURN_SQL), LEANING_PER_TURN_SQL),
+    ("feed items per turn (feed_items view vs JSON)", DUCKDB_FEED_ITEMS, FEED_ITEMS_SQL),
+    ("exposures: feeds x scores unnested per turn", DUCKDB_EXPOSURES, SQLITE_EXPOSURES),
+    ("top 20 liked posts (same SQL)", TOP_POSTS_SQL, TOP_POSTS_SQL),
+    ("comments joined to runs (same SQL)", COMMENTS_BY_FEED_SQL, COMMENTS_BY_FEED_SQL),
+    ("leaning mean per turn (same SQL)", LEANING_PER_TURN_SQL, LEANING_PER_TURN_SQL),
 )
+RESULTS = {
+    # result form -> (default path: (con, SQL) -> result, sqlite3: (connection, SQL) -> result)
+    "DataFrame": (lambda con, sql: con.execute(sql).df(), lambda lite, sql: pd.read_sql(sql, lite)),
+    "tuple": (
+        lambda con, sql: con.execute(sql).fetchall(),
+        lambda lite, sql: lite.execute(sql).fetchall(),
+    ),
+}
 
 
-def generate(path: Path, agents: int, posts: int, turns: int, feed: str) -> float:
-    """Build the database at ``path`` (the run's completion writes its copy); return seconds."""
+def generate(path: Path, agents: int, posts: int, turns: int, feeds: list[str], runs: int) -> float:
+    """Build the database at ``path`` (each run's completion writes its copy); return seconds.
+
+    Run i (from 0) uses ``feeds[i % len(feeds)]`` and seed ``i // len(feeds) + 1``.
+    """
     start = time.perf_counter()
     migrate(path)
     engine = make_engine(path)
     create_synthetic(engine, SyntheticConfig(agents=agents, posts=posts, seed=1))
-    simulation.run(RunConfig(seed=1, turns=turns, feed={"name": feed, "size": 20}), engine)
+    run_ids = []
+    for i in range(runs):
+        feed = {"name": feeds[i % len(feeds)], "size": 20}
+        config = RunConfig(seed=i // len(feeds) + 1, turns=turns, feed=feed)
+        run_ids.append(simulation.run(config, engine))
+    columnar_pack.pack_runs(path, run_ids)  # as a comparison or a sweep does when it ends
     engine.dispose()
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -144,7 +172,10 @@ def best(function, repeat: int) -> float:
 
 
 def cold_start(path: Path) -> dict[str, float]:
-    """Seconds to write every run's copy (as completion does) and to connect the first time."""
+    """Seconds to write every run's copy (as completion does) and to connect the first time.
+
+    Then the runs are packed again (when there are several), timed too.
+    """
     runs = sorted(p.name for p in columnar.columnar_dir(path).iterdir() if p.is_dir())
     shutil.rmtree(columnar.columnar_dir(path), ignore_errors=True)
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as source:
@@ -157,7 +188,9 @@ def cold_start(path: Path) -> dict[str, float]:
     con.close()
     warm_s, con = timed(lambda: analytics.connect(path))
     con.close()
+    pack_s = timed(lambda: columnar_pack.pack_runs(path, run_ids))[0] if len(run_ids) > 1 else 0.0
     return {
+        "pack": pack_s,
         "copy": copy_s,
         "copy cpu": copy_cpu,
         "connect": connect_s,
@@ -168,21 +201,28 @@ def cold_start(path: Path) -> dict[str, float]:
     }
 
 
-def compare(path: Path, repeat: int) -> list[tuple]:
-    """One row per question: default path and sqlite3, cold and warm, and the speed-ups."""
+def compare(path: Path, repeat: int, form: str) -> list[tuple]:
+    """One row per question: default path and sqlite3, cold and warm, and the speed-ups.
+
+    ``form`` is what each side returns (:data:`RESULTS`): a pandas DataFrame,
+    as the notebooks and :mod:`simlab.analytics` use results, or the rows as
+    Python tuples. A simlab function returns its DataFrame either way.
+    """
     with sqlite3.connect(path) as writer:
         for sql in SQLITE_INDEXES:
             writer.execute(sql)
+    fetch_duck, fetch_lite = RESULTS[form]
     rows = []
     for question, duck, lite_sql in QUESTIONS:
+        ask = duck if callable(duck) else lambda con, sql=duck: fetch_duck(con, sql)
         con = analytics.connect(path)
         con.execute(SEARCH_PATH)
-        duck_cold, result = timed(lambda con=con, duck=duck: duck(con))
-        duck_warm = best(lambda con=con, duck=duck: duck(con), repeat)
+        duck_cold, result = timed(lambda con=con, ask=ask: ask(con))
+        duck_warm = best(lambda con=con, ask=ask: ask(con), repeat)
         con.close()
         lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        lite_cold, _ = timed(lambda lite=lite, sql=lite_sql: lite.execute(sql).fetchall())
-        lite_warm = best(lambda lite=lite, sql=lite_sql: lite.execute(sql).fetchall(), repeat)
+        lite_cold, _ = timed(lambda lite=lite, sql=lite_sql: fetch_lite(lite, sql))
+        lite_warm = best(lambda lite=lite, sql=lite_sql: fetch_lite(lite, sql), repeat)
         lite.close()
         rows.append(
             (
@@ -220,15 +260,17 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--posts", type=int, default=5_000)
     parser.add_argument("--turns", type=int, default=100)
-    parser.add_argument("--feed", default="personalized")
+    parser.add_argument("--feed", default="personalized", help="comma-separated, used in turn")
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     folder = tempfile.TemporaryDirectory() if args.db is None else None
     path = args.db if args.db is not None else Path(folder.name) / "bench.db"
     table = []
     if not path.exists():
-        generated = generate(path, args.agents, args.posts, args.turns, args.feed)
-        table.append(("generate population + run (+ its copy)", f"{generated:.0f} s", ""))
+        feeds = args.feed.split(",")
+        generated = generate(path, args.agents, args.posts, args.turns, feeds, args.runs)
+        table.append(("generate population + runs (+ their copies)", f"{generated:.0f} s", ""))
     analytics.connect(path).close()  # copies of runs made before copies existed
     agent_turns, n_runs, actions = facts(path)
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
@@ -257,24 +299,18 @@ def main() -> None:
             "<= 2 s",
         ),
         ("connect again (nothing changed)", f"{start['warm']:.2f} s", ""),
+        ("pack the runs (as a comparison's end does)", f"{start['pack']:.1f} s", ""),
     ]
-    grid = compare(path, args.repeat)
+    grids = {form: compare(path, args.repeat, form) for form in RESULTS}
     table.append(("peak RSS", f"{peak_rss_mb():,.0f} MB", ""))
     print_table(f"bench_analytics: {path.name}", table)
-    print_grid(
-        f"queries: default path vs sqlite3 (seconds; warm = best of {args.repeat}; target >= 5x)",
-        (
-            "question",
-            "rows",
-            "default cold",
-            "default warm",
-            "sqlite3 cold",
-            "sqlite3 warm",
-            "speed-up cold",
-            "speed-up warm",
-        ),
-        grid,
-    )
+    for form, grid in grids.items():
+        print_grid(
+            f"queries returning {form}s: default path vs sqlite3 "
+            f"(seconds; warm = best of {args.repeat}; target >= 5x)",
+            HEADER,
+            grid,
+        )
     if folder is not None:
         folder.cleanup()
 

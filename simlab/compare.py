@@ -40,7 +40,7 @@ from pydantic import (
     model_validator,
 )
 
-from simlab import executors
+from simlab import columnar_pack, executors
 from simlab.config import RunConfig, build, merge
 from simlab.db import make_engine
 from simlab.errors import InputError
@@ -284,6 +284,7 @@ def compare(
     }  # fmt: skip
     labels = {key: f"{key[0]} #{key[1]}" for key in cells}
     failures = _execute(comparison_id, cells, labels, jobs, on_progress, executor)
+    columnar_pack.pack_after(url, run_ids.values())
     return Comparison(comparison_id, run_ids, failures)
 
 
@@ -342,6 +343,7 @@ def resume_comparison(
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     labels = {key: f"{key[0]} #{key[1]}" for key in cells}
     failures = _execute(comparison_id, cells, labels, jobs, on_progress, executor) if cells else {}
+    columnar_pack.pack_after(url, run_ids.values())
     return Comparison(comparison_id, run_ids, failures)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from simlab import columnar
+from simlab import columnar, columnar_pack
 from simlab.analytics.extensions import literal
 from simlab.analytics.views import feed_items_from_json
 from simlab.columnar_write import ACTIONS
@@ -50,19 +50,49 @@ def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]
     return found
 
 
+class Stored:
+    """Where a connection reads finished runs: packs, and the copies of runs in none."""
+
+    def __init__(self, path: Path, manifests: dict) -> None:
+        self.path = path
+        self.packs = columnar_pack.current_packs(path, manifests)
+        packed = {run for pack in self.packs for run in pack.runs}
+        self.own = {r: m for r, m in sorted(manifests.items()) if r not in packed}
+
+    def selects(self, table: str, run_files: dict[str, str], select: str) -> list[str]:
+        """``SELECT {select}`` parts over the stored files of ``table``.
+
+        Args:
+            table: a run table, or :data:`simlab.columnar_pack.ITEMS`.
+            run_files: the file of ``table`` in each own copy, by run id.
+            select: the select list.
+        """
+        files = [columnar.run_dir(self.path, run) / f for run, f in run_files.items()]
+        parts = []
+        for pack in self.packs:
+            file = pack.file(table)
+            if file is not None and pack.complete:
+                files.append(file)
+            elif file is not None:  # some of its runs went stale: read only the others
+                runs = ", ".join(literal(r) for r in pack.runs)
+                parts.append(f"SELECT {select} FROM read_parquet({literal(file)}) "
+                             f"WHERE run_id IN ({runs})")  # fmt: skip
+        if files:
+            listed = ", ".join(literal(f) for f in files)
+            parts.insert(0, f"SELECT {select} FROM read_parquet([{listed}])")
+        return parts
+
+
 def _run_table_sql(
-    path: Path, table: str, columns: list[tuple[str, str]], manifests: dict, live: list[str]
+    stored: Stored, table: str, columns: list[tuple[str, str]], live: list[str]
 ) -> str:
     typed = ", ".join(f"CAST({identifier(c)} AS {t}) AS {identifier(c)}" for c, t in columns)
-    files = [
-        columnar.run_dir(path, run) / entry["file"]
-        for run, manifest in sorted(manifests.items())
+    own = {
+        run: entry["file"]
+        for run, manifest in stored.own.items()
         if (entry := manifest["tables"].get(table)) and entry["file"]
-    ]
-    parts = []
-    if files:
-        listed = ", ".join(literal(f) for f in files)
-        parts.append(f"SELECT {typed} FROM read_parquet([{listed}])")
+    }
+    parts = stored.selects(table, own, typed)
     if live:
         names = ", ".join(identifier(c) for c, _ in columns)
         runs = ", ".join(literal(r) for r in live)
@@ -73,23 +103,18 @@ def _run_table_sql(
     return " UNION ALL ".join(parts)
 
 
-def _feed_items_sql(path: Path, manifests: dict, live: list[str]) -> str:
+def _feed_items_sql(stored: Stored, live: list[str]) -> str:
     """The ``feed_items`` view: stored items of finished runs, the JSON of the others."""
-    files, parsed = [], list(live)
-    for run, manifest in sorted(manifests.items()):
+    own, parsed = {}, list(live)
+    for run, manifest in stored.own.items():
         items = manifest["feed_items"]
         if items["file"]:
-            files.append(columnar.run_dir(path, run) / items["file"])
+            own[run] = items["file"]
         elif items["rows"] is None:  # feeds that are not arrays of strings: not stored
             parsed.append(run)
-    parts = []
-    if files:
-        listed = ", ".join(literal(f) for f in files)
-        parts.append(
-            "SELECT run_id, turn_number, agent_handle, CAST(rank AS BIGINT) AS rank, post_id "
-            f"FROM read_parquet([{listed}])"
-        )
-    if parsed or not files:
+    select = "run_id, turn_number, agent_handle, CAST(rank AS BIGINT) AS rank, post_id"
+    parts = stored.selects(columnar_pack.ITEMS, own, select)
+    if parsed or not parts:
         runs = ", ".join(literal(r) for r in parsed) or "NULL"
         parts.append(feed_items_from_json(f" WHERE run_id IN ({runs})"))
     return " UNION ALL ".join(parts)
@@ -135,13 +160,14 @@ def create_catalog(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> str
         (:func:`simlab.analytics.views.create_views`).
     """
     manifests, live = columnar.current_copies(path)
+    stored = Stored(path, manifests)
     con.execute("SET parquet_metadata_cache = true")
     con.execute(f"ATTACH ':memory:' AS {name}")
     for table, columns in _columns(con).items():
         if "run_id" in (c for c, _ in columns):
-            sql = _run_table_sql(path, table, columns, manifests, live)
+            sql = _run_table_sql(stored, table, columns, live)
         else:
             sql = f"SELECT * FROM {LIVE}.{identifier(table)}"
         con.execute(f"CREATE VIEW {name}.{identifier(table)} AS {sql}")
     _create_turn_counts(con, name, manifests, live)
-    return _feed_items_sql(path, manifests, live)
+    return _feed_items_sql(stored, live)

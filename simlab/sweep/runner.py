@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from simlab import executors
+from simlab import columnar_pack, executors
 from simlab.compare import with_draws
 from simlab.db import make_engine, sqlite_path
 from simlab.errors import InputError
@@ -275,6 +275,7 @@ def _run(sweep_id, db, jobs, retries, executor, on_progress) -> Sweep:
     finally:
         tracker.engine.dispose()
     result.merged = merger.finish(tracker.completed)
+    columnar_pack.pack_after(url, result.run_ids.values())
     return result
 
 
