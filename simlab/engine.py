@@ -34,7 +34,7 @@ from simlab.engagement import Exogenous
 from simlab.errors import InputError
 from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
 from simlab.ids import new_id
-from simlab.limits import check_run_memory
+from simlab.limits import RunSize, check_run_memory
 from simlab.metrics.base import RunData, TurnData
 from simlab.opinion.base import OpinionInput
 from simlab.policies.base import ACTION_KINDS, FeedView, PolicyContext, RunStopped
@@ -285,16 +285,17 @@ def population_for(config: RunConfig, engine: Engine) -> Population:
     if config.posting.enabled:
         chance = posting.propensity(pop, config.posting.rate)
         expected_posts = int(config.turns * float((pop.activity_rate * chance).sum()))
-    check_run_memory(
-        pop.n_agents,
-        pop.n_posts + expected_posts,
-        len(pop.accounts),
-        len(pop.follow_pairs),
-        config.turns,
-        config.feed.size,
-        config.feed.candidate_pool,
-        config.block_size,
+    size = RunSize(
+        n_agents=pop.n_agents,
+        n_posts=pop.n_posts + expected_posts,
+        n_accounts=len(pop.accounts),
+        n_follows=len(pop.follow_pairs),
+        turns=config.turns,
+        feed_size=config.feed.size,
+        pool=config.feed.candidate_pool,
+        block_size=config.block_size,
     )
+    check_run_memory(size)
     return pop
 
 

@@ -45,6 +45,7 @@ run                             peak RSS    estimate
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from simlab.errors import InputError
 
@@ -103,19 +104,11 @@ def synthetic_memory(agents: int, posts: int, follows: int = 0) -> float:
     return BASE_BYTES + agents * AGENT_BYTES + posts * POST_BYTES + follows * FOLLOW_BYTES
 
 
-def run_memory(
-    n_agents: int,
-    n_posts: int,
-    n_accounts: int,
-    n_follows: int,
-    turns: int,
-    feed_size: int,
-    pool: int | None,
-    block_size: int,
-) -> float:
-    """Estimated peak bytes of a run over that population (module docstring).
+@dataclass(frozen=True)
+class RunSize:
+    """The sizes a run's memory depends on (:func:`run_memory`).
 
-    Args:
+    Attributes:
         n_agents: agents simulated.
         n_posts: posts in the population plus those the run is expected to write.
         n_accounts: agents plus outside authors.
@@ -125,32 +118,37 @@ def run_memory(
         pool: the candidate pool (None: every post).
         block_size: agents ranked per block.
     """
-    width = n_posts if pool is None else min(pool, n_posts)
-    population = n_agents * RUN_AGENT_BYTES + n_posts * POST_BYTES + n_accounts * ACCOUNT_BYTES
-    pairs = (n_follows + n_agents * turns * ACTIONS_PER_AGENT_TURN) * PAIR_BYTES
-    feeds = n_agents * min(feed_size, width) * FEED_SLOT_BYTES
-    block = BLOCK_ARRAYS * 8 * min(block_size, n_agents) * width
+
+    n_agents: int
+    n_posts: int
+    n_accounts: int
+    n_follows: int
+    turns: int
+    feed_size: int
+    pool: int | None
+    block_size: int
+
+
+def run_memory(size: RunSize) -> float:
+    """Estimated peak bytes of a run of ``size`` (the model in the module docstring)."""
+    width = size.n_posts if size.pool is None else min(size.pool, size.n_posts)
+    population = (
+        size.n_agents * RUN_AGENT_BYTES
+        + size.n_posts * POST_BYTES
+        + size.n_accounts * ACCOUNT_BYTES
+    )
+    actions = size.n_agents * size.turns * ACTIONS_PER_AGENT_TURN
+    pairs = (size.n_follows + actions) * PAIR_BYTES
+    feeds = size.n_agents * min(size.feed_size, width) * FEED_SLOT_BYTES
+    block = BLOCK_ARRAYS * 8 * min(size.block_size, size.n_agents) * width
     return BASE_BYTES + population + pairs + feeds + block
 
 
-def check_run_memory(
-    n_agents: int,
-    n_posts: int,
-    n_accounts: int,
-    n_follows: int,
-    turns: int,
-    feed_size: int,
-    pool: int | None,
-    block_size: int,
-) -> None:
+def check_run_memory(size: RunSize) -> None:
     """Refuse a run whose :func:`run_memory` estimate exceeds the memory available.
-
-    Arguments as for :func:`run_memory`.
 
     Raises:
         InputError: with the estimate.
     """
-    estimate = run_memory(
-        n_agents, n_posts, n_accounts, n_follows, turns, feed_size, pool, block_size
-    )
-    check_memory(estimate, f"a run of {n_agents:,} agents over {n_posts:,} posts")
+    what = f"a run of {size.n_agents:,} agents over {size.n_posts:,} posts"
+    check_memory(run_memory(size), what)

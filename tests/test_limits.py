@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -15,38 +17,40 @@ from simlab.population import SyntheticConfig, create_synthetic
 GIB = 2**30
 
 
-def scale_run(agents: int, turns: int) -> dict:
-    """run_memory arguments of a synthetic population's default run (10 follows per agent)."""
-    return {
-        "n_agents": agents,
-        "n_posts": 5000 + turns * agents // 20,  # more agent posts than a run writes (~1.4%)
-        "n_accounts": agents + 100,
-        "n_follows": 10 * agents,
-        "turns": turns,
-        "feed_size": 20,
-        "pool": 1000,
-        "block_size": 1024,
-    }
+def scale_run(agents: int, turns: int) -> limits.RunSize:
+    """The size of a synthetic population's default run (10 follows per agent)."""
+    return limits.RunSize(
+        n_agents=agents,
+        n_posts=5000 + turns * agents // 20,  # more agent posts than a run writes (~1.4%)
+        n_accounts=agents + 100,
+        n_follows=10 * agents,
+        turns=turns,
+        feed_size=20,
+        pool=1000,
+        block_size=1024,
+    )
 
 
 def test_100k_agents_for_20_turns_with_a_pool_of_1000_fit_in_4_gb():
-    estimate = limits.run_memory(**scale_run(100_000, 20))
+    estimate = limits.run_memory(scale_run(100_000, 20))
     assert estimate < 4 * GIB
     if limits.available_memory() > estimate:
-        limits.check_run_memory(**scale_run(100_000, 20))  # accepted
+        limits.check_run_memory(scale_run(100_000, 20))  # accepted
 
 
 def test_the_estimate_grows_with_every_size_and_with_no_pool():
-    base = limits.run_memory(**scale_run(10_000, 10))
+    base = limits.run_memory(scale_run(10_000, 10))
     for name, value in (("n_follows", 10**7), ("turns", 100), ("feed_size", 200)):
-        assert limits.run_memory(**(scale_run(10_000, 10) | {name: value})) > base
-    every_post = limits.run_memory(**(scale_run(10_000, 10) | {"pool": None, "n_posts": 10**6}))
+        assert limits.run_memory(dataclasses.replace(scale_run(10_000, 10), **{name: value})) > base
+    every_post = limits.run_memory(
+        dataclasses.replace(scale_run(10_000, 10), pool=None, n_posts=10**6)
+    )
     assert every_post > 60 * GIB  # ten (block x every post) arrays: refused on most machines
 
 
 def test_an_absurd_run_is_refused_with_one_line_naming_the_estimate():
     with pytest.raises(InputError) as refused:
-        limits.check_run_memory(**scale_run(10**9, 1000))
+        limits.check_run_memory(scale_run(10**9, 1000))
     message = str(refused.value)
     assert "\n" not in message
     assert "1,000,000,000 agents" in message and "would need about" in message
