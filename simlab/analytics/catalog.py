@@ -27,6 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from simlab import columnar, columnar_pack
@@ -123,20 +124,40 @@ def _feed_items_sql(stored: Stored, live: list[str]) -> str:
 TURN_COUNTS = "_simlab_turn_counts"  # internal: only the default path has it
 
 
+def _stored_turn_counts(manifests: dict) -> pa.Table:
+    """The manifests' action counts per turn as one table (run_id, turn_number, action, n).
+
+    Built from one integer array per run and action table, with the run and
+    action columns as dictionary indices, so no Python object is made per row.
+    """
+    runs, actions = sorted(manifests), list(ACTIONS.values())
+    blocks, run_codes, action_codes = [], [], []
+    for code, run in enumerate(runs):
+        for table, pairs in manifests[run]["turn_counts"].items():
+            block = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+            blocks.append(block)
+            run_codes.append(np.full(len(block), code, dtype=np.int32))
+            action_codes.append(np.full(len(block), actions.index(ACTIONS[table]), np.int32))
+    pairs = np.concatenate(blocks) if blocks else np.empty((0, 2), dtype=np.int64)
+
+    def strings(codes: list[np.ndarray], names: list[str]) -> pa.Array:
+        indices = np.concatenate(codes) if codes else np.empty(0, dtype=np.int32)
+        return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string())).cast(
+            pa.string()
+        )
+
+    columns = [
+        strings(run_codes, runs),
+        pa.array(pairs[:, 0]),
+        strings(action_codes, actions),
+        pa.array(pairs[:, 1]),
+    ]
+    return pa.table(columns, names=["run_id", "turn_number", "action", "n"])
+
+
 def _create_turn_counts(con: duckdb.DuckDBPyConnection, name: str, manifests: dict, live) -> None:
     """The :data:`TURN_COUNTS` view: stored counts of finished runs, counted for running ones."""
-    stored = [
-        (run, turn, ACTIONS[table], n)
-        for run, manifest in sorted(manifests.items())
-        for table, pairs in manifest["turn_counts"].items()
-        for turn, n in pairs
-    ]
-    kinds = (pa.string(), pa.int64(), pa.string(), pa.int64())
-    values = [list(column) for column in zip(*stored, strict=True)] or [[]] * 4
-    table = pa.table(
-        [pa.array(v, type=k) for v, k in zip(values, kinds, strict=True)],
-        names=["run_id", "turn_number", "action", "n"],
-    )
+    table = _stored_turn_counts(manifests)
     con.register("_simlab_stored_batch", table)
     con.execute("CREATE TABLE _simlab_stored_turn_counts AS SELECT * FROM _simlab_stored_batch")
     con.unregister("_simlab_stored_batch")
