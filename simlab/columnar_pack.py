@@ -19,7 +19,9 @@ reads a run from a pack only then (:func:`current_packs`), otherwise from its
 own copy or through the attach, as before. The per-run copies stay: they
 are what staleness is checked against and what a stale run is rewritten
 from, and they keep analytics correct if a pack is lost. A pack none of
-whose runs is current any more is deleted by the next :func:`current_packs`.
+whose runs is current any more is deleted by the next :func:`current_packs`;
+as with a run's copy deleted by ``simlab rm``, a connection opened before
+then fails on the files it named and is reopened to see the change.
 
 :func:`simlab.compare.compare` and the sweep runner pack their runs when
 they finish (:func:`pack_after`); a pack is derived data, so a failure to
