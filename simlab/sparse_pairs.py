@@ -11,7 +11,8 @@ run) changes no key. With N pairs:
 
 - :meth:`contains` of m pairs: O(m log N) (binary search);
 - :meth:`block` of r rows x c columns: O(r log N + e log c + r c), e the pairs
-  in those rows (the r x c result is the only dense part);
+  in those rows (the r x c result is the only dense part); :meth:`cells_of`
+  gives the same cells sparse, in O(r log N + c log c + e log c + h log h);
 - :meth:`add` of m pairs: O(m log m + N) (one merge by ``np.insert``), O(m) into
   an empty set when the pairs come sorted;
 - :meth:`pairs`, :meth:`pairs_before_column`, :meth:`column_counts`,
@@ -127,19 +128,57 @@ class PairSet:
             unique, inverse = np.unique(cols, return_inverse=True)
             return self.block(rows, unique)[:, inverse]
         out = np.zeros((len(rows), len(cols)), dtype=bool)
-        starts = np.searchsorted(self._keys, rows << COLUMN_BITS)
-        ends = np.searchsorted(self._keys, (rows + 1) << COLUMN_BITS)
-        counts = ends - starts
-        total = int(counts.sum())
-        if total == 0 or len(cols) == 0:
+        owner, col = self.row_pairs(rows)
+        if len(owner) == 0 or len(cols) == 0:
             return out
-        owner = np.repeat(np.arange(len(rows)), counts)
-        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        col = self._keys[np.repeat(starts, counts) + offsets] & COLUMN_MASK
         where = np.minimum(np.searchsorted(cols, col), len(cols) - 1)
         hit = cols[where] == col
         out[owner[hit], where[hit]] = True
         return out
+
+    def row_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs in ``rows``, as (position in ``rows``, column), by position then column.
+
+        Args:
+            rows: (r,) int row indices, any order.
+
+        Returns:
+            Two (e,) int64 arrays, e the pairs in those rows: O(r log N + e).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        starts = np.searchsorted(self._keys, rows << COLUMN_BITS)
+        counts = np.searchsorted(self._keys, (rows + 1) << COLUMN_BITS) - starts
+        total = int(counts.sum())
+        owner = np.repeat(np.arange(len(rows)), counts)
+        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        return owner, self._keys[np.repeat(starts, counts) + offsets] & COLUMN_MASK
+
+    def cells_of(self, rows: np.ndarray, col_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The True cells of ``dense[rows][:, col_of]`` as (row position, position in ``col_of``).
+
+        Equal to ``np.nonzero(self.block(rows, col_of))`` (same order: row-major),
+        without building the dense block: each pair in ``rows`` is matched to
+        the positions of ``col_of`` holding its column. ``col_of`` maps items to
+        columns, e.g. posts to their authors, repeats allowed.
+
+        Args:
+            rows: (r,) int row indices, any order.
+            col_of: (c,) int column of each item.
+
+        Returns:
+            Two (h,) int64 arrays, h the True cells.
+        """
+        col_of = np.asarray(col_of, dtype=np.int64)
+        by_column = np.argsort(col_of, kind="stable")
+        sorted_cols = col_of[by_column]
+        owner, col = self.row_pairs(rows)
+        lo = np.searchsorted(sorted_cols, col, side="left")
+        counts = np.searchsorted(sorted_cols, col, side="right") - lo
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        cell_row = np.repeat(owner, counts)
+        cell_col = by_column[np.repeat(lo, counts) + offsets]
+        order = np.argsort(cell_row * len(col_of) + cell_col)  # row-major; cells are unique
+        return cell_row[order], cell_col[order]
 
     def pairs(self) -> np.ndarray:
         """(N, 2) int64 (row, column) of every pair, sorted by row then column.

@@ -52,6 +52,10 @@ class FeedInput:
         """(n, P) bool: the agent follows the post's author."""
         return self.state.follows.block(self.agents, self.pop.post_author)
 
+    def follow_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """The True cells of :attr:`follows_author` as (row, post) index arrays, row-major."""
+        return self.state.follows.cells_of(self.agents, self.pop.post_author)
+
     @property
     def leaning(self) -> np.ndarray:
         """(n,) the block's current leanings."""
