@@ -33,7 +33,7 @@ from simlab.config import RunConfig
 from simlab.db import make_engine
 from simlab.engagement import Exogenous
 from simlab.errors import InputError
-from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
+from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput, candidate_mask
 from simlab.limits import check_run_memory
 from simlab.metrics.base import RunData, TurnData
 from simlab.opinion.base import OpinionInput
@@ -122,11 +122,9 @@ class Simulation:
         pop, state = world.post_subset(columns), self.state.post_subset(columns)
         post_idx = np.full((len(agents), k), -1, dtype=np.int64)
         scores = np.full((len(agents), k), np.nan)
-        pool = np.arange(len(columns))
         for lo in range(0, len(agents), self.config.block_size):
             block = agents[lo : lo + self.config.block_size]
-            not_own = pop.post_author[None, :] != block[:, None]
-            candidates = not_own & ~state.acted.block(block, pool)
+            candidates = candidate_mask(pop, state, block)
             feed_input = FeedInput(pop, state, turn, self.clock(turn), block, candidates, k)
             ranked = self.feed.rank(feed_input, self.feed_params, rng)
             post_idx[lo : lo + len(block)] = np.where(

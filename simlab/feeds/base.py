@@ -15,6 +15,7 @@ import numpy as np
 
 from simlab.params import Params
 from simlab.registry import Registry
+from simlab.sparse_pairs import ranges
 from simlab.world import Population, SimState
 
 SECONDS_PER_HOUR = 3600.0
@@ -60,6 +61,24 @@ class FeedInput:
     def leaning(self) -> np.ndarray:
         """(n,) the block's current leanings."""
         return self.state.leaning[self.agents]
+
+
+def candidate_mask(pop: Population, state: SimState, agents: np.ndarray) -> np.ndarray:
+    """(n, P) bool: the post is neither the agent's own nor one it already acted on.
+
+    ``state`` is restricted to ``pop``'s posts (``state.acted`` has P columns).
+    Equal to ``(pop.post_author != agents[:, None]) & ~state.acted.block(agents, range(P))``,
+    built from those few exceptions rather than from two dense passes.
+    """
+    out = np.ones((len(agents), pop.n_posts), dtype=bool)
+    by_author = np.argsort(pop.post_author, kind="stable")
+    authors = pop.post_author[by_author]
+    first = np.searchsorted(authors, agents, side="left")
+    counts = np.searchsorted(authors, agents, side="right") - first
+    out[np.repeat(np.arange(len(agents)), counts), by_author[ranges(first, counts)]] = False
+    acted_row, acted_post = state.acted.row_pairs(agents)
+    out[acted_row, acted_post] = False
+    return out
 
 
 @dataclass(frozen=True)
