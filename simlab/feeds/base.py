@@ -164,32 +164,29 @@ def _best(
 
     Candidates keep their score (NaN and -inf become the lowest finite value, so
     they still beat non-candidates); non-candidates get -inf and come out as -1 / NaN.
-    One partition per row finds the k best keys and the next best; only rows
-    where the next best ties the k-th (argpartition breaks such ties
-    arbitrarily) are redone, taking the lowest post indices among the tied.
-    ``key`` is (r, P) scratch space.
+    One partition per row finds the k-th best key (the threshold) and the next
+    best; a row keeps its keys at or above the threshold, exactly k unless the
+    next best ties the k-th: only those rows are redone, taking the lowest post
+    indices among the tied. ``key`` is (r, P) scratch space.
     """
     np.fmax(scores, LOWEST, out=key)
     np.copyto(key, -np.inf, where=~candidates)
     r, n_posts = key.shape
     if k < n_posts:
         cut = n_posts - k
-        part = np.argpartition(key, cut - 1, axis=1)
-        picked = part[:, cut:]
-        runner_up = np.take_along_axis(key, part[:, cut - 1 : cut], axis=1)
+        ordered = np.partition(key, cut - 1, axis=1)  # [:, cut - 1] is the (k+1)-th best
+        threshold = ordered[:, cut:].min(axis=1, keepdims=True)
+        keep = key >= threshold
+        ambiguous = np.flatnonzero(ordered[:, cut - 1] == threshold[:, 0])
+        if len(ambiguous):
+            sub, limit = key[ambiguous], threshold[ambiguous]
+            tied = sub == limit
+            need = k - (sub > limit).sum(axis=1, keepdims=True)
+            keep[ambiguous] = (sub > limit) | (tied & (np.cumsum(tied, axis=1) <= need))
+        picked = np.flatnonzero(keep).reshape(r, k) - n_posts * np.arange(r)[:, None]
     else:
         picked = np.broadcast_to(np.arange(n_posts), key.shape)
-        runner_up = np.full((r, 1), np.nan)  # nothing is left out: never a tie
     picked_key = np.take_along_axis(key, picked, axis=1)
-    threshold = picked_key.min(axis=1, keepdims=True)
-    ambiguous = np.flatnonzero(runner_up[:, 0] == threshold[:, 0])
-    if len(ambiguous):
-        sub, limit = key[ambiguous], threshold[ambiguous]
-        tied = sub == limit
-        need = k - (sub > limit).sum(axis=1, keepdims=True)
-        chosen = (sub > limit) | (tied & (np.cumsum(tied, axis=1) <= need))
-        picked[ambiguous] = np.nonzero(chosen)[1].reshape(len(ambiguous), k)
-        picked_key = np.take_along_axis(key, picked, axis=1)
     order = np.lexsort((picked, -picked_key), axis=1)
     picked = np.take_along_axis(picked, order, axis=1)
     valid = np.take_along_axis(candidates, picked, axis=1)
