@@ -238,8 +238,7 @@ class Simulation:
         state, n_posts = self.state, self.pop.n_posts
         state.sim_likes += np.bincount(likes[:, 1], minlength=n_posts)
         state.sim_comments += np.bincount(comments[:, 1], minlength=n_posts)
-        state.acted.add(likes[:, :2])
-        state.acted.add(comments[:, :2])
+        state.acted.add(np.concatenate([likes[:, :2], comments[:, :2]]))  # one merge, not two
         state.follows.add(follows)
 
     def _count(self, impressions: int, likes, comments, follows) -> None:
