@@ -33,6 +33,7 @@ from simlab.population.comments import comments as comment_texts
 POPULARITY_SCALE = np.log1p(1000.0)
 _DIGITS = np.array([f"{n:03d}" for n in range(1000)], dtype=object)  # 3-digit groups
 _STRIPPED = np.array([f"{n:03d}".rstrip("0") for n in range(1000)], dtype=object)  # at the end
+_POINT_DIGITS, _POINT_STRIPPED = "0." + _DIGITS, "0." + _STRIPPED  # the first group, after "0."
 _SIGNED_UNITS = np.array([sign + str(n) for n in range(1000) for sign in ("", "-")], dtype=object)
 _FOURTHS = np.array(["." + (f"{n:04d}".rstrip("0") or "0") for n in range(10_000)], dtype=object)
 
@@ -234,8 +235,9 @@ def _fraction_reprs(values: np.ndarray) -> list[str]:
     fast = (values >= 1e-4) & (values < 1.0)
     scaled = np.rint(np.where(fast, values, 0.0) * 1e6).astype(np.int64)
     high, low = np.divmod(scaled, 1000)
-    texts = np.where(low == 0, _STRIPPED[high], _DIGITS[high] + _STRIPPED[low])
-    texts = "0." + texts
+    texts = _POINT_STRIPPED[high]  # "0.ddd" when the last three digits are 0
+    tail = np.flatnonzero(low)
+    texts[tail] = _POINT_DIGITS[high[tail]] + _STRIPPED[low[tail]]
     slow = np.flatnonzero(~fast)
     texts[slow] = [repr(value) for value in values[slow].tolist()]
     return texts.tolist()
