@@ -193,8 +193,9 @@ class PairSet:
         Cached like :meth:`pairs` (for one ``stop`` at a time); do not write into it.
         """
         if self._left is None or self._left[0] != stop:
-            edges = self.pairs()
-            self._left = (stop, edges[edges[:, 1] < stop])
+            cols = self._keys & COLUMN_MASK
+            keep = cols < stop  # filtered before splitting the keys: no full edge list built
+            self._left = (stop, np.stack([self._keys[keep] >> COLUMN_BITS, cols[keep]], axis=1))
         return self._left[1]
 
     def column_counts(self, row_mask: np.ndarray | None = None) -> np.ndarray:
