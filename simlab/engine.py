@@ -32,7 +32,7 @@ from simlab.config import RunConfig
 from simlab.db import make_engine
 from simlab.engagement import Exogenous
 from simlab.errors import InputError
-from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput
+from simlab.feeds.base import SECONDS_PER_HOUR, FeedInput, candidate_mask
 from simlab.ids import new_id
 from simlab.limits import RunSize, check_run_memory
 from simlab.metrics.base import RunData, TurnData
@@ -122,11 +122,9 @@ class Simulation:
         pop, state = world.post_subset(columns), self.state.post_subset(columns)
         post_idx = np.full((len(agents), k), -1, dtype=np.int64)
         scores = np.full((len(agents), k), np.nan)
-        pool = np.arange(len(columns))
         for lo in range(0, len(agents), self.config.block_size):
             block = agents[lo : lo + self.config.block_size]
-            not_own = pop.post_author[None, :] != block[:, None]
-            candidates = not_own & ~state.acted.block(block, pool)
+            candidates = candidate_mask(pop, state, block)
             feed_input = FeedInput(pop, state, turn, self.clock(turn), block, candidates, k)
             ranked = self.feed.rank(feed_input, self.feed_params, rng)
             post_idx[lo : lo + len(block)] = np.where(
@@ -240,8 +238,7 @@ class Simulation:
         state, n_posts = self.state, self.pop.n_posts
         state.sim_likes += np.bincount(likes[:, 1], minlength=n_posts)
         state.sim_comments += np.bincount(comments[:, 1], minlength=n_posts)
-        state.acted.add(likes[:, :2])
-        state.acted.add(comments[:, :2])
+        state.acted.add(np.concatenate([likes[:, :2], comments[:, :2]]))  # one merge, not two
         state.follows.add(follows)
 
     def _count(self, impressions: int, likes, comments, follows) -> None:

@@ -11,7 +11,8 @@ run) changes no key. With N pairs:
 
 - :meth:`contains` of m pairs: O(m log N) (binary search);
 - :meth:`block` of r rows x c columns: O(r log N + e log c + r c), e the pairs
-  in those rows (the r x c result is the only dense part);
+  in those rows (the r x c result is the only dense part); :meth:`cells_of`
+  gives the same cells sparse, in O(r log N + c log c + n_cols + e + h log h);
 - :meth:`add` of m pairs: O(m log m + N) (one merge by ``np.insert``), O(m) into
   an empty set when the pairs come sorted;
 - :meth:`pairs`, :meth:`pairs_before_column`, :meth:`column_counts`,
@@ -127,19 +128,53 @@ class PairSet:
             unique, inverse = np.unique(cols, return_inverse=True)
             return self.block(rows, unique)[:, inverse]
         out = np.zeros((len(rows), len(cols)), dtype=bool)
-        starts = np.searchsorted(self._keys, rows << COLUMN_BITS)
-        ends = np.searchsorted(self._keys, (rows + 1) << COLUMN_BITS)
-        counts = ends - starts
-        total = int(counts.sum())
-        if total == 0 or len(cols) == 0:
+        owner, col = self.row_pairs(rows)
+        if len(owner) == 0 or len(cols) == 0:
             return out
-        owner = np.repeat(np.arange(len(rows)), counts)
-        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        col = self._keys[np.repeat(starts, counts) + offsets] & COLUMN_MASK
         where = np.minimum(np.searchsorted(cols, col), len(cols) - 1)
         hit = cols[where] == col
         out[owner[hit], where[hit]] = True
         return out
+
+    def row_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs in ``rows``, as (position in ``rows``, column), by position then column.
+
+        Args:
+            rows: (r,) int row indices, any order.
+
+        Returns:
+            Two (e,) int64 arrays, e the pairs in those rows: O(r log N + e).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        starts = np.searchsorted(self._keys, rows << COLUMN_BITS)
+        counts = np.searchsorted(self._keys, (rows + 1) << COLUMN_BITS) - starts
+        owner = np.repeat(np.arange(len(rows)), counts)
+        return owner, self._keys[ranges(starts, counts)] & COLUMN_MASK
+
+    def cells_of(self, rows: np.ndarray, col_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The True cells of ``dense[rows][:, col_of]`` as (row position, position in ``col_of``).
+
+        The cells of ``np.nonzero(self.block(rows, col_of))``, without building the
+        dense block: each pair in ``rows`` is matched to the positions of ``col_of``
+        holding its column. ``col_of`` maps items to columns (posts to their
+        authors), repeats allowed. Cells come by row position; within a row, by
+        column then item position (not sorted by item position).
+
+        Args:
+            rows: (r,) int row indices, any order.
+            col_of: (c,) int column of each item, in ``[0, n_cols)``.
+
+        Returns:
+            Two (h,) int64 arrays, h the True cells.
+        """
+        col_of = np.asarray(col_of, dtype=np.int64)
+        by_column = np.argsort(col_of, kind="stable")  # items grouped by column
+        per_column = np.bincount(col_of, minlength=self.n_cols)
+        owner, col = self.row_pairs(rows)
+        counts = per_column[col]  # items holding each pair's column
+        owner, col, counts = owner[counts > 0], col[counts > 0], counts[counts > 0]
+        first = (np.cumsum(per_column) - per_column)[col]  # where its items start in by_column
+        return np.repeat(owner, counts), by_column[ranges(first, counts)]
 
     def pairs(self) -> np.ndarray:
         """(N, 2) int64 (row, column) of every pair, sorted by row then column.
@@ -158,8 +193,9 @@ class PairSet:
         Cached like :meth:`pairs` (for one ``stop`` at a time); do not write into it.
         """
         if self._left is None or self._left[0] != stop:
-            edges = self.pairs()
-            self._left = (stop, edges[edges[:, 1] < stop])
+            cols = self._keys & COLUMN_MASK
+            keep = cols < stop  # filtered before splitting the keys: no full edge list built
+            self._left = (stop, np.stack([self._keys[keep] >> COLUMN_BITS, cols[keep]], axis=1))
         return self._left[1]
 
     def column_counts(self, row_mask: np.ndarray | None = None) -> np.ndarray:
@@ -192,6 +228,16 @@ class PairSet:
             return np.zeros(keys.shape, dtype=bool)
         where = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
         return self._keys[where] == keys
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])``, without a loop.
+
+    Args:
+        starts: (m,) int first value of each range.
+        counts: (m,) int >= 0 length of each range.
+    """
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
 
 
 def _keys(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

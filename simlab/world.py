@@ -15,14 +15,15 @@ run starts from the same inputs; :class:`SimState` is what one run changes.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, repeat
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from simlab.driver_rows import driver_chunks, driver_rows, json_values
 from simlab.errors import InputError
 from simlab.population.labels_served import SERVED_POSTS
 from simlab.population.topics import TOPIC_NAMES
@@ -158,7 +159,7 @@ POST_FIELDS = (
     "post_reposts",
 )
 OPTIONAL_POST_FIELDS = ("post_text", "post_observed")
-FOLLOW_CHUNK = 100_000  # initial follow rows converted at a time by load_population
+FOLLOW_CHUNK = 1_000  # agents whose initial follows load_population converts at a time
 
 
 def _replace_agents(pop: Population, rows: slice, follow_pairs: np.ndarray) -> Population:
@@ -241,18 +242,51 @@ def _timestamp(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+FOLLOWS_BY_AGENT = {
+    "sqlite": "SELECT agent_handle, json_group_array(followed_handle) "
+    "FROM initial_follows GROUP BY agent_handle",
+    "postgresql": "SELECT agent_handle, json_agg(followed_handle)::text "
+    "FROM initial_follows GROUP BY agent_handle",
+}
+"""Each agent's initial follows as one JSON array of handles, per SQL dialect."""
+
+
 def _follow_pairs(connection: Connection, account_index: dict[str, int]) -> np.ndarray:
     """(E, 2) int (agent, account) of the initial follows of known accounts, sorted.
 
-    Read in chunks, so the rows in flight stay a small part of the population's memory.
+    Each agent's followed handles arrive as one JSON array (:data:`FOLLOWS_BY_AGENT`),
+    :data:`FOLLOW_CHUNK` agents at a time, so the rows in flight stay a small part
+    of the population's memory; handles map to accounts through ``account_index``
+    (a C-level ``map``, no Python code per follow). Unknown followed handles are dropped.
     """
-    result = connection.execute(text("SELECT agent_handle, followed_handle FROM initial_follows"))
-    index, chunks = account_index.get, [np.zeros((0, 2), dtype=np.int64)]
-    for rows in result.partitions(FOLLOW_CHUNK):
-        chunk = np.array([(account_index[a], index(b, -1)) for a, b in rows], dtype=np.int64)
-        chunks.append(chunk[chunk[:, 1] >= 0])
+    sql = FOLLOWS_BY_AGENT[connection.dialect.name]
+    agent_of, account_of = account_index.__getitem__, account_index.get
+    chunks = [np.zeros((0, 2), dtype=np.int64)]
+    for rows in driver_chunks(connection, sql, FOLLOW_CHUNK):
+        followers, arrays = zip(*rows, strict=True)
+        followed = json_values(arrays)
+        counts = np.fromiter(map(len, followed), np.int64, len(followed))
+        agent = np.fromiter(map(agent_of, followers), np.int64, len(followers))
+        account = np.fromiter(
+            map(account_of, chain.from_iterable(followed), repeat(-1)), np.int64, counts.sum()
+        )
+        pairs = np.stack([np.repeat(agent, counts), account], axis=1)
+        chunks.append(pairs[account >= 0])
     pairs = np.concatenate(chunks)
-    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+    return pairs[np.argsort(pairs[:, 0] * len(account_index) + pairs[:, 1])]  # row-major order
+
+
+AGENTS_SQL = (
+    "SELECT a.agent_id, a.handle, t.leaning, t.interests, t.activity_rate, "
+    "t.like_propensity, t.comment_propensity, t.follow_propensity "
+    "FROM agent a LEFT JOIN agent_traits t ON t.agent_id = a.agent_id ORDER BY a.handle"
+)
+POSTS_SQL = (
+    "SELECT p.post_id, p.author_handle, p.created_at, p.like_count, p.reply_count, "
+    "p.repost_count + p.quote_count AS reposts, n.topic, n.leaning, p.text, p.source "
+    "FROM feed_posts p JOIN post_annotations n ON n.post_id = p.post_id "
+    f"WHERE {SERVED_POSTS} ORDER BY p.post_id"
+)
 
 
 def load_population(connection: Connection) -> Population:
@@ -262,44 +296,46 @@ def load_population(connection: Connection) -> Population:
         InputError: the database has no agents, or agents or posts lack the
             trait / label rows the simulation needs.
     """
-    agents = connection.execute(
-        text(
-            "SELECT a.agent_id, a.handle, t.leaning, t.interests, t.activity_rate, "
-            "t.like_propensity, t.comment_propensity, t.follow_propensity "
-            "FROM agent a LEFT JOIN agent_traits t ON t.agent_id = a.agent_id ORDER BY a.handle"
-        )
-    ).all()
+    agents = driver_rows(connection, AGENTS_SQL)
     if not agents:
         raise InputError("the database has no agents; run `simlab init` or `simlab import` first")
-    missing = [row.handle for row in agents if row.leaning is None]
+    (agent_ids, handle_list, leanings, interest_texts, activity, like, comment, follow) = zip(
+        *agents, strict=True
+    )
+    missing = [handle for handle, value in zip(handle_list, leanings, strict=True) if value is None]
     if missing:
         raise InputError(
             f"agent {missing[0]} has no agent_traits row ({len(missing)} agents lack one)"
         )
-    posts = connection.execute(
-        text(
-            "SELECT p.post_id, p.author_handle, p.created_at, p.like_count, p.reply_count, "
-            "p.repost_count + p.quote_count AS reposts, n.topic, n.leaning, p.text, p.source "
-            "FROM feed_posts p JOIN post_annotations n ON n.post_id = p.post_id "
-            f"WHERE {SERVED_POSTS} ORDER BY p.post_id"
-        )
-    ).all()
-    handles = np.array([row.handle for row in agents], dtype=object)
-    outsiders = sorted({row.author_handle for row in posts} - set(handles.tolist()))
-    accounts = np.array([*handles.tolist(), *outsiders], dtype=object)
+    posts = driver_rows(connection, POSTS_SQL)
+    (
+        post_ids,
+        authors,
+        created,
+        like_count,
+        reply_count,
+        reposts,
+        topics,
+        post_leanings,
+        texts,
+        sources,
+    ) = zip(*posts, strict=True) if posts else ((),) * 10
+    handles = np.array(handle_list, dtype=object)
+    outsiders = sorted(set(authors) - set(handle_list))
+    accounts = np.array([*handle_list, *outsiders], dtype=object)
     account_index = {handle: i for i, handle in enumerate(accounts.tolist())}
     topic_index = {name: k for k, name in enumerate(TOPIC_NAMES)}
     interests = np.array(
         [
             [weights.get(name, 0.0) for name in TOPIC_NAMES]
-            for weights in map(json.loads, (row.interests for row in agents))
+            for weights in json_values(interest_texts)
         ],
         dtype=float,
     )
     interests /= np.maximum(interests.sum(axis=1, keepdims=True), 1e-12)
-    post_author = np.array([account_index[row.author_handle] for row in posts], dtype=np.int64)
-    post_leaning = np.array([row.leaning for row in posts], dtype=float)
-    leaning = np.array([row.leaning for row in agents], dtype=float)
+    post_author = np.fromiter(map(account_index.__getitem__, authors), np.int64, len(posts))
+    post_leaning = np.array(post_leanings, dtype=float)
+    leaning = np.array(leanings, dtype=float)
     account_leaning = np.zeros(len(accounts))
     account_leaning[: len(handles)] = leaning
     outsider_posts = post_author >= len(handles)
@@ -308,25 +344,32 @@ def load_population(connection: Connection) -> Population:
     account_leaning[len(handles) :] = (sums / np.maximum(counts, 1))[len(handles) :]
     follow_pairs = _follow_pairs(connection, account_index)
     return Population(
-        agent_ids=np.array([row.agent_id for row in agents], dtype=object),
+        agent_ids=np.array(agent_ids, dtype=object),
         handles=handles,
         leaning=leaning,
         interests=interests,
-        activity_rate=np.array([row.activity_rate for row in agents], dtype=float),
-        like_propensity=np.array([row.like_propensity for row in agents], dtype=float),
-        comment_propensity=np.array([row.comment_propensity for row in agents], dtype=float),
-        follow_propensity=np.array([row.follow_propensity for row in agents], dtype=float),
+        activity_rate=np.array(activity, dtype=float),
+        like_propensity=np.array(like, dtype=float),
+        comment_propensity=np.array(comment, dtype=float),
+        follow_propensity=np.array(follow, dtype=float),
         accounts=accounts,
         account_leaning=account_leaning,
-        post_ids=np.array([row.post_id for row in posts], dtype=object),
-        post_topic=np.array([topic_index[row.topic] for row in posts], dtype=np.int64),
+        post_ids=np.array(post_ids, dtype=object),
+        post_topic=np.fromiter(map(topic_index.__getitem__, topics), np.int64, len(posts)),
         post_leaning=post_leaning,
         post_author=post_author,
-        post_created=np.array([_timestamp(row.created_at) for row in posts], dtype=float),
-        post_likes=np.array([row.like_count for row in posts], dtype=np.int64),
-        post_comments=np.array([row.reply_count for row in posts], dtype=np.int64),
-        post_reposts=np.array([row.reposts for row in posts], dtype=np.int64),
+        post_created=np.fromiter(map(_timestamp, created), float, len(posts)),
+        post_likes=np.array(like_count, dtype=np.int64),
+        post_comments=np.array(reply_count, dtype=np.int64),
+        post_reposts=np.array(reposts, dtype=np.int64),
         follow_pairs=follow_pairs,
-        post_text=np.array([row.text for row in posts], dtype=object),
-        post_observed=np.array([row.source != "synthetic" for row in posts], dtype=bool),
+        post_text=_objects(texts),
+        post_observed=np.array([source != "synthetic" for source in sources], dtype=bool),
     )
+
+
+def _objects(values: Sequence) -> np.ndarray:
+    """``values`` as a 1-d object array (``np.array`` would split equal-length tuples)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array

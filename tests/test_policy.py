@@ -13,7 +13,13 @@ from simlab.compact_rows import keyed, template
 from simlab.params import validate
 from simlab.policies import POLICIES
 from simlab.policies.base import ACTION_KINDS, Actions, FeedView
-from simlab.policies.rule_based import RuleBasedParams, _fraction_reprs, _reprs, decide
+from simlab.policies.rule_based import (
+    RuleBasedParams,
+    _fraction_reprs,
+    _reprs,
+    _term_reprs,
+    decide,
+)
 from simlab.population.comments import AGREE, DISAGREE
 from simlab.world import SimState
 
@@ -185,10 +191,15 @@ def test_metadata_records_probability_draw_and_terms():
 
 
 def test_metadata_numbers_are_python_reprs_of_the_rounded_values():
-    values = np.array([-0.0, 0.0, 0.1, 1e-05, 0.30000000000000004, -2.1972, np.nan, 1e20, 0.1])
-    assert _reprs(values) == [repr(v) for v in values.tolist()]  # -0.0 keeps its sign
+    specials = [-0.0, 0.0, 0.1, 1e-05, -4e-05, 5e-05, 0.30000000000000004, -2.1972, np.nan]
+    specials += [np.inf, -np.inf, 1e20, 999.99994, 999.99995, -1000.0, 1000.00004, 0.1]
+    grid = np.arange(-10_000_000, 10_000_001, 37) / 1e4  # every 37th 4-place value in +-1000
+    noise = np.random.default_rng(0).normal(0, 3, 100_000)
+    for values in (np.array(specials), grid, noise, np.array([])):
+        expected = [repr(v) for v in np.round(values, 4).tolist()]  # -0.0 keeps its sign
+        assert _term_reprs(values) == expected
     assert _reprs(np.array([3, 1, 3, 20])) == ["3", "1", "3", "20"]
-    assert _reprs(np.array([], dtype=float)) == []
+    assert _reprs(np.array([], dtype=np.int64)) == []
     every = np.round(np.arange(0, 1_000_001, 3) / 1e6, 6)  # a third of all 6-place values in [0, 1]
     odd = np.round(np.array([1e-05, 9.9e-05, 1e-4, 0.0, -0.0, 1.0, 0.9999996, np.nan]), 6)
     for values in (every, odd, np.array([])):

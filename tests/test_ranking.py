@@ -7,7 +7,7 @@ import pytest
 
 from simlab.feeds import base
 from simlab.feeds.base import Ranked
-from simlab.feeds.personalized import PersonalizedParams, relevance, scorer
+from simlab.feeds.personalized import PersonalizedParams, post_terms, relevance, scorer
 
 from .test_feeds import contract_feed
 
@@ -78,3 +78,32 @@ def test_personalized_scores_chunk_by_chunk_are_the_whole_block_bits(chunk_cells
     expected = Ranked.top_k(whole, feed.candidates, 10)
     np.testing.assert_array_equal(ranked.post_idx, expected.post_idx)
     assert ranked.scores.tobytes() == expected.scores.tobytes()
+
+
+def test_personalized_scores_are_the_dense_formula_bits():
+    """The scorer (sparse follow bonus, in-place terms) against the formula on dense arrays."""
+    feed = contract_feed()
+    params = PersonalizedParams(leaning_weight=0.7, follow_weight=0.3)
+    pop = feed.pop
+    interests = pop.interests[feed.agents]
+    interests = interests / np.maximum(interests.max(axis=1, keepdims=True), 1e-12)
+    interest = (interests * params.interest_weight)[:, pop.post_topic]
+    closeness = params.leaning_weight * (
+        1.0 - np.abs(feed.leaning[:, None] - pop.post_leaning[None, :]) / 2.0
+    )
+    follows = params.follow_weight * feed.follows_author
+    assert follows.any() and not follows.all()
+    expected = interest + closeness + follows + post_terms(feed, params)
+    assert relevance(feed, params).tobytes() == expected.tobytes()
+
+
+def test_candidate_mask_is_not_own_and_not_acted_on():
+    feed = contract_feed()
+    pop, state = feed.pop, feed.state
+    owned = pop.post_author < pop.n_agents
+    assert owned.any() and (~owned).any()
+    agents = np.array([9, 0, 4, 4, 17])  # any order, repeats allowed
+    expected = (pop.post_author[None, :] != agents[:, None]) & ~state.acted.block(
+        agents, np.arange(pop.n_posts)
+    )
+    np.testing.assert_array_equal(base.candidate_mask(pop, state, agents), expected)

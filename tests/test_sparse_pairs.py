@@ -24,6 +24,15 @@ def assert_same(pairs: PairSet, dense: np.ndarray, rng: np.random.Generator) -> 
     repeated_cols = rng.integers(0, n_cols, 25)  # unsorted, with repeats
     for cols in (sorted_cols, repeated_cols, np.zeros(0, dtype=np.int64)):
         np.testing.assert_array_equal(pairs.block(rows, cols), dense[np.ix_(rows, cols)])
+        cell_row, cell_col = pairs.cells_of(rows, cols)
+        assert (np.diff(cell_row) >= 0).all()  # by row position
+        row_major = np.lexsort((cell_col, cell_row))
+        expected_row, expected_col = np.nonzero(dense[np.ix_(rows, cols)])
+        np.testing.assert_array_equal(cell_row[row_major], expected_row)
+        np.testing.assert_array_equal(cell_col[row_major], expected_col)
+    owner, col = pairs.row_pairs(rows)
+    np.testing.assert_array_equal(owner, np.nonzero(dense[rows])[0])
+    np.testing.assert_array_equal(col, np.nonzero(dense[rows])[1])
     probe_rows, probe_cols = rng.integers(0, n_rows, (4, 6)), rng.integers(0, n_cols, 6)
     np.testing.assert_array_equal(
         pairs.contains(probe_rows, probe_cols), dense[probe_rows, probe_cols]

@@ -15,6 +15,7 @@ import numpy as np
 
 from simlab.params import Params
 from simlab.registry import Registry
+from simlab.sparse_pairs import ranges
 from simlab.world import Population, SimState
 
 SECONDS_PER_HOUR = 3600.0
@@ -52,10 +53,32 @@ class FeedInput:
         """(n, P) bool: the agent follows the post's author."""
         return self.state.follows.block(self.agents, self.pop.post_author)
 
+    def follow_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """The True cells of :attr:`follows_author` as (row, post) index arrays, row-major."""
+        return self.state.follows.cells_of(self.agents, self.pop.post_author)
+
     @property
     def leaning(self) -> np.ndarray:
         """(n,) the block's current leanings."""
         return self.state.leaning[self.agents]
+
+
+def candidate_mask(pop: Population, state: SimState, agents: np.ndarray) -> np.ndarray:
+    """(n, P) bool: the post is neither the agent's own nor one it already acted on.
+
+    ``state`` is restricted to ``pop``'s posts (``state.acted`` has P columns).
+    Equal to ``(pop.post_author != agents[:, None]) & ~state.acted.block(agents, range(P))``,
+    built from those few exceptions rather than from two dense passes.
+    """
+    out = np.ones((len(agents), pop.n_posts), dtype=bool)
+    by_author = np.argsort(pop.post_author, kind="stable")
+    authors = pop.post_author[by_author]
+    first = np.searchsorted(authors, agents, side="left")
+    counts = np.searchsorted(authors, agents, side="right") - first
+    out[np.repeat(np.arange(len(agents)), counts), by_author[ranges(first, counts)]] = False
+    acted_row, acted_post = state.acted.row_pairs(agents)
+    out[acted_row, acted_post] = False
+    return out
 
 
 @dataclass(frozen=True)
@@ -141,37 +164,34 @@ def _best(
 
     Candidates keep their score (NaN and -inf become the lowest finite value, so
     they still beat non-candidates); non-candidates get -inf and come out as -1 / NaN.
-    One partition per row finds the k best keys and the next best; only rows
-    where the next best ties the k-th (argpartition breaks such ties
-    arbitrarily) are redone, taking the lowest post indices among the tied.
-    ``key`` is (r, P) scratch space.
+    One partition per row finds the k-th best key (the threshold) and the next
+    best; a row keeps its keys at or above the threshold, exactly k unless the
+    next best ties the k-th: only those rows are redone, taking the lowest post
+    indices among the tied. ``key`` is (r, P) scratch space.
     """
     np.fmax(scores, LOWEST, out=key)
-    np.copyto(key, -np.inf, where=~candidates)
+    key[~candidates] = -np.inf  # faster than copyto(where=) when few cells are excluded
     r, n_posts = key.shape
     if k < n_posts:
         cut = n_posts - k
-        part = np.argpartition(key, cut - 1, axis=1)
-        picked = part[:, cut:]
-        runner_up = np.take_along_axis(key, part[:, cut - 1 : cut], axis=1)
+        ordered = np.partition(key, cut - 1, axis=1)  # [:, cut - 1] is the (k+1)-th best
+        threshold = ordered[:, cut:].min(axis=1, keepdims=True)
+        keep = key >= threshold
+        ambiguous = np.flatnonzero(ordered[:, cut - 1] == threshold[:, 0])
+        if len(ambiguous):
+            sub, limit = key[ambiguous], threshold[ambiguous]
+            tied = sub == limit
+            need = k - (sub > limit).sum(axis=1, keepdims=True)
+            keep[ambiguous] = (sub > limit) | (tied & (np.cumsum(tied, axis=1) <= need))
+        picked = np.flatnonzero(keep).reshape(r, k) - n_posts * np.arange(r)[:, None]
     else:
         picked = np.broadcast_to(np.arange(n_posts), key.shape)
-        runner_up = np.full((r, 1), np.nan)  # nothing is left out: never a tie
-    picked_key = np.take_along_axis(key, picked, axis=1)
-    threshold = picked_key.min(axis=1, keepdims=True)
-    ambiguous = np.flatnonzero(runner_up[:, 0] == threshold[:, 0])
-    if len(ambiguous):
-        sub, limit = key[ambiguous], threshold[ambiguous]
-        tied = sub == limit
-        need = k - (sub > limit).sum(axis=1, keepdims=True)
-        chosen = (sub > limit) | (tied & (np.cumsum(tied, axis=1) <= need))
-        picked[ambiguous] = np.nonzero(chosen)[1].reshape(len(ambiguous), k)
-        picked_key = np.take_along_axis(key, picked, axis=1)
-    order = np.lexsort((picked, -picked_key), axis=1)
-    picked = np.take_along_axis(picked, order, axis=1)
-    valid = np.take_along_axis(candidates, picked, axis=1)
+    row = np.arange(r)[:, None]  # (row, picked) indexing: take_along_axis without its overhead
+    order = np.lexsort((picked, -key[row, picked]), axis=1)
+    picked = picked[row, order]
+    valid = candidates[row, picked]
     post_idx = np.where(valid, picked, -1)
-    best = np.where(valid, np.take_along_axis(scores, picked, axis=1), np.nan)
+    best = np.where(valid, scores[row, picked], np.nan)
     return post_idx, best
 
 

@@ -33,6 +33,9 @@ from simlab.population.comments import comments as comment_texts
 POPULARITY_SCALE = np.log1p(1000.0)
 _DIGITS = np.array([f"{n:03d}" for n in range(1000)], dtype=object)  # 3-digit groups
 _STRIPPED = np.array([f"{n:03d}".rstrip("0") for n in range(1000)], dtype=object)  # at the end
+_POINT_DIGITS, _POINT_STRIPPED = "0." + _DIGITS, "0." + _STRIPPED  # the first group, after "0."
+_SIGNED_UNITS = np.array([sign + str(n) for n in range(1000) for sign in ("", "-")], dtype=object)
+_FOURTHS = np.array(["." + (f"{n:04d}".rstrip("0") or "0") for n in range(10_000)], dtype=object)
 
 
 class RuleBasedParams(Params):
@@ -82,17 +85,25 @@ def _features(view: FeedView) -> dict[str, np.ndarray]:
     }
 
 
-def _first_unfollowed_author(view: FeedView, post: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(n, k) bool: slot holds the first post of an author the agent does not follow yet."""
+def _first_unfollowed_author(view: FeedView, post: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """(n, k) bool: ``wanted`` and the slot holds the first post of an author the agent does not follow yet.
+
+    "First" is among all of the row's slots; whether the agent follows the
+    author is looked up only for the wanted first slots (a follow draw that
+    succeeded), the few that can become follows.
+    """
     author = view.pop.post_author[post]
-    already = view.state.follows.contains(view.agents[:, None], author)
     order = np.argsort(author, axis=1, kind="stable")
     sorted_author = np.take_along_axis(author, order, axis=1)
     first_sorted = np.ones_like(sorted_author, dtype=bool)
     first_sorted[:, 1:] = sorted_author[:, 1:] != sorted_author[:, :-1]
     first = np.empty_like(first_sorted)
     np.put_along_axis(first, order, first_sorted, axis=1)
-    return valid & ~already & first
+    rows, slots = np.nonzero(wanted & first)
+    already = view.state.follows.contains(view.agents[rows], author[rows, slots])
+    out = np.zeros_like(first)
+    out[rows[~already], slots[~already]] = True
+    return out
 
 
 @register("rule_based", "1.0", RuleBasedParams, citations=("McPherson2001", "Salganik2006"))
@@ -134,7 +145,7 @@ def decide(view: FeedView, params: RuleBasedParams, rng: np.random.Generator) ->
         "like": (liked, p_like, draws[0]),
         "comment": (f["valid"] & (draws[1] < p_comment), p_comment, draws[1]),
         "follow": (
-            _first_unfollowed_author(view, f["post"], f["valid"]) & (draws[2] < p_follow),
+            _first_unfollowed_author(view, f["post"], f["valid"] & (draws[2] < p_follow)),
             p_follow,
             draws[2],
         ),
@@ -162,7 +173,7 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
             _fraction_reprs(np.round(chosen[kind][1][r, s], 6)),
             _fraction_reprs(np.round(chosen[kind][2][r, s], 6)),
             _reprs(s + 1),
-            *[_reprs(np.round(terms[kind][name][r, s], 4)) for name in LOGIT_TERMS[kind]],
+            *[_term_reprs(terms[kind][name][r, s]) for name in LOGIT_TERMS[kind]],
         ]
         metadata[at] = ["[" + ",".join(values) + "]" for values in zip(*texts, strict=True)]
     explanations: list[str | None] = [None] * len(order)
@@ -185,18 +196,31 @@ def _actions(view, f, terms, chosen, rng) -> Actions:
 
 
 def _reprs(values: np.ndarray) -> list[str]:
-    """``repr`` of each value as a Python float or int, formatting each distinct value once.
+    """``repr`` of each integer, formatting each distinct value once (ranks repeat a lot)."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([repr(value) for value in distinct.tolist()], dtype=object)[inverse].tolist()
 
-    Logit terms repeat a lot (one base per agent, one position term per slot).
-    Floats are told apart by their bits, so ``-0.0`` keeps its sign.
+
+def _term_reprs(values: np.ndarray) -> list[str]:
+    """``repr`` of each value rounded to 4 decimals (``np.round(values, 4)``), as a Python float.
+
+    A rounded value ``v = ±N / 10^4`` with ``|v| < 1000`` prints as its sign, the
+    integer part of ``N / 10^4``, ``"."`` and the four digits of ``N mod 10^4``
+    without trailing zeros (``"0"`` if none): ``repr`` is positional at 0 and for
+    1e-4 <= |v| < 1e16, and no shorter decimal rounds to ``v`` (decimals of 4
+    places are 1e-4 apart, far more than the spacing of doubles below 1000).
+    Those are assembled from two tables, the sign (of ``-0.0`` too) with the
+    integer part and the fraction; other values (NaN, infinities, |v| >= 1000)
+    go through ``repr``.
     """
-    if values.dtype.kind == "f":
-        distinct, inverse = np.unique(values.astype(np.float64).view(np.int64), return_inverse=True)
-        texts = [repr(value) for value in distinct.view(np.float64).tolist()]
-    else:
-        distinct, inverse = np.unique(values, return_inverse=True)
-        texts = [repr(value) for value in distinct.tolist()]
-    return np.array(texts, dtype=object)[inverse].tolist()
+    rounded = np.round(np.asarray(values, dtype=np.float64), 4)
+    fast = np.abs(rounded) < 1000.0  # False for NaN and the infinities
+    scaled = np.rint(np.abs(np.where(fast, rounded, 0.0)) * 1e4).astype(np.int64)
+    units, fourths = np.divmod(scaled, 10_000)
+    texts = _SIGNED_UNITS[2 * units + np.signbit(rounded)] + _FOURTHS[fourths]
+    slow = np.flatnonzero(~fast)
+    texts[slow] = [repr(value) for value in rounded[slow].tolist()]
+    return texts.tolist()
 
 
 def _fraction_reprs(values: np.ndarray) -> list[str]:
@@ -211,8 +235,9 @@ def _fraction_reprs(values: np.ndarray) -> list[str]:
     fast = (values >= 1e-4) & (values < 1.0)
     scaled = np.rint(np.where(fast, values, 0.0) * 1e6).astype(np.int64)
     high, low = np.divmod(scaled, 1000)
-    texts = np.where(low == 0, _STRIPPED[high], _DIGITS[high] + _STRIPPED[low])
-    texts = "0." + texts
+    texts = _POINT_STRIPPED[high]  # "0.ddd" when the last three digits are 0
+    tail = np.flatnonzero(low)
+    texts[tail] = _POINT_DIGITS[high[tail]] + _STRIPPED[low[tail]]
     slow = np.flatnonzero(~fast)
     texts[slow] = [repr(value) for value in values[slow].tolist()]
     return texts.tolist()
