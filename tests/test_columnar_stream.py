@@ -9,7 +9,12 @@ from the same real database file; analytics over either copy must agree.
 from __future__ import annotations
 
 import logging
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +29,7 @@ from simlab.config import RunConfig
 from simlab.db import make_engine
 from simlab.turn_rows import COLUMNS
 
-from .conftest import copy_database, init_database
+from .conftest import REPO, copy_database, init_database
 from .test_columnar import _fail_midway, _frames
 
 STREAMED = (*COLUMNS, "+feed_items")
@@ -165,3 +170,36 @@ def test_a_resumed_run_is_copied_from_the_database_and_leaves_no_scratch(db, mon
     assert resumed == manifest
     for name, table in want.items():
         assert _sorted(files[name]).equals(_sorted(table)), name
+
+
+def _turns_written(db: Path) -> int:
+    try:
+        with closing(sqlite3.connect(db, timeout=30)) as source:
+            return source.execute("SELECT count(*) FROM turn_metadata").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_killed_run_leaves_scratch_files_that_the_next_copy_sweeps(db):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simlab", "run", "--turns", "100000", "--db", str(db)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while _turns_written(db) < 3:
+        assert process.poll() is None and time.monotonic() < deadline, "the run wrote no turns"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # no chance to delete the streamed files
+    process.wait()
+    with closing(sqlite3.connect(db)) as source:
+        ((run_id,),) = source.execute("SELECT run_id FROM runs").fetchall()
+    folder = columnar.run_dir(db, run_id)
+    assert list(folder.glob(".*.tmp")) and columnar.read_manifest(folder) is None
+    with analytics.connect(db) as con:  # the killed run is stale: copied from the database
+        turns = analytics.completed_turns(con, run_ids=[run_id])
+    assert turns >= 3
+    assert not list(folder.glob(".*.tmp"))  # swept by that copy
+    manifest = columnar.read_manifest(folder)
+    assert manifest["tables"]["turn_metadata"]["rows"] == turns
