@@ -23,7 +23,7 @@ from simlab.columnar_stream import ColumnarStream
 from simlab.config import RunConfig
 from simlab.db import checkpoint_wal
 from simlab.postgres import bulk_insert
-from simlab.turn_rows import COLUMNS, RowBuilder, TableRows, TurnRows
+from simlab.turn_rows import COLUMNS, PreparedTurn, RowBuilder, TurnRows
 from simlab.world import Population
 
 __all__ = [
@@ -173,14 +173,23 @@ class Recorder:
         if self.stream_copy and path is not None:
             self.stream = ColumnarStream.open(path, self.run_id, self.pop.handles)
 
-    def write_turn(self, rows: TurnRows) -> None:
-        """Write every row of one turn in one transaction (then hand them to the stream)."""
+    def prepare_turn(self, rows: TurnRows) -> PreparedTurn:
+        """Build one turn's rows (:class:`simlab.turn_rows.RowBuilder`), turns in order.
+
+        :class:`simlab.turn_writer.TurnWriter` calls this in the engine's thread, so the
+        writer thread only inserts.
+        """
         now = utc_now()
         tables, items = self.rows.turn(rows, now)
+        return PreparedTurn(rows, now, tables, items)
+
+    def write_turn(self, turn: TurnRows | PreparedTurn) -> None:
+        """Write every row of one turn in one transaction (then hand them to the stream)."""
+        prepared = turn if isinstance(turn, PreparedTurn) else self.prepare_turn(turn)
+        rows, now = prepared.rows, prepared.now
         with self.engine.begin() as connection:
             lifecycle.renew(connection, self.run_id)
-            for table, table_rows in tables.items():
-                self._write(connection, table, table_rows)
+            self._write_rows(connection, prepared)
             totals = rows.actions.counts()
             totals["total"] = len(rows.actions)
             _insert(
@@ -198,12 +207,13 @@ class Recorder:
             if rows.extra is not None:
                 rows.extra(connection)
         if self.stream is not None:
-            self.stream.add(rows.turn, tables, items)
+            self.stream.add(rows.turn, prepared.tables, prepared.items)
 
-    @staticmethod
-    def _write(connection: Connection, table: str, rows: TableRows) -> None:
-        if rows.n:
-            _insert(connection, table, COLUMNS[table], rows.tuples())
+    def _write_rows(self, connection: Connection, prepared: PreparedTurn) -> None:
+        """Insert the turn's feeds, scores, actions, posts and leanings (in the open transaction)."""
+        for table, rows in prepared.tables.items():
+            if rows.n:
+                _insert(connection, table, COLUMNS[table], rows.tuples())
 
     def complete(self, run_metrics: dict[str, float]) -> None:
         """Write ``run_metrics`` and mark the run completed, in one transaction."""

@@ -109,6 +109,24 @@ class FeedItems:
     post_ids: np.ndarray  # the turn's world's post ids (what ``post`` indexes)
 
 
+@dataclass(frozen=True)
+class PreparedTurn:
+    """One turn with its rows built (:meth:`simlab.recorder.Recorder.prepare_turn`), to be written.
+
+    ``now`` is the wall clock the rows hold as ``created_at``.
+    """
+
+    rows: TurnRows
+    now: str
+    tables: dict[str, TableRows]
+    items: FeedItems
+
+    @property
+    def turn(self) -> int:
+        """The turn's number."""
+        return self.rows.turn
+
+
 def _table(table: str, n: int, *values) -> TableRows:
     """``values`` (one per column of ``table``, in order) as the table's :class:`TableRows`."""
     return TableRows(n, dict(zip(COLUMNS[table], values, strict=True)))
