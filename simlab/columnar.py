@@ -29,16 +29,21 @@ WAL keep the size and mtime recorded in ``checked.json``.
 
 **When copies are written.** The process that completes a run writes its copy
 right after marking it completed (:func:`copy_completed_run`, called by
-:meth:`simlab.recorder.Recorder.complete`), by a read of that run's rows
-(``WHERE run_id = ?``, answered from the run_id indexes; ``generated_feeds``,
-whose seed primary key starts with the agent, is scanned). Reading back
-rather than collecting the rows while they are written keeps the engine's
-hot path and memory untouched, works for any table a revision adds,
-and costs a read of one run's freshly written (hence cached) pages. The
-feed items are exploded from the ``generated_feeds`` batches as they are
-written (never re-read), and the Arrow arrays are built from their buffers
+:meth:`simlab.recorder.Recorder.complete`). A run started fresh in a SQLite
+file by a policy without a per-run context (the rule-based engine) has
+streamed its large tables while it ran (:mod:`simlab.columnar_stream`: each
+committed turn's columns, the values its SQLite rows were made of, appended
+to Parquet under temporary names, the feed items from the feeds' index
+arrays); completion then reads back only the small tables and the row counts,
+and keeps a streamed file when its row count equals the table's. Everything
+else (resumed runs, LLM runs, a table the stream gave up on, any table a
+revision adds) is read back (``WHERE run_id = ?``, answered from the run_id
+indexes; ``generated_feeds``, whose seed primary key starts with the agent, is
+scanned): a read of one run's freshly written (hence cached) pages, the feed
+items exploded from the ``generated_feeds`` batches as they are written (never
+re-read), and the Arrow arrays built from their buffers
 (:func:`simlab.sqlite_arrow.column_array`), so the completing process imports
-neither pandas nor DuckDB. Other
+neither pandas nor DuckDB. Either way the manifest is the same. Other
 runs (failed, stale, or written before this module existed) are copied when
 :func:`current_copies` finds them missing, so a connect waits for at most
 the copies that are missing or stale, never for the whole database.
@@ -46,8 +51,8 @@ the copies that are missing or stale, never for the whole database.
 **Atomic.** Each file is written under a temporary name in the run's folder
 and renamed into place; the manifest is renamed last. A crash mid-copy leaves
 the old manifest (stale, so rewritten) or none (missing, so written), never a
-manifest naming half a file; leftover temporary files are swept at the next
-write. Writers of one run serialise on ``<db>.columnar/.<run>.lock``.
+manifest naming half a file; leftover temporary files (a crashed copy's, or
+a killed run's streamed files) are swept at the next write of that run's copy. Writers of one run serialise on ``<db>.columnar/.<run>.lock``.
 
 Where copies cannot be written (a read-only folder), the runs without an
 up-to-date copy are read through the attach, as before. The folder is
@@ -194,24 +199,24 @@ def _write_tables(
     return tables, items, turns
 
 
-def write_copy(path: Path, run_id: str, streamed: dict[str, StreamedTable] | None = None) -> dict:
+def write_copy(path: Path, run_id: str, stream: ColumnarStream | None = None) -> dict:
     """Write (or bring up to date) run ``run_id``'s copy; return its manifest.
 
     Reads the run's rows in one SQLite read transaction, so the counts in the
     manifest are those of the rows in the files. Tables whose columns and row
-    count match the existing manifest keep their file; ``streamed`` tables
-    (:class:`simlab.columnar_stream.ColumnarStream`) with the database's row
-    count keep theirs. Streamed files not kept are deleted.
+    count match the existing manifest keep their file; the tables of the run's
+    ``stream`` (:class:`simlab.columnar_stream.ColumnarStream`, finished here,
+    after the counts: it flushes meanwhile) with the database's row count keep
+    theirs. The stream's files not kept are deleted.
     """
-    streamed = streamed or {}
     try:
-        return _write_copy(path, run_id, streamed)
+        return _write_copy(path, run_id, stream)
     finally:
-        for table in streamed.values():
-            table.discard()
+        if stream is not None:
+            stream.discard()
 
 
-def _write_copy(path: Path, run_id: str, streamed: dict[str, StreamedTable]) -> dict:
+def _write_copy(path: Path, run_id: str, stream: ColumnarStream | None) -> dict:
     folder = run_dir(path, run_id)
     folder.parent.mkdir(exist_ok=True)
     with file_lock(_lock_path(folder)):
@@ -225,6 +230,7 @@ def _write_copy(path: Path, run_id: str, streamed: dict[str, StreamedTable]) -> 
             if old is not None and old["checksum"] == wanted:
                 return old
             folder.mkdir(exist_ok=True)
+            streamed = stream.finish() if stream is not None else {}
             ours = set().union(*(table.scratches for table in streamed.values()))
             for leftover in (
                 set(folder.glob(".*.tmp")) - ours
@@ -268,7 +274,7 @@ def copy_completed_run(engine, run_id: str, stream: ColumnarStream | None = None
     path = database_path(engine)
     try:
         if path is not None:
-            write_copy(path, run_id, stream.finish() if stream else None)
+            write_copy(path, run_id, stream)
     except Exception as exc:  # noqa: BLE001  (derived data: rebuilt on demand)
         log.warning("columnar: no copy of run %s yet (%s); it is made on next read", run_id, exc)
     finally:

@@ -45,6 +45,8 @@ from simlab.turn_rows import COLUMNS, Constant, FeedItems, TableRows
 
 log = logging.getLogger("simlab.columnar")
 
+_END, _DROP = object(), object()  # the stream thread's stop signals: flush first, or not
+
 
 def _array(values: list | Constant, kind: pa.DataType, n: int) -> pa.Array:
     """One column of a :class:`TableRows` as an Arrow array of ``kind`` (a SQLite affinity type)."""
@@ -136,6 +138,7 @@ class ColumnarStream:
         self.tables = {t: StreamedTable(folder, t, s) for t, s in schemas.items()}
         self._post_ids = pa.array([], pa.string())
         self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._ended = False
         self._thread = threading.Thread(target=self._work, name="simlab-columnar", daemon=True)
         self._thread.start()
 
@@ -165,17 +168,26 @@ class ColumnarStream:
         self._queue.put((turn, tables, items))
 
     def _work(self) -> None:
-        while (job := self._queue.get()) is not None:
-            turn, tables, items = job
-            for name in list(self.tables):
-                try:
-                    self._add(turn, name, tables[name], items)
-                except Exception as exc:  # noqa: BLE001  (that table is read back instead)
-                    log.debug("columnar: stopped streaming %s of %s (%s)", name, self.run_id, exc)
-                    self.tables.pop(name).discard()
+        while (job := self._queue.get()) is not _DROP:
+            if job is _END:  # flush what is buffered while the run completes
+                self._each_table(self._close)
+                return
+            self._each_table(self._add, *job)
 
-    def _add(self, turn: int, name: str, rows: TableRows, items: FeedItems) -> None:
-        streamed = self.tables[name]
+    def _each_table(self, work, *args) -> None:
+        """``work(name, *args)`` for each streamed table; one whose work fails is read back."""
+        for name in list(self.tables):
+            try:
+                work(name, *args)
+            except Exception as exc:  # noqa: BLE001  (that table is read back at completion)
+                log.debug("columnar: stopped streaming %s of %s (%s)", name, self.run_id, exc)
+                self.tables.pop(name).discard()
+
+    def _close(self, name: str) -> None:
+        self.tables[name].close()
+
+    def _add(self, name: str, turn: int, tables: dict[str, TableRows], items: FeedItems) -> None:
+        streamed, rows = self.tables[name], tables[name]
         columns = [_array(rows.columns[f.name], f.type, rows.n) for f in streamed.schema]
         batches = [pa.record_batch(columns, schema=streamed.schema)]
         if name == FEEDS:
@@ -202,24 +214,27 @@ class ColumnarStream:
             schema=feed_items.SCHEMA,
         )
 
+    def end(self) -> None:
+        """No more turns: the thread writes what is buffered and stops (without waiting)."""
+        if not self._ended:
+            self._ended = True
+            self._queue.put(_END)
+
     def finish(self) -> dict[str, StreamedTable]:
-        """Wait for the queued turns and close the files; return the streamed tables."""
-        self._stop()
-        for table in list(self.tables.values()):
-            table.close()
+        """Wait until every queued turn is written and the files closed; return the tables."""
+        self.end()
+        self._thread.join()
         return self.tables
 
     def discard(self) -> None:
         """Stop and delete every temporary file (a failed or cancelled run)."""
-        self._stop()
+        if not self._ended:
+            self._ended = True
+            self._queue.put(_DROP)
+        self._thread.join()
         for table in self.tables.values():
             table.discard()
         try:
             self.folder.rmdir()  # only if empty: a copy written before stays
         except OSError:
             pass
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()

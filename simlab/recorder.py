@@ -216,7 +216,9 @@ class Recorder:
                 _insert(connection, table, COLUMNS[table], rows.tuples())
 
     def complete(self, run_metrics: dict[str, float]) -> None:
-        """Write ``run_metrics`` and mark the run completed, in one transaction."""
+        """Write ``run_metrics`` and mark the run completed, in one transaction; copy it."""
+        if self.stream is not None:
+            self.stream.end()  # its last row groups are written while this completes
         now = utc_now()
         with self.engine.begin() as connection:
             connection.execute(
