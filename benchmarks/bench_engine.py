@@ -22,9 +22,10 @@ Where the run's time goes (:func:`thread_clocks`): the CPU time of the engine's
 thread (population load, turns computed, rows built), of the writer thread
 (the inserts, :mod:`simlab.turn_writer`) and of the columnar stream's thread
 (Arrow and Parquet, :mod:`simlab.columnar_stream`), and the wall time of the
-completion's columnar copy (:func:`simlab.columnar.copy_completed_run`). On
-two cores the writer thread's wall time is the loop's critical path; the
-threads share one GIL, so their CPU times add up more than they overlap.
+completion's columnar copy (:func:`simlab.columnar.copy_completed_run`). The
+threads share one GIL: their CPU times add up more than they overlap (the run
+uses about 1.2 cores on an idle two-core machine), so the run's wall time
+follows their sum rather than the longest thread.
 """
 
 from __future__ import annotations
