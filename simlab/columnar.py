@@ -29,16 +29,21 @@ WAL keep the size and mtime recorded in ``checked.json``.
 
 **When copies are written.** The process that completes a run writes its copy
 right after marking it completed (:func:`copy_completed_run`, called by
-:meth:`simlab.recorder.Recorder.complete`), by a read of that run's rows
-(``WHERE run_id = ?``, answered from the run_id indexes; ``generated_feeds``,
-whose seed primary key starts with the agent, is scanned). Reading back
-rather than collecting the rows while they are written keeps the engine's
-hot path and memory untouched, works for any table a revision adds,
-and costs a read of one run's freshly written (hence cached) pages. The
-feed items are exploded from the ``generated_feeds`` batches as they are
-written (never re-read), and the Arrow arrays are built from their buffers
+:meth:`simlab.recorder.Recorder.complete`). A run started fresh in a SQLite
+file by a policy without a per-run context (the rule-based engine) has
+streamed its large tables while it ran (:mod:`simlab.columnar_stream`: each
+committed turn's columns, the values its SQLite rows were made of, appended
+to Parquet under temporary names, the feed items from the feeds' index
+arrays); completion then reads back only the small tables and the row counts,
+and keeps a streamed file when its row count equals the table's. Everything
+else (resumed runs, LLM runs, a table the stream gave up on, any table a
+revision adds) is read back (``WHERE run_id = ?``, answered from the run_id
+indexes; ``generated_feeds``, whose seed primary key starts with the agent, is
+scanned): a read of one run's freshly written (hence cached) pages, the feed
+items exploded from the ``generated_feeds`` batches as they are written (never
+re-read), and the Arrow arrays built from their buffers
 (:func:`simlab.sqlite_arrow.column_array`), so the completing process imports
-neither pandas nor DuckDB. Other
+neither pandas nor DuckDB. Either way the manifest is the same. Other
 runs (failed, stale, or written before this module existed) are copied when
 :func:`current_copies` finds them missing, so a connect waits for at most
 the copies that are missing or stale, never for the whole database.
@@ -46,8 +51,8 @@ the copies that are missing or stale, never for the whole database.
 **Atomic.** Each file is written under a temporary name in the run's folder
 and renamed into place; the manifest is renamed last. A crash mid-copy leaves
 the old manifest (stale, so rewritten) or none (missing, so written), never a
-manifest naming half a file; leftover temporary files are swept at the next
-write. Writers of one run serialise on ``<db>.columnar/.<run>.lock``.
+manifest naming half a file; leftover temporary files (a crashed copy's, or
+a killed run's streamed files) are swept at the next write of that run's copy. Writers of one run serialise on ``<db>.columnar/.<run>.lock``.
 
 Where copies cannot be written (a read-only folder), the runs without an
 up-to-date copy are read through the attach, as before. The folder is
@@ -68,14 +73,18 @@ import urllib.parse
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from simlab import lifecycle
-from simlab.columnar_write import ACTIONS, FEEDS, write_table
+from simlab.columnar_write import ACTIONS, FEEDS, table_file, write_table
 from simlab.db import sqlite_path
 from simlab.run_counts import RUN_COLUMN, all_run_counts, run_counts
 from simlab.sqlite_arrow import file_lock, open_read_only, table_schema
+
+if TYPE_CHECKING:  # the stream imports this module (and the engine's row types)
+    from simlab.columnar_stream import ColumnarStream, StreamedTable
 
 log = logging.getLogger("simlab.columnar")
 
@@ -146,8 +155,12 @@ def _write_tables(
     counts: dict,
     old: dict | None,
     run_id: str,
+    streamed: dict[str, StreamedTable],
 ) -> tuple[dict, dict, dict]:
     """Write each table whose entry changed (or whose file is gone).
+
+    A table streamed during the run (:mod:`simlab.columnar_stream`) with the
+    row count of the database keeps its streamed file instead of a re-read.
 
     Returns:
         The table entries, the feed items' entry and the action tables' counts
@@ -159,18 +172,21 @@ def _write_tables(
         columns, rows, digest = _entry_key(schema, counts, table)
         entry = {"columns": columns, "rows": rows, "digest": digest, "file": None}
         if entry["rows"]:
-            entry["file"] = urllib.parse.quote(table, safe="-_") + ".parquet"
+            entry["file"] = table_file(table)
             kept = (old or {}).get("tables", {}).get(table)
             unchanged = kept == entry and (folder / entry["file"]).exists()
             if table == FEEDS:
                 unchanged = unchanged and _has_file(folder, old["feed_items"])
             if table in ACTIONS:
                 unchanged = unchanged and table in old["turn_counts"]
-            written = (
-                {}
-                if unchanged
-                else write_table(source, table, schema, run_id, folder / entry["file"])
-            )
+            stream = streamed.get(table)
+            if unchanged:
+                written = {}
+            elif stream is not None and stream.rows == rows and stream.schema == schema:
+                written = stream.keep()
+                log.debug("columnar: kept the streamed %s of run %s", table, run_id)
+            else:
+                written = write_table(source, table, schema, run_id, folder / entry["file"])
             if table == FEEDS:
                 items = written.get("feed_items", old["feed_items"] if unchanged else items)
             if table in ACTIONS:
@@ -183,13 +199,24 @@ def _write_tables(
     return tables, items, turns
 
 
-def write_copy(path: Path, run_id: str) -> dict:
+def write_copy(path: Path, run_id: str, stream: ColumnarStream | None = None) -> dict:
     """Write (or bring up to date) run ``run_id``'s copy; return its manifest.
 
     Reads the run's rows in one SQLite read transaction, so the counts in the
     manifest are those of the rows in the files. Tables whose columns and row
-    count match the existing manifest keep their file.
+    count match the existing manifest keep their file; the tables of the run's
+    ``stream`` (:class:`simlab.columnar_stream.ColumnarStream`, finished here,
+    after the counts: it flushes meanwhile) with the database's row count keep
+    theirs. The stream's files not kept are deleted.
     """
+    try:
+        return _write_copy(path, run_id, stream)
+    finally:
+        if stream is not None:
+            stream.discard()
+
+
+def _write_copy(path: Path, run_id: str, stream: ColumnarStream | None) -> dict:
     folder = run_dir(path, run_id)
     folder.parent.mkdir(exist_ok=True)
     with file_lock(_lock_path(folder)):
@@ -203,9 +230,15 @@ def write_copy(path: Path, run_id: str) -> dict:
             if old is not None and old["checksum"] == wanted:
                 return old
             folder.mkdir(exist_ok=True)
-            for leftover in folder.glob(".*.tmp"):  # a crashed writer's, we hold the lock
+            streamed = stream.finish() if stream is not None else {}
+            ours = set().union(*(table.scratches for table in streamed.values()))
+            for leftover in (
+                set(folder.glob(".*.tmp")) - ours
+            ):  # a crashed writer's: we hold the lock
                 leftover.unlink(missing_ok=True)
-            tables, items, turns = _write_tables(source, folder, schemas, counts, old, run_id)
+            tables, items, turns = _write_tables(
+                source, folder, schemas, counts, old, run_id, streamed
+            )
             manifest = {
                 "format": FORMAT,
                 "run_id": run_id,
@@ -225,19 +258,28 @@ def write_copy(path: Path, run_id: str) -> dict:
     return manifest
 
 
-def copy_completed_run(engine, run_id: str) -> None:
+def database_path(engine) -> Path | None:
+    """The SQLite file behind ``engine`` (None for PostgreSQL or an in-memory database)."""
+    return sqlite_path(engine.url.render_as_string(hide_password=False))
+
+
+def copy_completed_run(engine, run_id: str, stream: ColumnarStream | None = None) -> None:
     """Write the copy of a run its own process just completed (SQLite only; never raises).
 
-    A failure is logged, not raised: the run is complete either way, and the
-    next :func:`current_copies` writes the missing copy.
+    ``stream``: the run's streamed copy (:mod:`simlab.columnar_stream`), whose
+    tables :func:`write_copy` keeps. A failure is logged, not raised: the run
+    is complete either way, and the next :func:`current_copies` writes the
+    missing copy.
     """
-    path = sqlite_path(engine.url.render_as_string(hide_password=False))
-    if path is None:
-        return
+    path = database_path(engine)
     try:
-        write_copy(path, run_id)
+        if path is not None:
+            write_copy(path, run_id, stream)
     except Exception as exc:  # noqa: BLE001  (derived data: rebuilt on demand)
         log.warning("columnar: no copy of run %s yet (%s); it is made on next read", run_id, exc)
+    finally:
+        if stream is not None:
+            stream.discard()
 
 
 def run_states(source: sqlite3.Connection) -> dict[str, str]:

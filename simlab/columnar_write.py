@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import urllib.parse
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -49,7 +50,7 @@ def _constant_run_id(source: sqlite3.Connection, table: str, schema: pa.Schema) 
     return found is not None and "COLLATE" not in (found[0] or "").upper()
 
 
-class _ParquetFile:
+class ParquetFile:
     """A Parquet file written under a temporary name and renamed into place by :meth:`keep`."""
 
     def __init__(self, target: Path, schema: pa.Schema) -> None:
@@ -59,20 +60,38 @@ class _ParquetFile:
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
+        """Append ``batch`` (one row group)."""
         self.writer.write_batch(batch)
         self.rows += batch.num_rows
 
+    def write_table(self, table: pa.Table) -> None:
+        """Append ``table`` as one row group."""
+        self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self.rows += table.num_rows
+
     def keep(self) -> None:
+        """Close the file and rename it into place."""
         self.writer.close()
         os.replace(self.scratch, self.target)
 
     def discard(self) -> None:
+        """Close the file and delete it if it was not kept."""
         self.writer.close()  # a second close is a no-op
         self.scratch.unlink(missing_ok=True)
 
 
 def _nulls_first(pair: tuple) -> tuple:
     return (pair[0] is not None, pair[0] or 0)
+
+
+def table_file(table: str) -> str:
+    """The file name of ``table``'s rows in a run's copy folder."""
+    return urllib.parse.quote(table, safe="-_") + ".parquet"
+
+
+def turn_counts(turns: Counter) -> list[list]:
+    """Rows per turn as the manifest keeps them: ``[turn, rows]`` pairs, NULL turn first."""
+    return [[t, n] for t, n in sorted(turns.items(), key=_nulls_first)]
 
 
 def write_table(
@@ -91,10 +110,10 @@ def write_table(
     fetched = schema.remove(schema.get_field_index(RUN_COLUMN)) if constant else schema
     columns = ", ".join(identifier(c) for c in fetched.names)
     sql = f"SELECT {columns} FROM {identifier(table)} WHERE {RUN_COLUMN} = ?"
-    files = [_ParquetFile(target, schema)]
+    files = [ParquetFile(target, schema)]
     explode = table == FEEDS and set(feed_items.KEYS) | {"post_ids"} <= set(schema.names)
     if explode:
-        files.append(_ParquetFile(target.with_name(ITEMS_FILE), feed_items.SCHEMA))
+        files.append(ParquetFile(target.with_name(ITEMS_FILE), feed_items.SCHEMA))
     turns: Counter | None = (
         Counter() if table in ACTIONS and "turn_number" in schema.names else None
     )
@@ -123,5 +142,5 @@ def write_table(
         items = files[1] if len(files) > 1 else None
         return {"feed_items": {"rows": items.rows if items else None, "file": items and ITEMS_FILE}}
     if turns is not None:
-        return {"turn_counts": [[t, n] for t, n in sorted(turns.items(), key=_nulls_first)]}
+        return {"turn_counts": turn_counts(turns)}
     return {}

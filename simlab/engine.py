@@ -342,7 +342,8 @@ def run(
     sim = Simulation(config, pop)
     run_id = run_id or new_id()
     with _policy_context(sim, engine, run_id, None) as sim.context:
-        recorder = Recorder(engine, run_id, pop, sim.policy.model_used)
+        streams = sim.policy.context is None  # an LLM policy writes rows of its own
+        recorder = Recorder(engine, run_id, pop, sim.policy.model_used, stream_copy=streams)
         recorder.create_run(config, pop.n_agents, membership)
         _play(sim, recorder, 0, progress)
     return run_id

@@ -19,10 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from simlab import __version__, columnar, lifecycle
+from simlab.columnar_stream import ColumnarStream
 from simlab.config import RunConfig
 from simlab.db import checkpoint_wal
 from simlab.postgres import bulk_insert
-from simlab.turn_rows import COLUMNS, RowBuilder, TurnRows
+from simlab.turn_rows import COLUMNS, PreparedTurn, RowBuilder, TurnRows
 from simlab.world import Population
 
 __all__ = [
@@ -68,7 +69,10 @@ class Recorder:
     """Writes one run: its run row, each turn's rows (built by :attr:`rows`), its end.
 
     The run's ``run_models`` row records ``model_used``: compact actions it
-    decided store ``model_used`` NULL (:mod:`simlab.compact_rows`).
+    decided store ``model_used`` NULL (:mod:`simlab.compact_rows`). With
+    ``stream_copy``, a run created here in a SQLite file also streams its
+    columnar copy (:mod:`simlab.columnar_stream`): each committed turn's rows
+    go to Parquet, so :meth:`complete` reads only the small tables back.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class Recorder:
         pop: Population,
         model_used: str,
         leaning: np.ndarray | None = None,
+        stream_copy: bool = False,
     ) -> None:
         """Prepare to write run ``run_id`` of ``pop``.
 
@@ -88,12 +93,15 @@ class Recorder:
             model_used: the policy's ``model_used`` for actions that name none.
             leaning: the recorded leanings after the last written turn when
                 resuming (None: the next turn written is turn 0).
+            stream_copy: stream the columnar copy from :meth:`create_run` on.
         """
         self.engine = engine
         self.run_id = run_id
         self.pop = pop
         self.model_used = model_used
         self.rows = RowBuilder(run_id, pop, model_used, model_used, leaning)
+        self.stream_copy = stream_copy
+        self.stream: ColumnarStream | None = None
 
     def create_run(
         self, config: RunConfig, n_agents: int, membership: Membership | None = None
@@ -161,16 +169,27 @@ class Recorder:
                         )
                     ],
                 )
+        path = columnar.database_path(self.engine)
+        if self.stream_copy and path is not None:
+            self.stream = ColumnarStream.open(path, self.run_id, self.pop.handles)
 
-    def write_turn(self, rows: TurnRows) -> None:
-        """Write every row of one turn in one transaction."""
+    def prepare_turn(self, rows: TurnRows) -> PreparedTurn:
+        """Build one turn's rows (:class:`simlab.turn_rows.RowBuilder`), turns in order.
+
+        :class:`simlab.turn_writer.TurnWriter` calls this in the engine's thread, so the
+        writer thread only inserts.
+        """
         now = utc_now()
+        tables, items = self.rows.turn(rows, now)
+        return PreparedTurn(rows, now, tables, items)
+
+    def write_turn(self, turn: TurnRows | PreparedTurn) -> None:
+        """Write every row of one turn in one transaction (then hand them to the stream)."""
+        prepared = turn if isinstance(turn, PreparedTurn) else self.prepare_turn(turn)
+        rows, now = prepared.rows, prepared.now
         with self.engine.begin() as connection:
             lifecycle.renew(connection, self.run_id)
-            self._write_feeds(connection, rows, now)
-            self._write_actions(connection, rows, now)
-            self._write(connection, "agent_posts", self.rows.posts(rows, now))
-            self._write(connection, "agent_leaning_changes", self.rows.leanings(rows))
+            self._write_rows(connection, prepared)
             totals = rows.actions.counts()
             totals["total"] = len(rows.actions)
             _insert(
@@ -187,22 +206,19 @@ class Recorder:
             )
             if rows.extra is not None:
                 rows.extra(connection)
+        if self.stream is not None:
+            self.stream.add(rows.turn, prepared.tables, prepared.items)
 
-    @staticmethod
-    def _write(connection: Connection, table: str, rows: list[tuple]) -> None:
-        _insert(connection, table, COLUMNS[table], rows)
-
-    def _write_feeds(self, connection: Connection, rows: TurnRows, now: str) -> None:
-        feeds, scores = self.rows.feeds(rows, now)
-        self._write(connection, "generated_feeds", feeds)
-        self._write(connection, "feed_scores", scores)
-
-    def _write_actions(self, connection: Connection, rows: TurnRows, now: str) -> None:
-        for table, table_rows in self.rows.actions(rows, now).items():
-            self._write(connection, table, table_rows)
+    def _write_rows(self, connection: Connection, prepared: PreparedTurn) -> None:
+        """Insert the turn's feeds, scores, actions, posts and leanings (in the open transaction)."""
+        for table, rows in prepared.tables.items():
+            if rows.n:
+                _insert(connection, table, COLUMNS[table], rows.tuples())
 
     def complete(self, run_metrics: dict[str, float]) -> None:
-        """Write ``run_metrics`` and mark the run completed, in one transaction."""
+        """Write ``run_metrics`` and mark the run completed, in one transaction; copy it."""
+        if self.stream is not None:
+            self.stream.end()  # its last row groups are written while this completes
         now = utc_now()
         with self.engine.begin() as connection:
             connection.execute(
@@ -220,10 +236,18 @@ class Recorder:
             )
             lifecycle.release(connection, self.run_id)
         checkpoint_wal(self.engine)
-        columnar.copy_completed_run(self.engine, self.run_id)
+        stream, self.stream = self.stream, None
+        columnar.copy_completed_run(self.engine, self.run_id, stream)
 
     def fail(self, turn: int | None, error: str) -> None:
-        """Mark the run failed and record why (the failed turn's rows were rolled back)."""
+        """Mark the run failed and record why (the failed turn's rows were rolled back).
+
+        A streamed copy's files are deleted first: a failed run is copied from
+        the database when analytics first reads it.
+        """
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.discard()
         with self.engine.begin() as connection:
             connection.execute(
                 text("UPDATE runs SET status = 'failed', completed_at = NULL WHERE run_id = :r"),

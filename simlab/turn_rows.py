@@ -1,10 +1,14 @@
-"""One turn's rows as tuples for ``executemany``: feeds, scores, actions, posts, leanings.
+"""One turn's rows, column by column: feeds, scores, actions, posts, leanings.
 
 :class:`TurnRows` is what :meth:`simlab.engine.Simulation.step` returns;
-:class:`RowBuilder` turns it into the rows of each table, column by column
-(numpy gathers and ``tolist``, then one ``zip`` per table), so no Python code
-runs per cell of a row. Which columns a compact rule-based action stores
-NULL is :mod:`simlab.compact_rows`'s layout (revisions 0009 and 0011).
+:class:`RowBuilder` turns it into each table's columns (:class:`TableRows`:
+numpy gathers and ``tolist``, a value shared by every row kept once), so no
+Python code runs per cell. The same columns are the one source of a turn's
+rows: :meth:`TableRows.tuples` zips them for ``executemany``, and the
+columnar copy streamed during the run (:mod:`simlab.columnar_stream`) turns
+them into Arrow arrays, with the feeds' items (:class:`FeedItems`) as index
+arrays. Which columns a compact rule-based action stores NULL is
+:mod:`simlab.compact_rows`'s layout (revisions 0009 and 0011).
 """
 
 from __future__ import annotations
@@ -65,6 +69,69 @@ class TurnRows:
     extra: Callable[[Connection], None] | None = None  # the policy's own rows (LLM calls, stances)
 
 
+@dataclass(frozen=True)
+class Constant:
+    """A value every row of a :class:`TableRows` holds (the run id, the turn, the wall clock)."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """One turn's rows of one table: ``n`` rows, each column a list or a :class:`Constant`.
+
+    ``columns`` maps the table's column names (:data:`COLUMNS` order) to values.
+    """
+
+    n: int
+    columns: dict[str, list | Constant]
+
+    def tuples(self) -> list[tuple]:
+        """The rows as tuples, in :data:`COLUMNS` order (for ``executemany``)."""
+        values = (
+            repeat(v.value, self.n) if isinstance(v, Constant) else v for v in self.columns.values()
+        )
+        return list(zip(*values, strict=True))
+
+
+@dataclass(frozen=True)
+class FeedItems:
+    """The items of one turn's feeds, one per served post, in feed order then rank order.
+
+    ``agent`` indexes ``Population.handles``, ``post`` the turn's world's
+    ``post_ids``; ``rank`` is 1 for the top of a feed. The feeds' ``post_ids``
+    JSON lists exactly these posts.
+    """
+
+    agent: np.ndarray  # (items,) int
+    rank: np.ndarray  # (items,) int32
+    post: np.ndarray  # (items,) int
+    post_ids: np.ndarray  # the turn's world's post ids (what ``post`` indexes)
+
+
+@dataclass(frozen=True)
+class PreparedTurn:
+    """One turn with its rows built (:meth:`simlab.recorder.Recorder.prepare_turn`), to be written.
+
+    ``now`` is the wall clock the rows hold as ``created_at``.
+    """
+
+    rows: TurnRows
+    now: str
+    tables: dict[str, TableRows]
+    items: FeedItems
+
+    @property
+    def turn(self) -> int:
+        """The turn's number."""
+        return self.rows.turn
+
+
+def _table(table: str, n: int, *values) -> TableRows:
+    """``values`` (one per column of ``table``, in order) as the table's :class:`TableRows`."""
+    return TableRows(n, dict(zip(COLUMNS[table], values, strict=True)))
+
+
 def _ids(prefix: str, numbers) -> list[str]:
     """``prefix`` followed by each of ``numbers`` (an iterable of ints)."""
     return list(map(prefix.__add__, map(str, numbers)))
@@ -106,7 +173,16 @@ class RowBuilder:
         self._leaning = None if leaning is None else leaning.copy()
         self._score_templates: dict[int, str] = {}
 
-    def feeds(self, rows: TurnRows, now: str) -> tuple[list[tuple], list[tuple]]:
+    def turn(self, rows: TurnRows, now: str) -> tuple[dict[str, TableRows], FeedItems]:
+        """Every table's rows of one turn (keyed as :data:`COLUMNS`), and its feed items."""
+        feeds, scores, items = self.feeds(rows, now)
+        tables = {"generated_feeds": feeds, "feed_scores": scores}
+        tables.update(self.actions(rows, now))
+        tables["agent_posts"] = self.posts(rows, now)
+        tables["agent_leaning_changes"] = self.leanings(rows)
+        return tables, items
+
+    def feeds(self, rows: TurnRows, now: str) -> tuple[TableRows, TableRows, FeedItems]:
         """The ``generated_feeds`` and ``feed_scores`` rows of the turn's active agents.
 
         ``post_ids`` is a JSON array of the served post ids; ``scores`` each
@@ -136,20 +212,17 @@ class RowBuilder:
         n = len(rows.agents)
         handles = self.pop.handles[rows.agents].tolist()
         feed_ids = _ids(f"{self.run_id}-{rows.turn}-", rows.agents.tolist())
-        run, turn = (self.run_id, rows.turn)
-        feed_rows = list(
-            zip(
-                feed_ids,
-                repeat(run, n),
-                repeat(turn, n),
-                handles,
-                post_ids,
-                repeat(now, n),
-                strict=True,
-            )
+        run, turn = Constant(self.run_id), Constant(rows.turn)
+        feeds = _table("generated_feeds", n, feed_ids, run, turn, handles, post_ids, Constant(now))
+        scores = _table("feed_scores", n, run, turn, handles, score_texts)
+        feed_row, _ = np.nonzero(valid)  # row-major: feed order, then rank order
+        items = FeedItems(
+            agent=rows.agents[feed_row],
+            rank=np.cumsum(valid, axis=1, dtype=np.int32)[valid],
+            post=rows.feeds[valid],
+            post_ids=rows.pop.post_ids,
         )
-        score_rows = list(zip(repeat(run, n), repeat(turn, n), handles, score_texts, strict=True))
-        return feed_rows, score_rows
+        return feeds, scores, items
 
     def _scores_text(self, scores: list[float]) -> str:
         n = len(scores)
@@ -158,7 +231,7 @@ class RowBuilder:
             template = self._score_templates[n] = "[" + ",".join(["%.6g"] * n) + "]"
         return template % tuple(scores)
 
-    def actions(self, rows: TurnRows, now: str) -> dict[str, list[tuple]]:
+    def actions(self, rows: TurnRows, now: str) -> dict[str, TableRows]:
         """Likes, comments and follows by table; ids number each kind in the policy's order.
 
         A compact row (:func:`simlab.compact_rows.compact_mask`) stores
@@ -181,49 +254,47 @@ class RowBuilder:
             at = actions.of(kind)
             m = len(at)
             names = self.pop.accounts if kind == "follow" else rows.pop.post_ids
-            columns = [
+            by_table[table] = _table(
+                table,
+                m,
                 _ids(f"{self.run_id}-{rows.turn}-{kind[0]}", range(m)),
-                repeat(self.run_id, m),
-                repeat(rows.turn, m),
+                Constant(self.run_id),
+                Constant(rows.turn),
                 self.pop.handles[actions.agent[at]].tolist(),
                 names[actions.target[at]].tolist(),
                 *([_objects(actions.text)[at].tolist()] if kind == "comment" else []),
-                repeat(now, m),
+                Constant(now),
                 explanation[at].tolist(),
                 models[at].tolist(),
                 metadata[at].tolist(),
                 generated[at].tolist(),
-            ]
-            by_table[table] = list(zip(*columns, strict=True))
+            )
         return by_table
 
-    def posts(self, rows: TurnRows, now: str) -> list[tuple]:
+    def posts(self, rows: TurnRows, now: str) -> TableRows:
         """The turn's agent posts, created half-way through the turn (simulated time)."""
         posts = rows.posts
         n = len(posts)
-        if not n:
-            return []
         created = datetime.fromtimestamp(rows.posted_at, UTC).isoformat()
-        return list(
-            zip(
-                _ids(f"{self.run_id}-{rows.turn}-p", range(n)),
-                repeat(self.run_id, n),
-                repeat(rows.turn, n),
-                self.pop.handles[posts.author].tolist(),
-                rows.post_ids,
-                posts.text,
-                [TOPIC_NAMES[t] for t in posts.topic.tolist()],
-                posts.leaning.tolist(),
-                repeat(created, n),
-                posts.explanation,
-                posts.models(),
-                posts.metadata_json,
-                repeat(now, n),
-                strict=True,
-            )
+        return _table(
+            "agent_posts",
+            n,
+            _ids(f"{self.run_id}-{rows.turn}-p", range(n)),
+            Constant(self.run_id),
+            Constant(rows.turn),
+            self.pop.handles[posts.author].tolist(),
+            rows.post_ids,
+            posts.text,
+            [TOPIC_NAMES[t] for t in posts.topic.tolist()],
+            posts.leaning.tolist(),
+            Constant(created),
+            posts.explanation,
+            posts.models(),
+            posts.metadata_json,
+            Constant(now),
         )
 
-    def leanings(self, rows: TurnRows) -> list[tuple]:
+    def leanings(self, rows: TurnRows) -> TableRows:
         """Every agent's leaning at the first turn written, then only the ones that changed."""
         leaning = rows.leaning
         changed = (
@@ -232,13 +303,11 @@ class RowBuilder:
             else np.flatnonzero(leaning != self._leaning)
         )
         self._leaning = leaning.copy()
-        n = len(changed)
-        return list(
-            zip(
-                repeat(self.run_id, n),
-                self.pop.handles[changed].tolist(),
-                repeat(rows.turn, n),
-                leaning[changed].tolist(),
-                strict=True,
-            )
+        return _table(
+            "agent_leaning_changes",
+            len(changed),
+            Constant(self.run_id),
+            self.pop.handles[changed].tolist(),
+            Constant(rows.turn),
+            leaning[changed].tolist(),
         )

@@ -1,8 +1,10 @@
 """The writer thread: turns are written while the engine computes the next one.
 
-:class:`TurnWriter` takes computed turns (:class:`simlab.turn_rows.TurnRows`)
-and hands each to a recorder's ``write_turn`` (:class:`simlab.recorder.Recorder`:
-the rows are built and inserted there, one transaction per turn) on a worker thread.
+:class:`TurnWriter` takes computed turns (:class:`simlab.turn_rows.TurnRows`),
+has a recorder (:class:`simlab.recorder.Recorder`) build their rows in the
+caller's thread (``prepare_turn``), and hands each to its ``write_turn`` (one
+transaction per turn) on a worker thread. Building in the engine's thread keeps
+the writer thread, the longer of the two, to the inserts (issue 13).
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import queue
 import threading
 from typing import Protocol
 
-from simlab.turn_rows import TurnRows
+from simlab.turn_rows import PreparedTurn, TurnRows
 
 
 class TurnSink(Protocol):
     """What the writer writes to: :class:`simlab.recorder.Recorder`."""
 
-    def write_turn(self, rows: TurnRows) -> None:
+    def prepare_turn(self, rows: TurnRows) -> PreparedTurn:
+        """Build one turn's rows."""
+
+    def write_turn(self, turn: PreparedTurn) -> None:
         """Write one turn in one transaction."""
 
 
@@ -43,7 +48,7 @@ class TurnWriter:
         self.progress = progress
         self.total_turns = total_turns
         self.last_written = -1
-        self._queue: queue.Queue[TurnRows | None] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[PreparedTurn | None] = queue.Queue(maxsize=1)
         self._failure: tuple[int, BaseException] | None = None
         self._thread = threading.Thread(target=self._work, name="simlab-writer", daemon=True)
         self._thread.start()
@@ -67,9 +72,9 @@ class TurnWriter:
             raise TurnWriteError(turn) from exc
 
     def put(self, rows: TurnRows) -> None:
-        """Queue a computed turn (blocks while the previous one is still waiting)."""
+        """Build a computed turn's rows and queue them (blocks while the previous turn waits)."""
         self._raise_failure()
-        self._queue.put(rows)
+        self._queue.put(self.recorder.prepare_turn(rows))
 
     def close(self) -> None:
         """Wait until every queued turn is written; raise if one failed."""

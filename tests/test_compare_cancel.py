@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from simlab import lifecycle
+from simlab import columnar, lifecycle
 from simlab.compare import CompareConfig, compare
 from simlab.db import make_engine
 
@@ -126,6 +126,7 @@ def test_sigint_exits_130_without_starting_queued_cells_and_resume_completes(bas
     assert error.startswith("interrupted")
     (released,) = _query(db, "SELECT released_at FROM run_lifecycle WHERE run_id = ?", run_id)[0]
     assert released is not None
+    assert not columnar.run_dir(db, run_id).exists()  # its streamed copy's files were deleted
 
     resumed = run_simlab("compare", "--resume", comparison_id, "--jobs", "2", "--db", str(db))
     assert resumed.returncode == 0, resumed.stderr

@@ -152,14 +152,14 @@ def test_feed_algorithms_change_what_is_served(db):
 
 
 def _fail_on_turn(monkeypatch, failing_turn):
-    original = Recorder._write_actions
+    original = Recorder._write_rows
 
-    def write_actions(self, connection, rows, now):
-        original(self, connection, rows, now)  # rows reach the open transaction...
-        if rows.turn == failing_turn:
+    def write_rows(self, connection, prepared):
+        original(self, connection, prepared)  # rows reach the open transaction...
+        if prepared.turn == failing_turn:
             raise RuntimeError("disk on fire")  # ...and are rolled back with it
 
-    monkeypatch.setattr(Recorder, "_write_actions", write_actions)
+    monkeypatch.setattr(Recorder, "_write_rows", write_rows)
 
 
 def test_crash_leaves_whole_turns_and_a_failed_run(db, monkeypatch):
