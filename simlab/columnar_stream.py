@@ -136,7 +136,7 @@ class ColumnarStream:
         self.run_id = run_id
         self._handles = column_array(handles.tolist(), pa.string())
         self.tables = {t: StreamedTable(folder, t, s) for t, s in schemas.items()}
-        self._post_ids = pa.array([], pa.string())
+        self._post_ids = column_array([], pa.string())  # pa.array would import pandas
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._ended = False
         self._thread = threading.Thread(target=self._work, name="simlab-columnar", daemon=True)
@@ -201,15 +201,18 @@ class ColumnarStream:
             new = column_array(items.post_ids[known:].tolist(), pa.string())
             self._post_ids = pa.concat_arrays([self._post_ids, new])
         n = len(items.post)
-        run = pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), repeated(self.run_id, 1))
-        agents = pa.DictionaryArray.from_arrays(items.agent.astype(np.int32), self._handles)
+        zeros = feed_items.numbers_array(np.zeros(n, np.int32), pa.int32())
+        run = pa.DictionaryArray.from_arrays(zeros, repeated(self.run_id, 1))
+        indices = feed_items.numbers_array(items.agent.astype(np.int32), pa.int32())
+        posts = np.ascontiguousarray(items.post, dtype=np.int64)
+        agents = pa.DictionaryArray.from_arrays(indices, self._handles)  # Arrow indices: no pandas
         return pa.record_batch(
             [
                 run,
                 column_array([turn] * n, pa.int64()),
                 agents,
-                pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(items.rank)]),
-                pc.take(self._post_ids, items.post),
+                feed_items.numbers_array(items.rank, pa.int32()),
+                pc.take(self._post_ids, feed_items.numbers_array(posts, pa.int64())),
             ],
             schema=feed_items.SCHEMA,
         )

@@ -90,7 +90,7 @@ def _parsed(post_ids: pa.Array) -> pa.ListArray:
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32)
     nulls = np.fromiter((items is None for items in parsed), bool, len(parsed))
     return pa.ListArray.from_arrays(
-        _numbers(offsets, pa.int32()),
+        numbers_array(offsets, pa.int32()),
         column_array(flat, pa.string()),
         mask=pa.Array.from_buffers(
             pa.bool_(), len(nulls), [None, pa.py_buffer(np.packbits(nulls, bitorder="little"))]
@@ -98,7 +98,7 @@ def _parsed(post_ids: pa.Array) -> pa.ListArray:
     )
 
 
-def _numbers(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+def numbers_array(values: np.ndarray, kind: pa.DataType) -> pa.Array:
     """A numpy array without nulls as an Arrow array (``pa.array`` would import pandas)."""
     return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
@@ -133,4 +133,4 @@ def explode(feeds: pa.RecordBatch) -> pa.RecordBatch:
     columns = [
         pc.take(k if k.type == pa.int64() else pc.dictionary_encode(k), parents) for k in keys
     ]
-    return pa.record_batch([*columns, _numbers(rank, pa.int32()), flat], schema=SCHEMA)
+    return pa.record_batch([*columns, numbers_array(rank, pa.int32()), flat], schema=SCHEMA)
