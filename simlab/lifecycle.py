@@ -92,20 +92,13 @@ def acquire(connection: Connection, run_id: str, pop) -> None:
     )
 
 
-def renew(connection: Connection, run_id: str, pid: int | None = None) -> None:
+def renew(connection: Connection, run_id: str) -> None:
     """Heartbeat: extend this process's lease (inside a turn's transaction).
-
-    Args:
-        connection: the turn's transaction.
-        run_id: the run.
-        pid: the lease holder's process id when another process (the run's
-            writer process, :mod:`simlab.writer_process`) renews it; default: this one.
 
     Raises:
         LeaseLost: this process no longer holds the lease.
     """
-    own_pid, host = _owner()
-    pid = own_pid if pid is None else pid
+    pid, host = _owner()
     row = connection.execute(
         text(
             "SELECT heartbeat_at FROM run_lifecycle "
