@@ -105,15 +105,18 @@ def pack_runs(path: Path, run_ids) -> Path | None:
     packed = {run for pack in current_packs(path, manifests) for run in pack.runs}
     chosen = [manifests[r] for r in sorted(set(run_ids)) if manifests.get(r) and r not in packed]
     sources = {m["run_id"]: _sources(path, m) for m in chosen}
-    schemas: dict[str, object] = {}
-    for files in sources.values():
-        for table, file in files.items():
-            schemas.setdefault(table, pq.read_schema(file))
+    found = {
+        run: {t: pq.read_schema(f) for t, f in files.items()} for run, files in sources.items()
+    }
+    schemas: dict[str, pa.Schema] = {}
+    for run_schemas in found.values():
+        for table, schema in run_schemas.items():
+            schemas.setdefault(table, schema)
     misfits = {
         run
-        for run, files in sources.items()
-        for table, file in files.items()
-        if not pq.read_schema(file).equals(schemas[table])
+        for run, run_schemas in found.items()
+        for table, schema in run_schemas.items()
+        if not schema.equals(schemas[table])
     } | {m["run_id"] for m in chosen if m["feed_items"]["rows"] is None}  # items not stored
     chosen = [m for m in chosen if m["run_id"] not in misfits]
     if len(chosen) < MIN_RUNS:
