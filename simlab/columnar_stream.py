@@ -45,6 +45,7 @@ from simlab.turn_rows import COLUMNS, Constant, FeedItems, TableRows
 
 log = logging.getLogger("simlab.columnar")
 
+THREAD_NAME = "simlab-columnar"
 _END, _DROP = object(), object()  # the stream thread's stop signals: flush first, or not
 
 
@@ -139,7 +140,7 @@ class ColumnarStream:
         self._post_ids = column_array([], pa.string())  # pa.array would import pandas
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._ended = False
-        self._thread = threading.Thread(target=self._work, name="simlab-columnar", daemon=True)
+        self._thread = threading.Thread(target=self._work, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
     @classmethod

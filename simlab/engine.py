@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from simlab import feeds, lifecycle, metrics, opinion, policies, posting
+from simlab import feeds, lifecycle, metrics, opinion, policies, posting, writer_process
 from simlab.config import RunConfig
 from simlab.db import make_engine
 from simlab.engagement import Exogenous
@@ -297,8 +297,16 @@ def population_for(config: RunConfig, engine: Engine) -> Population:
 
 
 def _play(sim: Simulation, recorder: Recorder, first_turn: int, progress: Progress | None) -> None:
-    """Compute turns here and write them on a TurnWriter thread; record a failure if any."""
-    writer = TurnWriter(recorder, progress, sim.config.turns)
+    """Compute turns here while a writer writes them; record a failure if any.
+
+    The writer is a child process (:mod:`simlab.writer_process`) where it can
+    be, a thread (:class:`simlab.turn_writer.TurnWriter`) otherwise; both write
+    the same rows.
+    """
+    if writer_process.usable(recorder, writes_own_rows=sim.policy.context is not None):
+        writer = writer_process.ProcessTurnWriter(recorder, progress, sim.config.turns)
+    else:
+        writer = TurnWriter(recorder, progress, sim.config.turns)
     turn = first_turn
     try:
         for turn in range(first_turn, sim.config.turns):
@@ -306,6 +314,7 @@ def _play(sim: Simulation, recorder: Recorder, first_turn: int, progress: Progre
         writer.close()
         recorder.complete(metrics.compute_run(sim.config.metrics, sim.run_data()))
     except TurnWriteError as failure:
+        writer.abort()  # nothing after the failed turn is written; the writer stops
         error = failure.__cause__
         recorder.fail(failure.turn, f"{type(error).__name__}: {error}")
         raise error from None

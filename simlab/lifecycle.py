@@ -92,13 +92,20 @@ def acquire(connection: Connection, run_id: str, pop) -> None:
     )
 
 
-def renew(connection: Connection, run_id: str) -> None:
+def renew(connection: Connection, run_id: str, pid: int | None = None) -> None:
     """Heartbeat: extend this process's lease (inside a turn's transaction).
+
+    Args:
+        connection: the turn's transaction.
+        run_id: the run.
+        pid: the lease holder's process id when another process (the run's
+            writer process, :mod:`simlab.writer_process`) renews it; default: this one.
 
     Raises:
         LeaseLost: this process no longer holds the lease.
     """
-    pid, host = _owner()
+    own_pid, host = _owner()
+    pid = own_pid if pid is None else pid
     row = connection.execute(
         text(
             "SELECT heartbeat_at FROM run_lifecycle "

@@ -3,8 +3,10 @@
 Rows go in with the driver's ``executemany`` (tuples built column-wise by
 :class:`simlab.turn_rows.RowBuilder`, no ORM) because a turn of 10,000 agents
 writes tens of thousands of rows. Each turn's rows are written in a single
-transaction, so a crash leaves whole turns only. :class:`TurnWriter`
-(:mod:`simlab.turn_writer`) calls :meth:`Recorder.write_turn` on its own thread.
+transaction, so a crash leaves whole turns only (:func:`insert_turn`). The
+engine's writer calls it in a child process (:mod:`simlab.writer_process`)
+or, where no child can be forked, :class:`~simlab.turn_writer.TurnWriter`
+calls :meth:`Recorder.write_turn` on a thread.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from simlab.columnar_stream import ColumnarStream
 from simlab.config import RunConfig
 from simlab.db import checkpoint_wal
 from simlab.postgres import bulk_insert
-from simlab.turn_rows import COLUMNS, PreparedTurn, RowBuilder, TurnRows
+from simlab.turn_rows import COLUMNS, PreparedTurn, RowBuilder, TableRows, TurnRows
 from simlab.world import Population
 
 __all__ = [
     "Membership",
     "Recorder",
+    "TurnInserts",
+    "insert_rows",
+    "insert_turn",
     "metrics_json",
     "utc_now",
 ]
@@ -63,6 +68,63 @@ def _insert(connection: Connection, table: str, columns: Sequence[str], rows: li
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
     )
     connection.exec_driver_sql(sql, rows)
+
+
+@dataclass(frozen=True)
+class TurnInserts:
+    """One turn's rows as plain values, as they are inserted (picklable, for the writer process).
+
+    :mod:`simlab.writer_process` sends these to its child. ``total_actions`` and ``metrics`` are the JSON texts of ``turn_metadata``
+    and ``turn_metrics``.
+    """
+
+    turn: int
+    now: str
+    tables: dict[str, TableRows]
+    total_actions: str
+    metrics: str
+
+    @classmethod
+    def of(cls, prepared: PreparedTurn) -> TurnInserts:
+        """The inserts of a turn whose rows are built."""
+        totals = prepared.rows.actions.counts()
+        totals["total"] = len(prepared.rows.actions)
+        text_metrics = metrics_json(prepared.rows.metrics)
+        return cls(prepared.turn, prepared.now, prepared.tables, json.dumps(totals), text_metrics)
+
+
+def insert_rows(connection: Connection, inserts: TurnInserts) -> None:
+    """Insert the turn's feeds, scores, actions, posts and leanings (in the open transaction)."""
+    for table, rows in inserts.tables.items():
+        if rows.n:
+            _insert(connection, table, COLUMNS[table], rows.tuples())
+
+
+def insert_turn(
+    connection: Connection, run_id: str, inserts: TurnInserts, lease_pid: int | None = None
+) -> None:
+    """Renew the run's lease and insert one turn's rows, metadata and metrics.
+
+    Args:
+        connection: the turn's transaction.
+        run_id: the run.
+        inserts: the turn's rows.
+        lease_pid: the lease holder when another process writes (default: this one).
+    """
+    lifecycle.renew(connection, run_id, lease_pid)
+    insert_rows(connection, inserts)
+    _insert(
+        connection,
+        "turn_metadata",
+        ("run_id", "turn_number", "total_actions", "created_at"),
+        [(run_id, inserts.turn, inserts.total_actions, inserts.now)],
+    )
+    _insert(
+        connection,
+        "turn_metrics",
+        ("run_id", "turn_number", "metrics", "created_at"),
+        [(run_id, inserts.turn, inserts.metrics, inserts.now)],
+    )
 
 
 class Recorder:
@@ -186,34 +248,12 @@ class Recorder:
     def write_turn(self, turn: TurnRows | PreparedTurn) -> None:
         """Write every row of one turn in one transaction (then hand them to the stream)."""
         prepared = turn if isinstance(turn, PreparedTurn) else self.prepare_turn(turn)
-        rows, now = prepared.rows, prepared.now
         with self.engine.begin() as connection:
-            lifecycle.renew(connection, self.run_id)
-            self._write_rows(connection, prepared)
-            totals = rows.actions.counts()
-            totals["total"] = len(rows.actions)
-            _insert(
-                connection,
-                "turn_metadata",
-                ("run_id", "turn_number", "total_actions", "created_at"),
-                [(self.run_id, rows.turn, json.dumps(totals), now)],
-            )
-            _insert(
-                connection,
-                "turn_metrics",
-                ("run_id", "turn_number", "metrics", "created_at"),
-                [(self.run_id, rows.turn, metrics_json(rows.metrics), now)],
-            )
-            if rows.extra is not None:
-                rows.extra(connection)
+            insert_turn(connection, self.run_id, TurnInserts.of(prepared))
+            if prepared.rows.extra is not None:
+                prepared.rows.extra(connection)
         if self.stream is not None:
-            self.stream.add(rows.turn, prepared.tables, prepared.items)
-
-    def _write_rows(self, connection: Connection, prepared: PreparedTurn) -> None:
-        """Insert the turn's feeds, scores, actions, posts and leanings (in the open transaction)."""
-        for table, rows in prepared.tables.items():
-            if rows.n:
-                _insert(connection, table, COLUMNS[table], rows.tuples())
+            self.stream.add(prepared.turn, prepared.tables, prepared.items)
 
     def complete(self, run_metrics: dict[str, float]) -> None:
         """Write ``run_metrics`` and mark the run completed, in one transaction; copy it."""

@@ -37,6 +37,9 @@ class TurnWriteError(Exception):
 class TurnWriter:
     """Writes turns on a worker thread while the engine computes the next one.
 
+    The engine uses it where :class:`simlab.writer_process.ProcessTurnWriter`
+    cannot be used (PostgreSQL, LLM policies, processes with other threads).
+
     SQLite does its work with the GIL released, so on two cores the database
     and numpy overlap. Turns are written in order, one transaction each; at most
     one computed turn waits in the queue. After a failed write nothing later is

@@ -6,10 +6,13 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from simlab import recorder as recorder_module
 from simlab.db import make_engine, migrate
 from simlab.population import SyntheticConfig, create_synthetic
 
@@ -80,3 +83,23 @@ def init_database(path: Path, agents: int, posts: int, seed: int) -> Path:
     )
     assert result.returncode == 0, result.stderr
     return path
+
+
+@contextmanager
+def failing_turn(monkeypatch, turn: int) -> Iterator[None]:
+    """While the block runs, writing turn ``turn`` raises ``RuntimeError("disk on fire")``.
+
+    The turn's rows reach its open transaction first, so the failure also
+    shows that they are rolled back. Works for the writer thread and the
+    writer process (a forked child inherits the patch).
+    """
+    original = recorder_module.insert_rows
+
+    def insert_rows(connection, inserts) -> None:
+        original(connection, inserts)
+        if inserts.turn == turn:
+            raise RuntimeError("disk on fire")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(recorder_module, "insert_rows", insert_rows)
+        yield

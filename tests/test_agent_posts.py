@@ -23,7 +23,7 @@ from simlab.engagement import EngagementConfig, Exogenous
 from simlab.errors import InputError
 from simlab.posting import NewPosts, propensity
 
-from .conftest import copy_database, synthetic_database
+from .conftest import copy_database, failing_turn, synthetic_database
 
 AGENTS, POSTS = 80, 400
 
@@ -145,19 +145,9 @@ def test_bad_posting_settings_are_one_line_input_errors():
 
 
 def test_same_seed_same_posts_and_resume_rebuilds_them(db, monkeypatch):
-    from simlab.recorder import Recorder
-
     columns = "turn_number, agent_handle, post_id, text, topic, leaning, created_at"
     clean = simulation.run(_config(), db)
-    original = Recorder.write_turn
-
-    def failing(self, rows):
-        if rows.turn == 3:
-            raise RuntimeError("disk on fire")
-        original(self, rows)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Recorder, "write_turn", failing)
+    with failing_turn(monkeypatch, 3):
         with pytest.raises(RuntimeError):
             simulation.run(_config(), db, run_id="halfway")
     assert {r[0] for r in _all(db, "SELECT turn_number FROM agent_posts WHERE run_id = 'halfway'")}

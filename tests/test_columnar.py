@@ -26,9 +26,8 @@ from simlab import analytics, columnar, housekeeping, run_counts
 from simlab import engine as simulation
 from simlab.config import RunConfig
 from simlab.db import make_engine
-from simlab.recorder import Recorder
 
-from .conftest import REPO, copy_database, init_database
+from .conftest import REPO, copy_database, failing_turn, init_database
 
 RUN_TABLES = (
     "likes",
@@ -232,15 +231,7 @@ def test_a_missing_copy_is_written_on_connect(db):
 
 
 def _fail_midway(db: Path, monkeypatch) -> str:
-    original = Recorder.write_turn
-
-    def failing(self, rows):
-        if rows.turn == 2:
-            raise RuntimeError("disk on fire")
-        original(self, rows)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Recorder, "write_turn", failing)
+    with failing_turn(monkeypatch, 2):
         with pytest.raises(RuntimeError):
             simulation.run(RunConfig(seed=1, turns=5), make_engine(db), run_id="broken")
     return "broken"

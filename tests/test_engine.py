@@ -12,9 +12,8 @@ from simlab import engine as simulation
 from simlab.config import RunConfig
 from simlab.feeds import FEEDS
 from simlab.opinion import OPINIONS
-from simlab.recorder import Recorder
 
-from .conftest import copy_database, synthetic_database
+from .conftest import copy_database, failing_turn, synthetic_database
 
 AGENTS, POSTS = 60, 300
 
@@ -151,20 +150,8 @@ def test_feed_algorithms_change_what_is_served(db):
     assert _rows(db, chrono, "generated_feeds") != _rows(db, personal, "generated_feeds")
 
 
-def _fail_on_turn(monkeypatch, failing_turn):
-    original = Recorder._write_rows
-
-    def write_rows(self, connection, prepared):
-        original(self, connection, prepared)  # rows reach the open transaction...
-        if prepared.turn == failing_turn:
-            raise RuntimeError("disk on fire")  # ...and are rolled back with it
-
-    monkeypatch.setattr(Recorder, "_write_rows", write_rows)
-
-
 def test_crash_leaves_whole_turns_and_a_failed_run(db, monkeypatch):
-    _fail_on_turn(monkeypatch, 2)
-    with pytest.raises(RuntimeError, match="disk on fire"):
+    with failing_turn(monkeypatch, 2), pytest.raises(RuntimeError, match="disk on fire"):
         simulation.run(_config(), db, run_id="crashy")
     assert _one(db, "SELECT status, completed_at FROM runs WHERE run_id = 'crashy'") == (
         "failed",
@@ -188,10 +175,8 @@ PLUG_INS = [{"feed": {"name": name}} for name in FEEDS.names()] + [
 
 @pytest.mark.parametrize("plug_in", PLUG_INS, ids=lambda p: next(iter(p.values()))["name"])
 def test_resume_after_a_crash_equals_an_uninterrupted_run(db, monkeypatch, plug_in):
-    with monkeypatch.context() as patch:
-        _fail_on_turn(patch, 2)
-        with pytest.raises(RuntimeError):
-            simulation.run(_config(**plug_in), db, run_id="resumed")
+    with failing_turn(monkeypatch, 2), pytest.raises(RuntimeError):
+        simulation.run(_config(**plug_in), db, run_id="resumed")
     simulation.resume("resumed", db)
     clean = simulation.run(_config(**plug_in), db)
     assert _one(db, "SELECT status FROM runs WHERE run_id = 'resumed'") == ("completed",)

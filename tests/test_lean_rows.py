@@ -19,9 +19,8 @@ from simlab import engine as simulation
 from simlab.config import RunConfig
 from simlab.db import downgrade, migrate
 from simlab.policies import POLICIES
-from simlab.recorder import Recorder
 
-from .conftest import copy_database, synthetic_database
+from .conftest import copy_database, failing_turn, synthetic_database
 
 CONFIG = {"seed": 9, "turns": 4, "feed": {"name": "personalized"}}
 TABLES = {"like": "likes", "comment": "comments", "follow": "follows"}
@@ -159,15 +158,7 @@ def test_downgrade_writes_the_0010_rows_and_upgrade_reads_them_unchanged(run_db,
 
 def test_resuming_a_run_begun_before_0011_stores_its_model(population_db, tmp_path, monkeypatch):
     db = copy_database(population_db, tmp_path / "resumed.db")
-    original = Recorder._write_rows
-
-    def fail_on_turn_2(self, connection, prepared):
-        original(self, connection, prepared)
-        if prepared.turn == 2:
-            raise RuntimeError("disk on fire")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Recorder, "_write_rows", fail_on_turn_2)
+    with failing_turn(monkeypatch, 2):
         with pytest.raises(RuntimeError):
             simulation.run(RunConfig.model_validate(CONFIG), db, run_id="old")
     downgrade(db, OLD_HEAD)  # as if written by revision 0010's code

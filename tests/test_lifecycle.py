@@ -16,11 +16,10 @@ import pytest
 from simlab import engine as simulation
 from simlab.config import RunConfig
 from simlab.db import make_engine
-from simlab.recorder import Recorder
 from simlab.replay import load_run
 from simlab.schema import metadata
 
-from .conftest import REPO, copy_database, init_database, run_simlab
+from .conftest import REPO, copy_database, failing_turn, init_database, run_simlab
 from .test_engine import _content
 
 
@@ -131,15 +130,7 @@ def test_writer_truncates_the_wal_at_the_end_of_a_run(db):
 
 def _fail_midway(db: Path, monkeypatch) -> str:
     """A run whose writer raised at turn 2: status failed, lease released."""
-    original = Recorder.write_turn
-
-    def failing(self, rows):
-        if rows.turn == 2:
-            raise RuntimeError("disk on fire")
-        original(self, rows)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Recorder, "write_turn", failing)
+    with failing_turn(monkeypatch, 2):
         with pytest.raises(RuntimeError):
             simulation.run(RunConfig(seed=1, turns=5), db, run_id="broken")
     return "broken"
