@@ -36,7 +36,7 @@ from pathlib import Path
 
 import mesa
 import numpy as np
-from common import print_table
+from common import children_cpu, print_table
 
 from simlab import engine as simulation
 from simlab.config import RunConfig
@@ -233,9 +233,10 @@ def main() -> None:
                 "background_comments_per_hour": 0,
             },
         )
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu = time.perf_counter(), time.process_time() + children_cpu()
         run_id = simulation.run(config, engine)
-        simlab_s, simlab_cpu = time.perf_counter() - start, time.process_time() - cpu
+        simlab_s = time.perf_counter() - start
+        simlab_cpu = time.process_time() + children_cpu() - cpu  # with the writer process's
         with engine.connect() as connection:
             counts = {
                 t: connection.exec_driver_sql(

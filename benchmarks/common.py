@@ -12,6 +12,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's waited-for children so far (a run's writer)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 @contextmanager
 def timer(results: dict, key: str):
     """Store the wall time of the ``with`` body in ``results[key]`` (seconds)."""

@@ -13,6 +13,7 @@ import queue
 import threading
 from typing import Protocol
 
+from simlab import interrupts
 from simlab.turn_rows import PreparedTurn, TurnRows
 
 
@@ -77,20 +78,24 @@ class TurnWriter:
     def put(self, rows: TurnRows) -> None:
         """Build a computed turn's rows and queue them (blocks while the previous turn waits)."""
         self._raise_failure()
-        self._queue.put(self.recorder.prepare_turn(rows))
+        prepared = self.recorder.prepare_turn(rows)
+        with interrupts.deferred():  # a Ctrl-C inside put could leave the queue's lock taken
+            self._queue.put(prepared)
 
     def close(self) -> None:
         """Wait until every queued turn is written; raise if one failed."""
-        self._queue.put(None)
+        with interrupts.deferred():
+            self._queue.put(None)
         self._thread.join()
         self._raise_failure()
 
     def abort(self) -> None:
         """Drop turns not yet started, let the one being written finish, and stop."""
-        try:
-            while True:
-                self._queue.get_nowait()
-        except queue.Empty:
-            pass
-        self._queue.put(None)
+        with interrupts.deferred():
+            try:
+                while True:
+                    self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._queue.put(None)
         self._thread.join()

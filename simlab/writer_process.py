@@ -32,7 +32,6 @@ child). Otherwise the thread writer writes.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -41,10 +40,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
-from simlab import columnar
+from simlab import columnar, interrupts
 from simlab.columnar_stream import THREAD_NAME as STREAM_THREAD
 from simlab.recorder import Recorder, TurnInserts, insert_turn
 from simlab.turn_rows import TurnRows
@@ -102,14 +100,22 @@ class ProcessTurnWriter:
         child_end.close()
 
     def put(self, rows: TurnRows) -> None:
-        """Build a computed turn's rows and send them (blocks while two turns are in flight)."""
+        """Build a computed turn's rows and send them (blocks while two turns are in flight).
+
+        Ctrl-C and SIGTERM are deferred from the first acknowledgement read
+        to the stream's queue: an interrupt inside a pipe message or inside
+        the stream's queue lock would leave either side waiting for ever.
+        """
         self._raise_failure()
         prepared = self.recorder.prepare_turn(rows)
-        self._wait(IN_FLIGHT - 1)
+        inserts = TurnInserts.of(prepared)
+        with interrupts.deferred():
+            self._wait(IN_FLIGHT - 1)
+            if self._failure is None:
+                self._send(inserts)
+                if self.recorder.stream is not None:
+                    self.recorder.stream.add(prepared.turn, prepared.tables, prepared.items)
         self._raise_failure()
-        self._send(TurnInserts.of(prepared))
-        if self.recorder.stream is not None:
-            self.recorder.stream.add(prepared.turn, prepared.tables, prepared.items)
 
     def close(self) -> None:
         """Wait until every sent turn is written and the child has exited; raise if one failed."""
@@ -121,25 +127,24 @@ class ProcessTurnWriter:
         self._stop()
 
     def _send(self, inserts: TurnInserts) -> None:
-        with _signals_held():  # a Ctrl-C mid-message would lose count of what was sent
-            try:
-                self._pipe.send(inserts)
-            except OSError:  # the child is gone: its exit code says why
-                self._lost(inserts.turn)
-                return
-            self._in_flight += 1
+        """Send one turn (signals held by the caller)."""
+        try:
+            self._pipe.send(inserts)
+        except OSError:  # the child is gone: its exit code says why
+            self._lost(inserts.turn)
+            return
+        self._in_flight += 1
 
     def _wait(self, limit: int) -> None:
-        """Read acknowledgements until at most ``limit`` turns are in flight."""
+        """Read acknowledgements until at most ``limit`` turns are in flight (signals held)."""
         while self._in_flight > limit:
-            with _signals_held():
-                try:
-                    reply = self._pipe.recv()
-                except (EOFError, OSError):
-                    self._lost(self.last_written + 1)
-                    return
-                self._in_flight -= 1
-                self._note(reply)
+            try:
+                reply = self._pipe.recv()
+            except (EOFError, OSError):
+                self._lost(self.last_written + 1)
+                return
+            self._in_flight -= 1
+            self._note(reply)
             if reply[0] == "written" and self.progress is not None:
                 self.progress(reply[1] + 1, self.total_turns)
 
@@ -162,7 +167,7 @@ class ProcessTurnWriter:
 
     def _stop(self) -> None:
         """Send the stop signal and read every reply up to the child's last (its CPU time)."""
-        with _signals_held():
+        with interrupts.deferred():
             try:
                 self._pipe.send(None)
                 while (reply := self._pipe.recv())[0] != "cpu":
@@ -215,34 +220,6 @@ def _serve(pipe: Connection, parent_end: Connection, url: str, run_id: str, leas
         pass  # the parent is gone: nothing more to write
     finally:
         engine.dispose()
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Defer SIGINT and SIGTERM while the block runs; a deferred one is handled right after.
-
-    A message half sent or half read, or an acknowledgement read but not
-    counted, would leave the engine wrong about which turns are written.
-    Python runs signal handlers in the main thread whichever thread the
-    signal reached, so swapping in a handler that only records the signal
-    defers it reliably (masking the signal in this thread would not).
-    """
-    caught: list[tuple[int, object]] = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {
-        s: signal.signal(s, lambda signum, frame: caught.append((signum, frame))) for s in held
-    }
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        for number, frame in caught[:1]:
-            handler = previous[number]
-            if callable(handler):
-                handler(number, frame)  # e.g. raises KeyboardInterrupt
-            elif handler == signal.SIG_DFL:
-                signal.raise_signal(number)
 
 
 def _pickled(exc: BaseException) -> bytes:
