@@ -24,6 +24,9 @@ sqlite3. A database of several runs is packed after generation (one file
 per table, :mod:`simlab.columnar_pack`), as a comparison or sweep is.
 The feed-items question counts the ``feed_items`` view (a finished run's copy
 keeps its feeds' items exploded) against ``json_array_length`` in SQLite.
+"Result floor" is DuckDB handing back the same result rows from an
+in-memory table (:func:`result_floor`); "bound", sqlite3's warm time over it,
+is the most any DuckDB path could gain on that question in that form.
 *Cold* is the first execution on a new connection (connect not included; the
 OS page cache is warm for both), *warm* the best of ``--repeat`` on one
 connection. "Cold start" is what a new run's completion costs before a
@@ -40,6 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from common import peak_rss_mb, print_grid, print_table
 
@@ -104,6 +108,8 @@ HEADER = (
     "sqlite3 warm",
     "speed-up cold",
     "speed-up warm",
+    "result floor",
+    "bound",
 )
 SEARCH_PATH = (
     "SET search_path = 'sim.main,memory.main'"  # tables unqualified, as sqlite3 names them
@@ -171,6 +177,22 @@ def best(function, repeat: int) -> float:
     return min(timed(function)[0] for _ in range(repeat))
 
 
+def result_floor(result, fetch, repeat: int) -> float:
+    """Best seconds DuckDB takes to hand back ``result``'s rows from an in-memory table.
+
+    The same rows in the same form (``fetch``: ``.df()`` or ``fetchall``) with
+    no query work at all, so no query returning them can be faster: sqlite3's
+    warm time over this floor bounds the speed-up any DuckDB path can reach.
+    """
+    frame = result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
+    memory = duckdb.connect()
+    memory.register("result_rows", frame)
+    memory.execute("CREATE TABLE floor AS SELECT * FROM result_rows")
+    seconds = best(lambda: fetch(memory, "SELECT * FROM floor"), repeat)
+    memory.close()
+    return seconds
+
+
 def cold_start(path: Path) -> dict[str, float]:
     """Seconds to write every run's copy (as completion does) and to connect the first time.
 
@@ -224,6 +246,7 @@ def compare(path: Path, repeat: int, form: str) -> list[tuple]:
         lite_cold, _ = timed(lambda lite=lite, sql=lite_sql: fetch_lite(lite, sql))
         lite_warm = best(lambda lite=lite, sql=lite_sql: fetch_lite(lite, sql), repeat)
         lite.close()
+        floor = result_floor(result, fetch_duck, repeat)
         rows.append(
             (
                 question,
@@ -234,6 +257,8 @@ def compare(path: Path, repeat: int, form: str) -> list[tuple]:
                 f"{lite_warm:.3f}",
                 f"{lite_cold / duck_cold:.1f}x",
                 f"{lite_warm / duck_warm:.1f}x",
+                f"{floor:.4f}",
+                f"{lite_warm / floor:.1f}x",
             )
         )
     return rows
