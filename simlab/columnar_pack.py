@@ -148,7 +148,11 @@ def _write_tables(folder: Path, schemas: dict, runs: list[dict[str, Path]]) -> d
     Runs are gathered into row groups of at least :data:`ROW_GROUP_ROWS` rows
     (small runs would otherwise make small row groups, each with its own
     per-group cost in every scan), so at most about that many rows are in
-    memory at once.
+    memory at once. Each run's dictionary columns (run id, agent handles)
+    come with their own dictionary; a row group's are unified first, or the
+    Parquet writer falls back to plain strings for the whole column chunk
+    (2.7 MB instead of 1 kB for 294,000 run ids), and DuckDB then groups by
+    decoded strings: 2.2x slower on the feed items of 64 runs.
     """
     tables = {}
     for table, schema in sorted(schemas.items()):
@@ -161,12 +165,17 @@ def _write_tables(folder: Path, schemas: dict, runs: list[dict[str, Path]]) -> d
                 waiting.append(pq.read_table(files[table]))
                 rows += waiting[-1].num_rows
                 if rows >= ROW_GROUP_ROWS:
-                    writer.write_table(pa.concat_tables(waiting), row_group_size=rows)
+                    writer.write_table(_row_group(waiting), row_group_size=rows)
                     waiting, rows = [], 0
             if waiting:
-                writer.write_table(pa.concat_tables(waiting), row_group_size=max(rows, 1))
+                writer.write_table(_row_group(waiting), row_group_size=max(rows, 1))
         tables[table] = name
     return tables
+
+
+def _row_group(tables: list[pa.Table]) -> pa.Table:
+    """Runs' tables as one, every dictionary column sharing one dictionary (see above)."""
+    return pa.concat_tables(tables).unify_dictionaries()
 
 
 def current_packs(path: Path, manifests: dict[str, dict]) -> list[Pack]:

@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from simlab import analytics, columnar, columnar_pack
@@ -115,3 +116,24 @@ def test_a_removed_run_is_no_longer_read_from_the_pack(compared):
     (found,) = columnar_pack.current_packs(db, columnar.current_copies(db)[0])
     assert runs[1] not in found.runs and len(found.runs) == 3
     _assert_default_path_equals_the_attach(db)
+
+
+def _column_bytes(file: Path, column: str) -> int:
+    """Uncompressed bytes of ``column`` over every row group of a Parquet file."""
+    meta = pq.ParquetFile(file).metadata
+    index = meta.schema.names.index(column)
+    return sum(
+        meta.row_group(g).column(index).total_uncompressed_size for g in range(meta.num_row_groups)
+    )
+
+
+def test_packed_run_ids_and_handles_stay_dictionary_encoded(compared):
+    db, _ = compared
+    (found,) = columnar_pack.current_packs(db, columnar.current_copies(db)[0])
+    for table in ("likes", columnar_pack.ITEMS):
+        packed = found.file(table)
+        for column in ("run_id", "agent_handle"):
+            values = pq.read_table(packed, columns=[column])[column].to_pylist()
+            assert len(set(values)) < len(values) / 4  # repeated values: a dictionary pays
+            plain = sum(4 + len(v) for v in values)  # PLAIN: a length and the bytes, per row
+            assert _column_bytes(packed, column) < plain / 2, (table, column)
