@@ -28,6 +28,8 @@ wall time of the completion's columnar copy
 process's CPU to this process's. Threads of one process share one GIL, so
 their CPU times add up more than they overlap; the writer process has its own.
 Peak RSS is the engine's process; the writer process's is shown beside it.
+Every run is measured in a fresh interpreter (``common.in_fresh_process``),
+so its peak RSS and its writer's CPU are its own, not the largest so far.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import peak_rss_mb, print_table, timer
+from common import in_fresh_process, peak_rss_mb, print_table, timer
 
 from simlab import columnar, columnar_stream, turn_writer, writer_process
 from simlab import engine as simulation
@@ -285,9 +287,8 @@ def growth(args) -> None:
         (f"{name} x2", base | {name: 2 * value}) for name, value in base.items()
     ]
     rows, reference = [], None
-    bench(argparse.Namespace(**(vars(args) | base)), True, floor_too=False)  # warm-up: imports
     for label, values in variants:
-        measured = bench(argparse.Namespace(**(vars(args) | values)), True, floor_too=False)
+        measured = in_fresh_process(bench, argparse.Namespace(**(vars(args) | values)), True, False)
         micros = 1e6 / measured["cpu_rate"]
         reference = reference or micros
         rows.append(
@@ -321,7 +322,7 @@ def main() -> None:
     modes = {"on": [True], "off": [False], "both": [False, True]}[args.posting]
     backends = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     rates = {
-        (backend, posting): bench(args, posting, backend=backend)["rate"]
+        (backend, posting): in_fresh_process(bench, args, posting, True, backend)["rate"]
         for backend in backends
         for posting in modes
     }

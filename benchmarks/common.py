@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import resource
 import time
 from contextlib import contextmanager
@@ -16,6 +17,30 @@ def children_cpu() -> float:
     """CPU seconds (user + system) of this process's waited-for children so far (a run's writer)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def in_fresh_process(function, *args):
+    """``function(*args)`` in a new interpreter, so peak RSS and child CPU are its own.
+
+    The process is spawned (nothing inherited from earlier measurements) and
+    not a daemon, so the run inside may start a writer process as any
+    ``simlab run`` does. ``function`` must be importable (module level).
+    """
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_send_result, args=(send, function, args))
+    process.start()
+    send.close()
+    try:
+        return receive.recv()
+    except EOFError:
+        raise RuntimeError(f"{function.__name__} failed in its process (traceback above)") from None
+    finally:
+        process.join()
+
+
+def _send_result(pipe, function, args) -> None:
+    pipe.send(function(*args))
 
 
 @contextmanager
