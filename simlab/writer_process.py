@@ -145,13 +145,13 @@ class ProcessTurnWriter:
                 return
             self._in_flight -= 1
             self._note(reply)
-            if reply[0] == "written" and self.progress is not None:
-                self.progress(reply[1] + 1, self.total_turns)
 
     def _note(self, reply: tuple) -> None:
         """Record one acknowledgement: a turn written, failed (first failure kept) or skipped."""
         if reply[0] == "written":
             self.last_written = reply[1]
+            if self.progress is not None:
+                self.progress(reply[1] + 1, self.total_turns)
         elif reply[0] == "failed" and self._failure is None:
             self._failure = (reply[1], pickle.loads(reply[2]))
         elif reply[0] == "cpu":

@@ -94,6 +94,16 @@ def test_the_process_writes_exactly_the_rows_the_thread_writes(population, tmp_p
     assert multiprocessing.active_children() == []  # the child exited with the run
 
 
+def test_progress_is_reported_for_every_turn_by_either_writer(population, tmp_path, monkeypatch):
+    for used in (True, False):
+        db = copy_database(population, tmp_path / f"{used}.db")
+        _use_process(monkeypatch, used)
+        seen: list[tuple[int, int]] = []
+        simulation.run(RunConfig.model_validate(CONFIG), db, progress=lambda *a, s=seen: s.append(a))
+        turns = CONFIG["turns"]
+        assert seen == [(t, turns) for t in range(1, turns + 1)], used
+
+
 def test_a_failed_write_in_the_child_fails_the_run_at_that_turn(db, monkeypatch):
     made = _use_process(monkeypatch, True)
     with failing_turn(monkeypatch, 2), pytest.raises(RuntimeError, match="disk on fire"):
