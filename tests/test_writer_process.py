@@ -99,7 +99,9 @@ def test_progress_is_reported_for_every_turn_by_either_writer(population, tmp_pa
         db = copy_database(population, tmp_path / f"{used}.db")
         _use_process(monkeypatch, used)
         seen: list[tuple[int, int]] = []
-        simulation.run(RunConfig.model_validate(CONFIG), db, progress=lambda *a, s=seen: s.append(a))
+        simulation.run(
+            RunConfig.model_validate(CONFIG), db, progress=lambda *a, s=seen: s.append(a)
+        )
         turns = CONFIG["turns"]
         assert seen == [(t, turns) for t in range(1, turns + 1)], used
 
