@@ -24,10 +24,8 @@ Cancellation:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,10 +34,11 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from simlab import orphans
+
 WATCH_SECONDS = 0.25
 GRACE_SECONDS = 3.0
 STOP_SECONDS = 60.0
-PR_SET_PDEATHSIG = 1
 
 
 def _interrupt(signum, frame) -> None:
@@ -49,9 +48,7 @@ def _interrupt(signum, frame) -> None:
 
 def _die_with_parent(parent_pid: int) -> None:
     """SIGTERM this process when the parent dies; exit hard if that does not end it."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    orphans.signal_at_parent_death(signal.SIGTERM)
 
     def watch() -> None:
         while os.getppid() == parent_pid:

@@ -20,7 +20,6 @@ touching any system cluster. The procedure:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import glob
 import os
 import pwd
@@ -29,16 +28,16 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simlab import orphans
+
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
-_PR_SET_PDEATHSIG = 1
 
 
 def find_bindir() -> Path | None:
@@ -96,8 +95,7 @@ def _server_user() -> pwd.struct_passwd:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGQUIT)
+    orphans.signal_at_parent_death(signal.SIGQUIT)
 
 
 @dataclass

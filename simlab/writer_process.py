@@ -32,7 +32,6 @@ child). Otherwise the thread writer writes.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import pickle
@@ -42,14 +41,13 @@ import threading
 import time
 from multiprocessing.connection import Connection
 
-from simlab import columnar, interrupts
+from simlab import columnar, interrupts, orphans
 from simlab.columnar_stream import THREAD_NAME as STREAM_THREAD
 from simlab.recorder import Recorder, TurnInserts, insert_turn
 from simlab.turn_rows import TurnRows
 from simlab.turn_writer import TurnWriteError
 
 IN_FLIGHT = 2  # turns sent and not yet acknowledged: one being written, one waiting
-_PR_SET_PDEATHSIG = 1
 
 
 def usable(recorder: Recorder, writes_own_rows: bool) -> bool:
@@ -232,7 +230,6 @@ def _pickled(exc: BaseException) -> bytes:
 
 def _die_with(parent_pid: int) -> None:
     """Ask Linux to kill this process when its parent dies; exit now if it already has."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    orphans.signal_at_parent_death(signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the request took effect
         os._exit(0)
