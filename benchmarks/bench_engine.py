@@ -42,9 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import in_fresh_process, peak_rss_mb, print_table, timer
+from common import children_cpu, in_fresh_process, peak_rss_mb, print_table, timer
 
-from simlab import columnar, columnar_stream, turn_writer, writer_process
+from simlab import columnar, columnar_stream, turn_writer
 from simlab import engine as simulation
 from simlab.config import RunConfig
 from simlab.db import make_engine, migrate
@@ -151,23 +151,16 @@ def thread_clocks(clocks: dict[str, float]):
 
         return call
 
-    close = writer_process.ProcessTurnWriter.close
-
-    def close_and_count(writer) -> None:  # the child reports its CPU time when it stops
-        close(writer)
-        clocks["writer process CPU"] = clocks.get("writer process CPU", 0.0) + writer.child_cpu
-
     for (owner, name, key, clock), function in zip(wrapped, originals, strict=True):
         setattr(owner, name, timed(function, key, clock))
-    writer_process.ProcessTurnWriter.close = close_and_count
-    start = time.thread_time()
+    start, children = time.thread_time(), children_cpu()
     try:
         yield
     finally:
         clocks["engine thread CPU"] = time.thread_time() - start
+        clocks["writer process CPU"] = children_cpu() - children  # exited and waited for
         for (owner, name, _, _), function in zip(wrapped, originals, strict=True):
             setattr(owner, name, function)
-        writer_process.ProcessTurnWriter.close = close
 
 
 def _files_bytes(folder: Path) -> int:

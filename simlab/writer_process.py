@@ -38,7 +38,6 @@ import pickle
 import signal
 import sys
 import threading
-import time
 from multiprocessing.connection import Connection
 
 from simlab import columnar, interrupts, orphans
@@ -82,7 +81,6 @@ class ProcessTurnWriter:
         self.progress = progress
         self.total_turns = total_turns
         self.last_written = -1
-        self.child_cpu = 0.0  # the child's CPU seconds, known after close
         self._failure: tuple[int, BaseException] | None = None
         self._in_flight = 0
         url = recorder.engine.url.render_as_string(hide_password=False)
@@ -152,8 +150,6 @@ class ProcessTurnWriter:
                 self.progress(reply[1] + 1, self.total_turns)
         elif reply[0] == "failed" and self._failure is None:
             self._failure = (reply[1], pickle.loads(reply[2]))
-        elif reply[0] == "cpu":
-            self.child_cpu = reply[1]
 
     def _lost(self, turn: int) -> None:
         """The child died: fail the turn it was writing (unless a failure is recorded)."""
@@ -164,15 +160,14 @@ class ProcessTurnWriter:
             self._failure = (turn, RuntimeError(f"the writer process exited (code {code})"))
 
     def _stop(self) -> None:
-        """Send the stop signal and read every reply up to the child's last (its CPU time)."""
+        """Send the stop signal and read every reply until the child exits (closing its end)."""
         with interrupts.deferred():
             try:
                 self._pipe.send(None)
-                while (reply := self._pipe.recv())[0] != "cpu":
-                    self._note(reply)
-                self._note(reply)
+                while True:
+                    self._note(self._pipe.recv())
             except (EOFError, OSError):
-                pass  # the child is gone
+                pass  # every reply read: the child is gone
             self._in_flight = 0
         self._process.join()
         self._pipe.close()
@@ -188,8 +183,7 @@ def _serve(pipe: Connection, parent_end: Connection, url: str, run_id: str, leas
 
     Replies ``("written", turn)`` or ``("failed", turn, pickled exception)``;
     after a failure, turns are received and not written (``("skipped", turn)``).
-    At the stop signal (None) it sends ``("cpu", seconds)`` and exits; if the
-    parent is gone it exits.
+    At the stop signal (None), or when the parent is gone, it exits.
     """
     parent_end.close()
     _die_with(lease_pid)
@@ -198,7 +192,6 @@ def _serve(pipe: Connection, parent_end: Connection, url: str, run_id: str, leas
     from simlab.db import make_engine  # the parent's engine and connections stay unused
 
     engine = make_engine(url)
-    start = time.process_time()
     failed = False
     try:
         while (inserts := pipe.recv()) is not None:
@@ -213,7 +206,6 @@ def _serve(pipe: Connection, parent_end: Connection, url: str, run_id: str, leas
                 pipe.send(("failed", inserts.turn, _pickled(exc)))
                 continue
             pipe.send(("written", inserts.turn))
-        pipe.send(("cpu", time.process_time() - start))
     except (EOFError, OSError):
         pass  # the parent is gone: nothing more to write
     finally:
