@@ -74,8 +74,8 @@ def _insert(connection: Connection, table: str, columns: Sequence[str], rows: li
 class TurnInserts:
     """One turn's rows as plain values, as they are inserted (picklable, for the writer process).
 
-    :mod:`simlab.writer_process` sends these to its child. ``total_actions`` and ``metrics`` are the JSON texts of ``turn_metadata``
-    and ``turn_metrics``.
+    :mod:`simlab.writer_process` sends these to its child. ``total_actions``
+    and ``metrics`` are the JSON texts of ``turn_metadata`` and ``turn_metrics``.
     """
 
     turn: int
