@@ -6,14 +6,10 @@ rows go in is decided from the schema metadata (:mod:`simlab.bundle.scope`).
 The names are imported on first use, so the command line starts without pyarrow.
 """
 
-from importlib import import_module
+from simlab.lazy_exports import exported
 
 _EXPORTS = {"export_bundle": "simlab.bundle.export", "import_bundle": "simlab.bundle.load"}
 
 __all__ = ["export_bundle", "import_bundle"]
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'simlab.bundle' has no attribute {name!r}")
+__getattr__ = exported(__name__, _EXPORTS)

@@ -8,25 +8,27 @@
 
 Each writes in one transaction into a database migrated to head and returns a
 :class:`Summary` of what it wrote; bad input raises
-:class:`simlab.errors.InputError` with nothing written.
+:class:`simlab.errors.InputError` with nothing written. The names are imported
+on first use (:mod:`simlab.lazy_exports`): the engine's world reads
+:mod:`simlab.population.labels_served`, and a notebook that only labels
+metrics should not load the importers (0.3 s).
 """
 
-from simlab.population.bluesky import import_bluesky
-from simlab.population.labels import Label, PostLabel, label_post, label_text
-from simlab.population.oasis import import_oasis
-from simlab.population.sqlite_import import import_sqlite
-from simlab.population.synthetic import SyntheticConfig, create_synthetic
-from simlab.population.writer import Summary
+from simlab.lazy_exports import exported
 
-__all__ = [
-    "Label",
-    "PostLabel",
-    "Summary",
-    "SyntheticConfig",
-    "create_synthetic",
-    "import_bluesky",
-    "import_oasis",
-    "import_sqlite",
-    "label_post",
-    "label_text",
-]
+_EXPORTS = {
+    "import_bluesky": "simlab.population.bluesky",
+    "Label": "simlab.population.labels",
+    "PostLabel": "simlab.population.labels",
+    "label_post": "simlab.population.labels",
+    "label_text": "simlab.population.labels",
+    "import_oasis": "simlab.population.oasis",
+    "import_sqlite": "simlab.population.sqlite_import",
+    "SyntheticConfig": "simlab.population.synthetic",
+    "create_synthetic": "simlab.population.synthetic",
+    "Summary": "simlab.population.writer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = exported(__name__, _EXPORTS)
