@@ -30,7 +30,7 @@ def note(text: str, *, title: str | None = None) -> alt.Chart:
     mark = alt.Chart(pd.DataFrame({"note": [text]})).mark_text(
         align="left", baseline="middle", x=0, y=NOTE_HEIGHT / 2, fontSize=13, color="#555555"
     )
-    chart = mark.encode(text="note:N").properties(width=charts.WIDTH, height=NOTE_HEIGHT)
+    chart = mark.encode(text=alt.Text("note:N")).properties(width=charts.WIDTH, height=NOTE_HEIGHT)
     return chart.properties(title=title) if title else chart
 
 

@@ -27,7 +27,7 @@ def varied(body: dict, index: int) -> Reply:
     return Reply(json.dumps(answer), usage=(100 + index, 10 + index % 7, index % 3))
 
 
-def test_stance_at_and_usage_match_independent_computations(db):  # noqa: F811
+def test_stance_at_and_usage_match_independent_computations(db, shorthand_channels):  # noqa: F811
     script = lambda body, i: malformed(body, i) if i % 5 == 4 else varied(body, i)  # noqa: E731
     with ScriptedLLM(sequence(script)) as server:
         run_id = run(db, llm_config(server.base_url, turns=4, concurrency=1))
@@ -65,6 +65,7 @@ def test_stance_at_and_usage_match_independent_computations(db):  # noqa: F811
     np.testing.assert_array_equal(turns.tokens.to_numpy(), [per_turn[t] for t in turns.turn])
     assert llm_tokens_over_turns(turns).to_dict()["mark"]["type"] == "line"
     assert llm_decision_outcomes(llm_usage(con)).to_dict()["mark"]["type"] == "bar"
+    assert shorthand_channels == []
     with pytest.raises(InputError, match="by must be one of"):
         llm_usage(con, by="weekday")
     con.close()

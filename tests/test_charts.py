@@ -470,6 +470,13 @@ def test_too_many_forest_rows_is_a_clear_value_error():
 
 
 @pytest.mark.parametrize("name", BUILDERS)
+def test_every_builder_gives_channel_objects_not_shorthand_strings(name, shorthand_channels):
+    build, make = BUILDERS[name]
+    assert build(make()).to_dict()
+    assert shorthand_channels == []
+
+
+@pytest.mark.parametrize("name", BUILDERS)
 def test_every_builder_works_under_vegafusion_too(name):
     build, make = BUILDERS[name]
     chart = build(make())

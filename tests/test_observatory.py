@@ -76,7 +76,7 @@ def test_observatory_says_when_nothing_was_evaluated(unevaluated, monkeypatch):
     assert "evaluator_picker" not in found  # stopped with a message
 
 
-def test_evaluation_charts_build_from_the_analytics_frames(evaluated):
+def test_evaluation_charts_build_from_the_analytics_frames(evaluated, shorthand_channels):
     path, result = evaluated
     con = analytics.connect(path)
     cid = result.comparison_id
@@ -98,6 +98,7 @@ def test_evaluation_charts_build_from_the_analytics_frames(evaluated):
         assert isinstance(chart, alt.TopLevelMixin)
         spec = chart.to_dict()
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    assert shorthand_channels == []
     bars = charts_evaluations.leaderboard_bars(board, "offensive", top=5).to_dict()
     assert len(next(iter(bars["datasets"].values()))) == 5
     with pytest.raises(ValueError, match="arm_means: no rows for key 'run.x'"):

@@ -99,7 +99,7 @@ def test_group_metrics_equal_a_pandas_computation(study, con):
     assert ours.groupby("grouping")["agents"].sum().tolist() == [40, 40]
 
 
-def test_group_summary_averages_each_arms_runs(study, con):
+def test_group_summary_averages_each_arms_runs(study, con, shorthand_channels):
     frame = groups.group_metrics(con, comparison_id=study.comparison_id)
     summary = groups.group_summary(frame)
     assert list(pd.unique(summary["arm"])) == ["chronological", "popularity"]
@@ -107,6 +107,7 @@ def test_group_summary_averages_each_arms_runs(study, con):
     expected = frame.query("arm == 'popularity' and group == 'left'")["leaning_shift"].mean()
     assert row["mean"].item() == pytest.approx(expected) and row["runs"].item() == 2
     assert group_bars(summary).to_dict()
+    assert shorthand_channels == []
 
 
 # --- pairing hand-picked runs ---------------------------------------------------------------
@@ -216,7 +217,7 @@ def test_spring_layout_equals_networkx_from_the_same_start():
     np.testing.assert_array_equal(again, network.spring_layout(nx.to_numpy_array(graph), seed=1))
 
 
-def test_run_drawing_places_every_agent_and_the_neighbourhood(study, con):
+def test_run_drawing_places_every_agent_and_the_neighbourhood(study, con, shorthand_channels):
     run_id = study.run_ids[("popularity", 0)]
     edges = analytics.follow_edges(con, run_id=run_id)
     activity = analytics.agent_activity(con, run_id=run_id)
@@ -235,6 +236,7 @@ def test_run_drawing_places_every_agent_and_the_neighbourhood(study, con):
     assert follow_network(nodes, drawn).to_dict()
     hist = leaning_histogram(activity.rename(columns={"leaning_end": "leaning"}))
     assert sum(row["agents"] for row in hist.to_dict()["datasets"].popitem()[1]) == 40
+    assert shorthand_channels == []
 
 
 # --- downloads -------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def action_mix(frame: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
             xOffset=alt.XOffset("arm:N", sort=arms),
             y=alt.Y("per_agent_turn:Q", title="Actions per agent-turn (count)"),
             color=arm_color(arms),
-            tooltip=["arm:N", "action:N", num_tooltip("per_agent_turn")],
+            tooltip=[alt.Tooltip("arm:N"), alt.Tooltip("action:N"), num_tooltip("per_agent_turn")],
         )
         .properties(width=WIDTH)
     )
@@ -83,20 +83,20 @@ def difference_dots(
     check_size(data, "difference_dots")
     arms, metrics = arm_order(data), list(pd.unique(data["metric"]))
     extra = [num_tooltip(c) for c in ("mean", "ci_low", "ci_high") if c in data.columns]
-    extra += ["n:Q"] if "n" in data.columns else []
+    extra += [alt.Tooltip("n:Q")] if "n" in data.columns else []
     y = alt.Y("arm:N", sort=arms, title=None)
     has_interval = data["diff_low"].notna().any()  # loose unpaired runs have none
     x_title = "Difference (95% CI)" if has_interval else "Difference (no interval)"
     base = alt.Chart().encode(y=y, color=arm_color(arms))
-    zero = alt.Chart().mark_rule(color="#666666", strokeDash=[4, 3]).encode(x=alt.datum(0))
+    zero = alt.Chart().mark_rule(color="#666666", strokeDash=[4, 3]).encode(x=alt.XDatum(0))
     bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("diff_low:Q", title=x_title), x2="diff_high:Q"
+        x=alt.X("diff_low:Q", title=x_title), x2=alt.X2("diff_high:Q")
     )
     dots = base.mark_circle(size=80, opacity=1).encode(
-        x="diff:Q",
+        x=alt.X("diff:Q"),
         tooltip=[
-            "key:N",
-            "arm:N",
+            alt.Tooltip("key:N"),
+            alt.Tooltip("arm:N"),
             num_tooltip("diff"),
             num_tooltip("diff_low"),
             num_tooltip("diff_high"),

@@ -76,11 +76,11 @@ def leaderboard_bars(
             y=alt.Y("agent_handle:N", sort=alt.SortField("rank"), title="Agent"),
             color=alt.Color("flagged:N", scale=FLAG_COLORS, title=f"has_high_{dimension}"),
             tooltip=[
-                "rank:Q",
-                "agent_handle:N",
-                "items:Q",
+                alt.Tooltip("rank:Q"),
+                alt.Tooltip("agent_handle:N"),
+                alt.Tooltip("items:Q"),
                 num_tooltip("mean"),
-                *(["high_turns:Q"] if "high_turns" in data.columns else []),
+                *([alt.Tooltip("high_turns:Q")] if "high_turns" in data.columns else []),
             ],
         )
         .properties(width=WIDTH)
@@ -111,8 +111,13 @@ def arm_means(
     base = alt.Chart(with_str_arm(data)).encode(x=x, color=arm_color(arms))
     dots = base.mark_circle(size=70, opacity=0.7).encode(
         y=alt.Y("value:Q", title=y_title or key),
-        tooltip=["arm:N", "replicate:Q", "run_id:N", alt.Tooltip("value:Q", format=".4f")],
+        tooltip=[
+            alt.Tooltip("arm:N"),
+            alt.Tooltip("replicate:Q"),
+            alt.Tooltip("run_id:N"),
+            alt.Tooltip("value:Q", format=".4f"),
+        ],
     )
-    means = base.mark_tick(size=30, thickness=3).encode(y="mean(value):Q")
+    means = base.mark_tick(size=30, thickness=3).encode(y=alt.Y("mean(value):Q"))
     chart = alt.layer(dots, means).properties(width=PANEL_WIDTH)
     return titled(chart, title or f"{key}: one dot per run, tick at the feed's mean")

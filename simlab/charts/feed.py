@@ -50,10 +50,10 @@ def feed_scores(agent_feed: pd.DataFrame, *, title: str | None = None) -> alt.Ch
         data["text"] = data["text"].astype(str).str.slice(0, 120)
     optional = ("post_id", "topic", "post_leaning", "author_handle", "text")
     tooltip = [
-        "rank:O",
+        alt.Tooltip("rank:O"),
         num_tooltip("score"),
-        "action:N",
-        *[c for c in optional if c in data.columns],
+        alt.Tooltip("action:N"),
+        *[alt.Tooltip(c) for c in optional if c in data.columns],
     ]
     chart = (
         alt.Chart(data)

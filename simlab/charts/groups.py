@@ -43,7 +43,12 @@ def group_bars(summary: pd.DataFrame, *, title: str | None = None) -> alt.VConca
                     xOffset=alt.XOffset("arm:N", sort=arms),
                     y=alt.Y("mean:Q", title="Mean over runs"),
                     color=arm_color(arms),
-                    tooltip=["arm:N", "group:N", num_tooltip("mean"), "runs:Q"],
+                    tooltip=[
+                        alt.Tooltip("arm:N"),
+                        alt.Tooltip("group:N"),
+                        num_tooltip("mean"),
+                        alt.Tooltip("runs:Q"),
+                    ],
                 )
                 .properties(width=PANEL_WIDTH * 2 // 3, height=180, title=label)
             )

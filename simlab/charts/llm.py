@@ -42,7 +42,7 @@ def llm_tokens_over_turns(usage: pd.DataFrame, *, title: str | None = None) -> a
             x=turn_axis(),
             y=alt.Y("tokens:Q", title="Tokens spent (prompt + completion)"),
             color=arm_color(arms),
-            tooltip=["arm:N", "turn:Q", "tokens:Q"],
+            tooltip=[alt.Tooltip("arm:N"), alt.Tooltip("turn:Q"), alt.Tooltip("tokens:Q")],
         )
         .properties(width=WIDTH)
     )
@@ -73,7 +73,7 @@ def llm_decision_outcomes(usage: pd.DataFrame, *, title: str | None = None) -> a
             x=alt.X("n:Q", title="Decisions"),
             color=alt.Color("outcome:N", sort=list(OUTCOMES), title="Outcome"),
             order=alt.Order("outcome_order:Q"),
-            tooltip=["arm:N", "outcome:N", num_tooltip("n")],
+            tooltip=[alt.Tooltip("arm:N"), alt.Tooltip("outcome:N"), num_tooltip("n")],
         )
         .transform_calculate(outcome_order=f"indexof({list(OUTCOMES)}, datum.outcome)")
         .properties(width=WIDTH)

@@ -43,7 +43,7 @@ def follow_network(
     lines = (
         alt.Chart(edges[["x", "y", "x2", "y2"]])
         .mark_rule(color="#9a9a9a", opacity=0.35, strokeWidth=0.6)
-        .encode(x=x, y=y, x2="x2:Q", y2="y2:Q")
+        .encode(x=x, y=y, x2=alt.X2("x2:Q"), y2=alt.Y2("y2:Q"))
     )
     data = nodes.assign(focus=nodes["handle"] == focus)
     dots = (
@@ -59,7 +59,11 @@ def follow_network(
             ),
             size=alt.Size("followers:Q", title="Followers", scale=alt.Scale(range=[20, 260])),
             strokeWidth=alt.condition("datum.focus", alt.value(2), alt.value(0)),
-            tooltip=["handle:N", alt.Tooltip("leaning:Q", format=".2f"), "followers:Q"],
+            tooltip=[
+                alt.Tooltip("handle:N"),
+                alt.Tooltip("leaning:Q", format=".2f"),
+                alt.Tooltip("followers:Q"),
+            ],
         )
     )
     chart = alt.layer(lines, dots).properties(width=size, height=size)
@@ -83,10 +87,10 @@ def leaning_histogram(leanings: pd.DataFrame, *, title: str | None = None) -> al
         .mark_rect()
         .encode(
             x=alt.X("bin_low:Q", title="Leaning (scale −1 to 1)", scale=alt.Scale(domain=[-1, 1])),
-            x2="bin_high:Q",
+            x2=alt.X2("bin_high:Q"),
             y=alt.Y("agents:Q", title="Agents"),
             color=alt.Color("middle:Q", scale=LEANING_SCALE, legend=None),
-            tooltip=["bin_low:Q", "bin_high:Q", "agents:Q"],
+            tooltip=[alt.Tooltip("bin_low:Q"), alt.Tooltip("bin_high:Q"), alt.Tooltip("agents:Q")],
         )
     )
     return titled(chart, title or "Leaning distribution")

@@ -55,15 +55,15 @@ def metric_over_turns(
     arms = arm_order(bands)
     data, note = thin_turns(with_str_arm(bands))
     tooltip = [
-        "arm:N",
-        "turn:Q",
+        alt.Tooltip("arm:N"),
+        alt.Tooltip("turn:Q"),
         num_tooltip("mean"),
         num_tooltip("ci_low"),
         num_tooltip("ci_high"),
     ]
-    tooltip += ["n:Q"] if "n" in data.columns else []
+    tooltip += [alt.Tooltip("n:Q")] if "n" in data.columns else []
     base = alt.Chart(data).encode(x=turn_axis(), color=arm_color(arms))
-    band = base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q")
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("ci_low:Q"), y2=alt.Y2("ci_high:Q"))
     axis_title = y_title or (metric_label(key) if key else "Mean over replicates")
     line = base.mark_line().encode(y=alt.Y("mean:Q", title=axis_title), tooltip=tooltip)
     return titled(alt.layer(band, line), title, note)
@@ -92,7 +92,12 @@ def actions_over_turns(action_counts: pd.DataFrame, *, title: str | None = None)
             x=turn_axis(),
             y=alt.Y("count:Q", title="Actions (count per turn)"),
             color=arm_color(arms),
-            tooltip=["arm:N", "turn:Q", "action:N", num_tooltip("count")],
+            tooltip=[
+                alt.Tooltip("arm:N"),
+                alt.Tooltip("turn:Q"),
+                alt.Tooltip("action:N"),
+                num_tooltip("count"),
+            ],
         )
         .properties(width=WIDTH // len(actions) - 20, height=220)
         .facet(column=alt.Column("action:N", sort=actions, title=None))
@@ -123,7 +128,7 @@ def exposure_diversity(frame: pd.DataFrame, *, title: str | None = None) -> alt.
         base.mark_line()
         .encode(
             y=alt.Y(f"{column}:Q", title=metric_label(key)),
-            tooltip=["arm:N", "turn:Q", num_tooltip(column)],
+            tooltip=[alt.Tooltip("arm:N"), alt.Tooltip("turn:Q"), num_tooltip(column)],
         )
         .properties(width=PANEL_WIDTH)
         for column, key in measures.items()
@@ -149,9 +154,9 @@ def polarization(leaning_distribution: pd.DataFrame, *, title: str | None = None
         .mark_rect()
         .encode(
             x=alt.X("turn_start:Q", title="Turn", scale=alt.Scale(zero=False, nice=False)),
-            x2="turn_end:Q",
+            x2=alt.X2("turn_end:Q"),
             y=alt.Y("bin_low:Q", title="Leaning (scale −1 to 1)"),
-            y2="bin_high:Q",
+            y2=alt.Y2("bin_high:Q"),
             color=alt.Color(
                 "share:Q",
                 title="Share of agents",
@@ -159,10 +164,10 @@ def polarization(leaning_distribution: pd.DataFrame, *, title: str | None = None
                 legend=alt.Legend(format="%"),
             ),
             tooltip=[
-                "arm:N",
-                "turn:Q",
-                "bin_low:Q",
-                "bin_high:Q",
+                alt.Tooltip("arm:N"),
+                alt.Tooltip("turn:Q"),
+                alt.Tooltip("bin_low:Q"),
+                alt.Tooltip("bin_high:Q"),
                 alt.Tooltip("share:Q", format=".1%"),
             ],
         )
@@ -186,10 +191,16 @@ def follow_growth(frame: pd.DataFrame, *, title: str | None = None) -> alt.Layer
     stats = grouped.agg(mean="mean", low="min", high="max").reset_index()
     data, note = thin_turns(stats)
     base = alt.Chart(data).encode(x=turn_axis(), color=arm_color(arms))
-    band = base.mark_area(opacity=0.15).encode(y="low:Q", y2="high:Q")
+    band = base.mark_area(opacity=0.15).encode(y=alt.Y("low:Q"), y2=alt.Y2("high:Q"))
     line = base.mark_line().encode(
         y=alt.Y("mean:Q", title="Cumulative new follows (count)"),
-        tooltip=["arm:N", "turn:Q", num_tooltip("mean"), "low:Q", "high:Q"],
+        tooltip=[
+            alt.Tooltip("arm:N"),
+            alt.Tooltip("turn:Q"),
+            num_tooltip("mean"),
+            alt.Tooltip("low:Q"),
+            alt.Tooltip("high:Q"),
+        ],
     )
     default = "Follow growth: mean over replicates, shaded from min to max"
     return titled(alt.layer(band, line), title or default, note)
