@@ -22,16 +22,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-
 from simlab.errors import InputError
-from simlab.postgres import with_driver
 
-if TYPE_CHECKING:  # alembic is imported where it is used: it costs ~0.9 s at start-up
+if TYPE_CHECKING:  # imported where they are used: alembic ~0.9 s, sqlalchemy ~0.2 s at start-up
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import Engine
 
 DEFAULT_DB = Path("data") / "simlab.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -43,6 +39,13 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+def _parsed(url: str):
+    """``url`` parsed by SQLAlchemy (imported here, not at start-up)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url)
+
+
 def resolve_url(db: str | os.PathLike | None = None) -> str:
     """Return the SQLAlchemy URL for ``db``, ``$SIMLAB_DB`` or ``data/simlab.db``.
 
@@ -50,8 +53,12 @@ def resolve_url(db: str | os.PathLike | None = None) -> str:
     """
     value = os.fspath(db) if db is not None else os.environ.get("SIMLAB_DB") or str(DEFAULT_DB)
     if "://" in value:
+        from sqlalchemy.exc import ArgumentError
+
+        from simlab.postgres import with_driver
+
         try:
-            make_url(value)
+            _parsed(value)
         except ArgumentError as exc:
             raise InputError(f"--db: {value!r} is not a valid SQLAlchemy URL ({exc})") from None
         return with_driver(value)
@@ -60,10 +67,15 @@ def resolve_url(db: str | os.PathLike | None = None) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL, or None for other databases and in-memory SQLite."""
-    parsed = make_url(url)
+    parsed = _parsed(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+def is_postgres(url: str) -> bool:
+    """True when ``url`` is a PostgreSQL SQLAlchemy URL (any driver)."""
+    return _parsed(url).get_backend_name() == "postgresql"
 
 
 def display_url(url: str) -> str:
@@ -71,7 +83,7 @@ def display_url(url: str) -> str:
     path = sqlite_path(url)
     if path is not None:
         return str(path)
-    return make_url(url).render_as_string(hide_password=True)
+    return _parsed(url).render_as_string(hide_password=True)
 
 
 def is_sqlite_file(path: Path) -> bool:
@@ -162,7 +174,7 @@ def existing_sqlite_file(db: str | os.PathLike | None = None, reader: str = "sim
 
     """
     url = resolve_url(db)
-    backend = make_url(url).get_backend_name()
+    backend = _parsed(url).get_backend_name()
     if backend != "sqlite":
         raise InputError(f"--db: {reader} reads SQLite files only, not {backend}")
     path = sqlite_path(url)
@@ -205,6 +217,9 @@ def make_engine(
             or (``require_current``) is not at the head revision.
 
     """
+    from sqlalchemy import event
+    from sqlalchemy.exc import DBAPIError
+
     url = resolve_url(db)
     check_sqlite_target(url, must_exist=must_exist)
     path = sqlite_path(url)
@@ -231,7 +246,10 @@ def make_engine(
 
 def _create_engine(url: str) -> Engine:
     """``create_engine`` with a missing driver or an unknown dialect as one-line errors."""
-    parsed = make_url(url)
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import NoSuchModuleError
+
+    parsed = _parsed(url)
     try:
         return create_engine(url)
     except NoSuchModuleError:
@@ -318,6 +336,7 @@ def downgrade(db: str | os.PathLike | Engine | None, revision: str) -> None:
 
 def _run_alembic(db, revision: str, operation) -> None:
     from alembic.util.exc import CommandError
+    from sqlalchemy.engine import Engine
 
     check_revision(revision)
     engine = db if isinstance(db, Engine) else make_engine(db)
@@ -332,6 +351,8 @@ def _run_alembic(db, revision: str, operation) -> None:
 
 def current_revision(db: str | os.PathLike | Engine | None = None) -> str | None:
     """The database's Alembic revision, or None for an empty database."""
+    from sqlalchemy.engine import Engine
+
     engine = (
         db if isinstance(db, Engine) else make_engine(db, must_exist=True, require_current=False)
     )

@@ -32,9 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from simlab.db import existing_sqlite_file, resolve_url
+from simlab.db import existing_sqlite_file, is_postgres, resolve_url
 from simlab.errors import InputError
-from simlab.postgres import is_postgres
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

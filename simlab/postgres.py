@@ -57,11 +57,6 @@ def _real_as_double(type_, compiler, **kwargs) -> str:
     return "DOUBLE PRECISION" if _in_ddl(kwargs) else compiler.visit_REAL(type_, **kwargs)
 
 
-def is_postgres(url: str) -> bool:
-    """True when ``url`` is a PostgreSQL SQLAlchemy URL (any driver)."""
-    return make_url(url).get_backend_name() == "postgresql"
-
-
 def with_driver(url: str) -> str:
     """``url`` with the psycopg 3 driver when it names none (``postgresql://`` means psycopg2)."""
     parsed = make_url(url)

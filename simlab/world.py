@@ -19,15 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, repeat
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy.engine import Connection
 
 from simlab.driver_rows import driver_chunks, driver_rows, json_values
 from simlab.errors import InputError
 from simlab.population.labels_served import SERVED_POSTS
 from simlab.population.topics import TOPIC_NAMES
 from simlab.sparse_pairs import PairSet
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 
 @dataclass(frozen=True)

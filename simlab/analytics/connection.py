@@ -68,9 +68,8 @@ from simlab.analytics import pg_attach
 from simlab.analytics.catalog import LIVE, create_catalog
 from simlab.analytics.extensions import literal, wheel_binary
 from simlab.analytics.views import create_views
-from simlab.db import existing_sqlite_file, make_engine, require_head, resolve_url
+from simlab.db import existing_sqlite_file, is_postgres, make_engine, require_head, resolve_url
 from simlab.errors import InputError
-from simlab.postgres import is_postgres
 from simlab.sqlite_arrow import batches, file_lock, identifier, open_read_only, table_schema
 
 log = logging.getLogger("simlab.analytics")

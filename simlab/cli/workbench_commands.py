@@ -21,7 +21,6 @@ from simlab.cli.app import (
 )
 from simlab.cli.compare_commands import print_summary
 from simlab.errors import InputError
-from simlab.postgres import is_postgres
 
 
 @app.command("doctor")
@@ -77,7 +76,7 @@ def doctor(db: DbOption = None) -> None:
     ):
         if ids:
             console.print(f"  {label}: {', '.join(ids)}; fix: {fix}", highlight=False)
-    postgres = is_postgres(url)
+    postgres = database.is_postgres(url)
     if path is None and not postgres:
         return  # DuckDB analytics read SQLite files and PostgreSQL only
     from simlab import analytics

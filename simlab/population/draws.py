@@ -24,15 +24,16 @@ analytics that join the population tables see only the stored population.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
 
 from simlab.errors import InputError
 from simlab.limits import MAX_SEED
+
+if TYPE_CHECKING:  # the run config imports this module: sqlalchemy stays out of `simlab --help`
+    from sqlalchemy.engine import Connection
 
 
 class PopulationDraw(BaseModel):
@@ -51,7 +52,7 @@ def stored_kind(connection: Connection) -> tuple[str, int | None]:
     Synthetic when the database holds exactly one population and it is synthetic;
     bootstrap for imported data or several populations merged.
     """
-    rows = connection.execute(text("SELECT source, config_json FROM populations")).all()
+    rows = connection.exec_driver_sql("SELECT source, config_json FROM populations").all()
     if len(rows) == 1 and rows[0].source == "synthetic":
         return "synthetic", int(json.loads(rows[0].config_json).get("seed", 0))
     return "bootstrap", None
@@ -102,7 +103,7 @@ def _synthetic(connection: Connection, draw: PopulationDraw):
     kind, _ = stored_kind(connection)
     if kind != "synthetic":
         raise InputError("population: a synthetic draw needs one stored synthetic population")
-    stored = connection.execute(text("SELECT config_json FROM populations")).scalar_one()
+    stored = connection.exec_driver_sql("SELECT config_json FROM populations").scalar_one()
     config = SyntheticConfig.model_validate({**json.loads(stored), "seed": draw.seed})
     scratch = create_engine("sqlite://")
     try:
