@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from simlab.analytics.catalog import TURN_COUNTS as STORED_TURN_COUNTS
+from simlab.analytics.catalog import TURN_COUNTS as COUNTED
 from simlab.analytics.connection import access_method
 from simlab.errors import InputError
 
@@ -179,15 +179,19 @@ SELECT run_id, turn_number, 'follow', count(*) FROM {sim}follows GROUP BY run_id
 """
 
 
-def turn_counts(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Actions counted per run, turn and kind: run_id, turn_number, action, n.
+@contextmanager
+def turn_counts(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Actions counted per run, turn and kind, readable by the ``with`` body's queries.
 
-    On an attached file SQLite counts them from its ``(run_id, turn_number, ...)``
-    indexes without reading the rows: faster than scanning the rows into DuckDB.
-    On the default path finished runs' counts are those their copy's manifest
-    keeps (the ``_simlab_turn_counts`` view, :mod:`simlab.analytics.catalog`).
+    The relation (run_id, turn_number, action, n) is named :data:`COUNTED`. On the
+    default path it is the catalog's view of the counts a finished run's copy keeps
+    in its manifest (:mod:`simlab.analytics.catalog`), read in place. On an attached
+    file SQLite counts them from its ``(run_id, turn_number, ...)`` indexes without
+    reading the rows (faster than scanning the rows into DuckDB), staged as Arrow.
     """
     if access_method(con) == "columnar":
-        return con.execute(f"SELECT * FROM {STORED_TURN_COUNTS}").to_arrow_table()
+        yield
+        return
     columns = {"run_id": "VARCHAR", "turn_number": "BIGINT", "action": "VARCHAR", "n": "BIGINT"}
-    return rows(con, TURN_COUNTS, columns, {})
+    with staged(con, **{COUNTED: rows(con, TURN_COUNTS, columns, {})}):
+        yield

@@ -9,6 +9,7 @@ import pandas as pd
 
 from simlab.analytics._query import (
     ARM_ORDER,
+    COUNTED,
     SELECTION,
     fetch,
     rows,
@@ -37,22 +38,26 @@ def action_counts(
         count; 0 for a completed turn without that action.
     """
     params = selection(con, run_ids=run_ids, comparison_id=comparison_id)
-    with staged(con, _simlab_counted=turn_counts(con)):
+    with turn_counts(con):
         return fetch(con, _ACTION_COUNTS, params)
 
 
+# The runs are put in order first (a few rows), so the result sorts on integers.
 _ACTION_COUNTS = f"""
         WITH {SELECTION}, {KINDS},
-        turns AS (
-            SELECT s.run_id, s.arm, s.replicate, m.turn_number AS turn
-            FROM sim.turn_metadata AS m JOIN sel AS s ON s.run_id = m.run_id
+        ranked AS (
+            SELECT *, row_number() OVER (ORDER BY {ARM_ORDER}, replicate, run_id) AS run_pos
+            FROM sel
         ),
-        counted AS (SELECT * FROM _simlab_counted)
+        turns AS (
+            SELECT s.run_id, s.arm, s.replicate, s.run_pos, m.turn_number AS turn
+            FROM sim.turn_metadata AS m JOIN ranked AS s ON s.run_id = m.run_id
+        )
         SELECT t.run_id, t.arm, t.replicate, t.turn, k.action, coalesce(c.n, 0) AS count
         FROM turns AS t CROSS JOIN kinds AS k
-        LEFT JOIN counted AS c
+        LEFT JOIN {COUNTED} AS c
             ON c.run_id = t.run_id AND c.turn_number = t.turn AND c.action = k.action
-        ORDER BY {ARM_ORDER}, replicate, run_id, turn, k.pos
+        ORDER BY t.run_pos, t.turn, k.pos
         """
 
 
@@ -71,7 +76,7 @@ def action_mix(
         Columns arm, action (like / comment / follow), per_agent_turn.
     """
     params = selection(con, run_ids=run_ids, comparison_id=comparison_id)
-    with staged(con, _simlab_counted=turn_counts(con)):
+    with turn_counts(con):
         return fetch(con, _ACTION_MIX, params)
 
 
@@ -81,7 +86,7 @@ _ACTION_MIX = f"""
             SELECT run_id, count(*) AS turns FROM sim.turn_metadata
             WHERE run_id IN (SELECT run_id FROM sel) GROUP BY run_id
         ),
-        counted AS (SELECT run_id, action, sum(n) AS n FROM _simlab_counted GROUP BY ALL)
+        counted AS (SELECT run_id, action, sum(n) AS n FROM {COUNTED} GROUP BY ALL)
         SELECT s.arm, k.action,
                avg(coalesce(c.n, 0) / (s.total_agents * d.turns)) AS per_agent_turn
         FROM sel AS s JOIN done AS d ON d.run_id = s.run_id CROSS JOIN kinds AS k
@@ -195,7 +200,7 @@ def follow_growth(
         Columns run_id, arm, replicate, turn, new_follows, cumulative.
     """
     params = selection(con, run_ids=run_ids, comparison_id=comparison_id)
-    with staged(con, _simlab_counted=turn_counts(con)):
+    with turn_counts(con):
         return fetch(con, _FOLLOW_GROWTH, params)
 
 
@@ -206,7 +211,7 @@ _FOLLOW_GROWTH = f"""
             FROM sim.turn_metadata AS m JOIN sel AS s ON s.run_id = m.run_id
         ),
         counted AS (
-            SELECT run_id, turn_number AS turn, n FROM _simlab_counted WHERE action = 'follow'
+            SELECT run_id, turn_number AS turn, n FROM {COUNTED} WHERE action = 'follow'
         )
         SELECT t.run_id, t.arm, t.replicate, t.turn, coalesce(c.n, 0) AS new_follows,
                CAST(sum(coalesce(c.n, 0)) OVER (PARTITION BY t.run_id ORDER BY t.turn)
