@@ -49,6 +49,21 @@ def test_presentation_never_imports_the_engine(module):
     assert done.stdout.strip() == "", f"importing {module} loaded {done.stdout.strip()}"
 
 
+def test_help_loads_neither_sqlalchemy_nor_the_analytics_stack():
+    """``simlab --help`` (and a mistyped flag) pays only for typer and the run config."""
+    done = _python(
+        "import sys\n"
+        "sys.argv = ['simlab', '--help']\n"
+        "from simlab.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('sqlalchemy', 'alembic', 'pandas', 'duckdb', 'pyarrow', 'altair', 'scipy')\n"
+        "print(','.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout
+    assert done.stderr.strip() == ""
+
+
 def test_subpackages_are_reached_lazily():
     done = _python(
         "import sys, simlab\n"
