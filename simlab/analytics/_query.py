@@ -45,9 +45,15 @@ sel AS (
 ARM_ORDER = "list_position(CAST($arm_order AS VARCHAR[]), arm) NULLS LAST, arm"
 
 
+def used(sql: str, params: dict) -> dict:
+    """The entries of ``params`` that ``sql`` names as ``$name`` (DuckDB refuses unused ones)."""
+    names = set(re.findall(r"\$(\w+)", sql))
+    return {name: value for name, value in params.items() if name in names}
+
+
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    """Run ``sql`` with named ``params`` and return a pandas frame."""
-    return con.execute(sql, params).df()
+    """Run ``sql`` with the named ``params`` it uses and return a pandas frame."""
+    return con.execute(sql, used(sql, params)).df()
 
 
 def selection(
@@ -149,11 +155,9 @@ def rows(
     """
     if access_method(con) in ("wheel", "download"):
         return _pushed(con, sql.format(sim=""), columns, params)
-    duck_sql = sql.format(sim="sim.")
-    names = set(re.findall(r"\$(\w+)", sql))
     typed = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns.items())
     return con.execute(
-        f"SELECT {typed} FROM ({duck_sql})", {n: params[n] for n in names}
+        f"SELECT {typed} FROM ({sql.format(sim='sim.')})", used(sql, params)
     ).to_arrow_table()
 
 

@@ -12,7 +12,6 @@ Metric keys for the comparison table are ``run.evaluation.<evaluator>.<dimension
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from simlab.analytics._query import ARM_ORDER, SELECTION, selection
+from simlab.analytics._query import ARM_ORDER, SELECTION, fetch, selection
 from simlab.analytics.llm import stance_at
 from simlab.errors import InputError
 
@@ -63,12 +62,6 @@ history AS (
         ORDER BY h.history_id DESC
     ) = 1
 )"""
-
-
-def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    """Run ``sql`` with the named ``params`` it uses (DuckDB refuses unused ones)."""
-    used = set(re.findall(r"\$(\w+)", sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
 
 
 def _params(con, run_ids, comparison_id, evaluators, version) -> dict:
