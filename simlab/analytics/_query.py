@@ -44,10 +44,12 @@ sel AS (
 # Sort key putting arms in comparison order ($arm_order), others alphabetically after.
 ARM_ORDER = "list_position(CAST($arm_order AS VARCHAR[]), arm) NULLS LAST, arm"
 
+PARAMETER = re.compile(r"\$(\w+)")  # a named parameter in SQL: $name
+
 
 def used(sql: str, params: dict) -> dict:
     """The entries of ``params`` that ``sql`` names as ``$name`` (DuckDB refuses unused ones)."""
-    names = set(re.findall(r"\$(\w+)", sql))
+    names = set(PARAMETER.findall(sql))
     return {name: value for name, value in params.items() if name in names}
 
 
@@ -127,11 +129,11 @@ def _pushed(con: duckdb.DuckDBPyConnection, inner: str, columns: dict, params: d
     SQLite hands ``sqlite_query`` results over as text, so each column is cast to
     its DuckDB type (``VARCHAR`` or ``BIGINT`` only: REAL columns would lose digits).
     """
-    names = re.findall(r"\$(\w+)", inner)
+    names = PARAMETER.findall(inner)
     args = ", ".join(
         f"CAST(${n} AS {'BIGINT' if isinstance(params[n], int) else 'VARCHAR'})" for n in names
     )
-    sqlite_sql = re.sub(r"\$\w+", "?", inner).replace("'", "''")
+    sqlite_sql = PARAMETER.sub("?", inner).replace("'", "''")
     typed = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns.items())
     call = f"sqlite_query('sim', '{sqlite_sql}'" + (f", params = row({args}))" if names else ")")
     used = {n: params[n] for n in names}
